@@ -1,0 +1,1 @@
+"""Model analysis: metrics, slices, baselines and the promotion gate."""

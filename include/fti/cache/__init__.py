@@ -1,0 +1,1 @@
+"""The Redis prediction cache: key layout, publication and lookups."""

@@ -1,0 +1,1 @@
+"""Feature definitions and their computation: pure functions, shared by training and inference."""

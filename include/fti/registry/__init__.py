@@ -1,0 +1,1 @@
+"""The MLflow model registry: logging with lineage, versions and aliases."""

@@ -1,0 +1,84 @@
+"""The feature-store catalog: feature sets, their versions and committed partitions, in SQL.
+
+A partition's Parquet file is invisible to readers until its row here is committed; readers
+only ever open files the catalog names. SQLite by default, PostgreSQL in the production stack.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+feature_set_versions = sa.Table(
+    "feature_set_versions",
+    metadata,
+    sa.Column("feature_set", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("schema_hash", sa.String(64), nullable=False),
+    sa.Column("schema_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+    sa.UniqueConstraint("feature_set", "schema_hash", name="uq_feature_set_schema"),
+)
+
+partitions = sa.Table(
+    "partitions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feature_set", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("committed_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("run_id", sa.String(250)),
+    sa.ForeignKeyConstraint(
+        ["feature_set", "version"], [feature_set_versions.c.feature_set, feature_set_versions.c.version]
+    ),
+    sa.Index("ix_partitions_lookup", "feature_set", "version", "day", "committed_at"),
+)
+
+
+def create_engine(url: str) -> sa.Engine:
+    """Engine for the catalog, with its tables created when missing."""
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        _enable_sqlite_wal(engine)
+    metadata.create_all(engine)
+    return engine
+
+
+def _enable_sqlite_wal(engine: sa.Engine) -> None:
+    """WAL lets readers and the single writer of the embedded default work at once."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+
+def latest_partitions(
+    conn: sa.Connection, feature_set: str, version: int, start: date, end: date, as_of: datetime
+) -> list[sa.Row[Any]]:
+    """The newest partition committed at or before ``as_of`` for each day in [start, end]."""
+    p = partitions
+    newest = (
+        sa.select(p.c.day, sa.func.max(p.c.id).label("id"))
+        .where(
+            p.c.feature_set == feature_set,
+            p.c.version == version,
+            p.c.day >= start,
+            p.c.day <= end,
+            p.c.committed_at <= as_of,
+        )
+        .group_by(p.c.day)
+        .subquery()
+    )
+    query = sa.select(p).join(newest, p.c.id == newest.c.id).order_by(p.c.day)
+    return list(conn.execute(query))

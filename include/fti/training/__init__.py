@@ -1,0 +1,1 @@
+"""Training: splitting by time, the model Pipeline, fitting."""

@@ -1,0 +1,16 @@
+# shellcheck shell=bash
+# Environment of the embedded default, sourced by the Makefile (and by you: `source scripts/env.sh`
+# lets the `airflow` and `fti` commands of this project work in your shell).
+FTI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export FTI_ROOT
+export FTI_VAR_DIR="${FTI_VAR_DIR:-$FTI_ROOT/var}"
+export PATH="$FTI_ROOT/.venv/bin:$PATH"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$FTI_VAR_DIR/airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="$FTI_ROOT/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$FTI_ROOT/plugins"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
+export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
+export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+# Airflow's own tests of lazily loaded task code: unit-test-like runs stay quiet.
+export AIRFLOW__CORE__UNIT_TEST_MODE="${AIRFLOW__CORE__UNIT_TEST_MODE:-False}"
