@@ -6,7 +6,7 @@ VENV := .venv
 ENV := source scripts/env.sh &&
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements.txt)
 
-.PHONY: help setup venv system-deps airflow-init data test lint unit integration e2e run stop bench lock clean
+.PHONY: mlflow-ui help setup venv system-deps airflow-init data test lint unit integration e2e run stop bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ unit: venv ## Only the tests that need no service
 
 run: venv ## Start the embedded default: local Redis + airflow standalone on 127.0.0.1:8080
 	bash scripts/run-standalone.sh
+
+mlflow-ui: venv ## MLflow's UI on 127.0.0.1:5000 over the local tracking store
+	$(ENV) mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$$FTI_VAR_DIR/mlflow/mlflow.db"
 
 stop: ## Stop what `make run` started
 	bash scripts/run-standalone.sh stop

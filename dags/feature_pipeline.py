@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
 from fti.assets import RETAIL_DEMAND_FEATURES
 
@@ -25,7 +25,8 @@ FEATURES = Asset(RETAIL_DEMAND_FEATURES)
 
 @dag(
     dag_id="feature_pipeline",
-    schedule="0 2 * * *",
+    # Each run covers one calendar day, [00:00, 24:00) UTC, and starts when it is over.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 #: Distributions the served model needs, pinned to the versions that trained it.
-MODEL_REQUIREMENTS = ("scikit-learn", "xgboost-cpu", "pandas", "numpy", "scipy")
+MODEL_REQUIREMENTS = ("scikit-learn", "xgboost-cpu", "pandas", "numpy", "scipy", "skops")
+#: The only non-sklearn types the skops-serialised model may contain: loading refuses anything else.
+TRUSTED_TYPES = ["fti.training.model.NonNegativeRegressor", "xgboost.core.Booster", "xgboost.sklearn.XGBRegressor"]
 
 
 class ModelNotFound(LookupError):
@@ -77,6 +79,8 @@ def log_and_register(
             input_example=input_example,
             pip_requirements=requirements,
             registered_model_name=model_name,
+            serialization_format="skops",
+            skops_trusted_types=TRUSTED_TYPES,
         )
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()

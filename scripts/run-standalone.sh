@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The embedded default: local Redis + `airflow standalone` (api-server on 127.0.0.1:8080, scheduler,
+# dag-processor, triggerer; SQLite metadata DB), all state under var/.
+#   scripts/run-standalone.sh [start]   start in the background, wait until the UI answers, print how to log in
+#   scripts/run-standalone.sh stop      stop Airflow (its whole process group) and the local Redis
+#   scripts/run-standalone.sh status
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+PIDFILE="$FTI_VAR_DIR/airflow-standalone.pid"
+LOG="$FTI_VAR_DIR/airflow-standalone.log"
+URL="http://$AIRFLOW__API__HOST:$AIRFLOW__API__PORT"
+
+running() { [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+stop() {
+  if running; then
+    local pgid; pgid="$(cat "$PIDFILE")"
+    echo "stopping airflow standalone (process group $pgid) ..."
+    kill -TERM -- "-$pgid" 2>/dev/null || true
+    for _ in $(seq 1 90); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 1; done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+  fi
+  rm -f "$PIDFILE"
+  bash scripts/redis-local.sh stop
+}
+
+start() {
+  if running; then echo "already running: $URL (log: $LOG)"; return 0; fi
+  mkdir -p "$AIRFLOW_HOME"
+  bash scripts/redis-local.sh start
+  if ! compgen -G "$FTI_VAR_DIR/raw/online_retail/*.csv" >/dev/null; then
+    fti data fetch && fti data load
+  fi
+  echo "starting airflow standalone (log: $LOG) ..."
+  setsid airflow standalone >"$LOG" 2>&1 < /dev/null &
+  echo $! >"$PIDFILE"
+  for _ in $(seq 1 180); do
+    if curl -fsS "$URL/api/v2/monitor/health" >/dev/null 2>&1; then break; fi
+    running || { echo "airflow standalone exited; last lines of $LOG:"; tail -30 "$LOG"; exit 1; }
+    sleep 1
+  done
+  local passwords="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
+  cat <<MSG
+
+Airflow UI:   $URL
+Log in as:    admin / $(python -c "import json,sys; print(json.load(open(sys.argv[1]))['admin'])" "$passwords" 2>/dev/null || echo "see $passwords")
+DAGs:         feature_pipeline -> training_pipeline -> batch_inference (trigger them in this order)
+Predictions:  fti predictions live; fti predictions lookup 'United Kingdom|85123A' 2011-12-10
+MLflow UI:    make mlflow-ui   (http://127.0.0.1:5000)
+Stop:         make stop
+MSG
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  status) if running; then echo "running: $URL"; else echo "not running"; fi ;;
+  *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+esac
