@@ -56,8 +56,8 @@ def features_list() -> None:
     """Feature sets, versions and committed partitions."""
     import sqlalchemy as sa
 
-    from fti.store import catalog
     from fti.settings import get_settings
+    from fti.store import catalog
 
     settings = get_settings()
     assert settings.catalog_url

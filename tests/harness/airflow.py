@@ -61,7 +61,7 @@ class AirflowProject:
         self.airflow("db", "migrate")
 
     def test_dag(self, dag_id: str, logical_date: str | None = None, conf: dict | None = None) -> str:
-        """Run one DAG in-process with `airflow dags test`; returns its output, fails unless every task succeeded."""
+        """Run one DAG in-process with `airflow dags test`; fail unless every task succeeded."""
         args = ["dags", "test", dag_id]
         if logical_date:
             args.append(logical_date)

@@ -9,8 +9,13 @@ if TYPE_CHECKING:
     import redis
 
 
-def redis_url(host: str, port: int | None, db: int | str | None = 0, login: str | None = None,
-              password: str | None = None) -> str:
+def redis_url(
+    host: str,
+    port: int | None,
+    db: int | str | None = 0,
+    login: str | None = None,
+    password: str | None = None,
+) -> str:
     """A ``redis://`` URL from the parts of a connection."""
     auth = ""
     if password:

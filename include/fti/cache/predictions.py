@@ -8,7 +8,7 @@ one server-side step, so they never mix two runs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fti.cache import layout
 
@@ -31,12 +31,18 @@ class PredictionNotFound(LookupError):
 def write_run(
     client: redis.Redis, prefix: str, run: str, predictions: pd.DataFrame, ttl_s: int, batch: int = 2000
 ) -> int:
-    """Write ``predictions`` (entity, target_date, prediction) under ``run``'s namespace; returns the count."""
+    """Write ``predictions`` (entity, target_date, prediction) under ``run``'s namespace.
+
+    Returns:
+        The number of predictions written.
+    """
     pipe = client.pipeline(transaction=False)
     written = 0
     for i, (entity, group) in enumerate(predictions.groupby("entity", sort=False)):
         key = layout.prediction_key(prefix, run, str(entity))
-        fields = {str(d): repr(float(v)) for d, v in zip(group["target_date"], group["prediction"], strict=True)}
+        fields: dict[Any, Any] = {
+            str(d): repr(float(v)) for d, v in zip(group["target_date"], group["prediction"], strict=True)
+        }
         pipe.hset(key, mapping=fields)
         pipe.expire(key, ttl_s)
         written += len(fields)
@@ -49,7 +55,8 @@ def write_run(
 def go_live(client: redis.Redis, prefix: str, run: str, meta: Mapping[str, str], ttl_s: int) -> None:
     """Record the run's metadata and switch the live pointer to it in one transaction."""
     pipe = client.pipeline(transaction=True)
-    pipe.hset(layout.meta_key(prefix, run), mapping=dict(meta))
+    fields: dict[Any, Any] = dict(meta)
+    pipe.hset(layout.meta_key(prefix, run), mapping=fields)
     pipe.expire(layout.meta_key(prefix, run), ttl_s)
     pipe.set(layout.live_key(prefix), run)
     pipe.execute()
@@ -76,7 +83,9 @@ def lookup(client: redis.Redis, prefix: str, entity: str, target_date: str) -> t
         raise PredictionNotFound(f"no prediction is live under {prefix!r} (nothing published yet)")
     run, value = found
     if value is None:
-        raise PredictionNotFound(f"no prediction for entity {entity!r} on {target_date} in live run {_s(run)}")
+        raise PredictionNotFound(
+            f"no prediction for entity {entity!r} on {target_date} in live run {_s(run)}"
+        )
     return float(_s(value)), _s(run)
 
 

@@ -16,7 +16,11 @@ CHALLENGER = "challenger"
 #: Distributions the served model needs, pinned to the versions that trained it.
 MODEL_REQUIREMENTS = ("scikit-learn", "xgboost-cpu", "pandas", "numpy", "scipy", "skops")
 #: The only non-sklearn types the skops-serialised model may contain: loading refuses anything else.
-TRUSTED_TYPES = ["fti.training.model.NonNegativeRegressor", "xgboost.core.Booster", "xgboost.sklearn.XGBRegressor"]
+TRUSTED_TYPES = [
+    "fti.training.model.NonNegativeRegressor",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBRegressor",
+]
 
 
 class ModelNotFound(LookupError):

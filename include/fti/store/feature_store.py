@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -66,8 +68,10 @@ class FeatureStore:
 
         return pafs.FileSystem.from_uri(self.store_uri)
 
-    def write(self, feature_set: str, day: date, frame: pd.DataFrame, run_id: str | None = None) -> PartitionRef:
-        """Commit ``frame`` as the partition of ``day``; a rewrite with identical bytes commits nothing new."""
+    def write(
+        self, feature_set: str, day: date, frame: pd.DataFrame, run_id: str | None = None
+    ) -> PartitionRef:
+        """Commit ``frame`` as the partition of ``day``; rewriting identical bytes commits nothing new."""
         table = _to_table(frame)
         payload = _parquet_bytes(table)
         checksum = hashlib.sha256(payload).hexdigest()
@@ -76,7 +80,9 @@ class FeatureStore:
             current = catalog.latest_partitions(conn, feature_set, version, day, day, _utcnow())
             if current and current[0].checksum == checksum:
                 row = current[0]
-                return PartitionRef(feature_set, version, day.isoformat(), row.uri, row.row_count, checksum, False)
+                return PartitionRef(
+                    feature_set, version, day.isoformat(), row.uri, row.row_count, checksum, False
+                )
         uri = self._write_file(feature_set, version, day, checksum, payload)
         with self.engine.begin() as conn:
             conn.execute(
@@ -145,7 +151,9 @@ class FeatureStore:
         ).scalar()
         if found is not None:
             return int(found)
-        latest = conn.execute(sa.select(sa.func.max(v.c.version)).where(v.c.feature_set == feature_set)).scalar()
+        latest = conn.execute(
+            sa.select(sa.func.max(v.c.version)).where(v.c.feature_set == feature_set)
+        ).scalar()
         version = int(latest or 0) + 1
         conn.execute(
             v.insert().values(
@@ -205,18 +213,11 @@ def _arrow_type(name: str) -> pa.DataType:
     return aliases.get(name) or pa.type_for_alias(name)
 
 
-class _maybe_connect:
+@contextmanager
+def _maybe_connect(engine: sa.Engine, conn: sa.Connection | None) -> Iterator[sa.Connection]:
     """Use the given connection, or open (and close) one."""
-
-    def __init__(self, engine: sa.Engine, conn: sa.Connection | None) -> None:
-        self.engine, self.conn, self.owned = engine, conn, None
-
-    def __enter__(self) -> sa.Connection:
-        if self.conn is not None:
-            return self.conn
-        self.owned = self.engine.connect()
-        return self.owned
-
-    def __exit__(self, *exc: object) -> None:
-        if self.owned is not None:
-            self.owned.close()
+    if conn is not None:
+        yield conn
+        return
+    with engine.connect() as owned:
+        yield owned
