@@ -105,23 +105,25 @@ def build_features(demand: pd.DataFrame, start: date, end: date) -> pd.DataFrame
     rev = window.pivot_table(
         index=["country", "stock_code"], columns="date", values="revenue", aggfunc="sum", fill_value=0.0
     ).reindex(index=qty.index, columns=days, fill_value=0.0)
-    frames = [_features_for_day(qty, rev, i) for i in range(LOOKBACK_DAYS, len(days))]
+    keys = qty.index
+    q, r = qty.to_numpy(dtype="float64"), rev.to_numpy(dtype="float64")
+    frames = [_features_for_day(keys, q, r, days[i], i) for i in range(LOOKBACK_DAYS, len(days))]
     features = pd.concat(frames, ignore_index=True) if frames else _empty_features()
     return features.sort_values(["date", "entity"], ignore_index=True)
 
 
-def _features_for_day(qty: pd.DataFrame, rev: pd.DataFrame, i: int) -> pd.DataFrame:
-    """Feature rows of the day at column ``i`` of the dense entity x day matrices."""
+def _features_for_day(
+    entities: pd.MultiIndex, qty: np.ndarray, rev: np.ndarray, day: pd.Timestamp, i: int
+) -> pd.DataFrame:
+    """Feature rows of ``day``, column ``i`` of the dense entity x day quantity and revenue matrices."""
     import pandas as pd
 
-    q = qty.to_numpy(dtype="float64")
-    last28 = q[:, i - 27 : i + 1]
+    last28 = qty[:, i - 27 : i + 1]
     active = last28.sum(axis=1) > 0
-    q, last28 = q[active], last28[active]
-    revenue28 = rev.to_numpy(dtype="float64")[active, i - 27 : i + 1].sum(axis=1)
+    q, last28 = qty[active], last28[active]
+    revenue28 = rev[active, i - 27 : i + 1].sum(axis=1)
     qty28 = last28.sum(axis=1)
-    day = qty.columns[i]
-    keys = qty.index[active]
+    keys = entities[active]
     countries = keys.get_level_values(0).astype(str)
     codes = keys.get_level_values(1).astype(str)
     return pd.DataFrame(

@@ -30,7 +30,8 @@ def expand_horizons(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     import pandas as pd
 
     horizons = np.arange(1, horizon_days + 1, dtype="int64")
-    out = features.loc[features.index.repeat(horizon_days)].reset_index(drop=True)
+    # By position: a label-based repeat multiplies rows whose index label is not unique.
+    out = features.iloc[np.repeat(np.arange(len(features)), horizon_days)].reset_index(drop=True)
     out["horizon"] = np.tile(horizons, len(features))
     feature_day = pd.to_datetime(out["date"])
     target = feature_day + pd.to_timedelta(out["horizon"], unit="D")
