@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 def snapshot(settings: Settings, as_of: datetime, window_days: int) -> tuple[pd.DataFrame, int]:
     """The last ``window_days`` feature days committed at ``as_of``, and the feature-set version."""
     store = feature_store(settings)
-    version = store.latest_version(settings.feature_set)
-    days = [d for d in store.committed_days(settings.feature_set, version)]
+    version = store.latest_version(settings.feature_set, as_of)
+    days = store.committed_days(settings.feature_set, version, as_of)
     if not days:
         raise NotEnoughData(f"feature set {settings.feature_set!r} v{version} has no committed days")
     end = days[-1]

@@ -113,7 +113,7 @@ class FeatureStore:
 
         as_of = as_of or _utcnow()
         with self.engine.connect() as conn:
-            version = version or self.latest_version(feature_set, conn=conn)
+            version = version or self.latest_version(feature_set, as_of, conn=conn)
             rows = catalog.latest_partitions(conn, feature_set, version, start, end, as_of)
             schema = self._schema(conn, feature_set, version)
         fs, _ = self._fs
@@ -121,23 +121,39 @@ class FeatureStore:
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.to_pandas()
 
-    def latest_version(self, feature_set: str, conn: sa.Connection | None = None) -> int:
-        """Highest version of ``feature_set``; raises :class:`FeatureSetNotFound` when there is none."""
-        v = catalog.feature_set_versions
-        query = sa.select(sa.func.max(v.c.version)).where(v.c.feature_set == feature_set)
+    def latest_version(
+        self, feature_set: str, as_of: datetime | None = None, conn: sa.Connection | None = None
+    ) -> int:
+        """Highest version of ``feature_set`` with a partition committed by ``as_of`` (default: now).
+
+        Raises:
+            FeatureSetNotFound: nothing of ``feature_set`` was committed by then.
+        """
+        p = catalog.partitions
+        query = sa.select(sa.func.max(p.c.version)).where(
+            p.c.feature_set == feature_set, p.c.committed_at <= (as_of or _utcnow())
+        )
         with _maybe_connect(self.engine, conn) as c:
             version = c.execute(query).scalar()
         if version is None:
-            raise FeatureSetNotFound(f"feature set {feature_set!r} has no committed version in the catalog")
+            when = f" as of {as_of.isoformat()}" if as_of else ""
+            raise FeatureSetNotFound(
+                f"feature set {feature_set!r} has no committed version{when} in the catalog"
+            )
         return int(version)
 
-    def committed_days(self, feature_set: str, version: int | None = None) -> list[date]:
-        """Days with at least one committed partition, in order."""
+    def committed_days(
+        self, feature_set: str, version: int | None = None, as_of: datetime | None = None
+    ) -> list[date]:
+        """Days with at least one partition committed at or before ``as_of`` (default: now), in order."""
         p = catalog.partitions
+        as_of = as_of or _utcnow()
         with self.engine.connect() as conn:
-            version = version or self.latest_version(feature_set, conn=conn)
+            version = version or self.latest_version(feature_set, as_of, conn=conn)
             query = (
-                sa.select(p.c.day).where(p.c.feature_set == feature_set, p.c.version == version).distinct()
+                sa.select(p.c.day)
+                .where(p.c.feature_set == feature_set, p.c.version == version, p.c.committed_at <= as_of)
+                .distinct()
             )
             return sorted(conn.execute(query).scalars())
 

@@ -103,7 +103,19 @@ def test_rewrite_with_changed_rows_commits_a_new_partition_and_keeps_the_old_one
     assert catalog_rows(store, DAY) == 2
     pd.testing.assert_frame_equal(store.read(FEATURES, DAY, DAY), new)
     pd.testing.assert_frame_equal(store.read(FEATURES, DAY, DAY, as_of=between), old)
-    assert store.read(FEATURES, DAY, DAY, as_of=before_first_write).empty
+    assert store.read(FEATURES, DAY, DAY, as_of=before_first_write, version=first.version).empty
+    with pytest.raises(FeatureSetNotFound, match="no committed version as of"):
+        store.read(FEATURES, DAY, DAY, as_of=before_first_write)
+
+
+def test_read_as_of_before_a_schema_change_returns_the_version_live_then(store: FeatureStore) -> None:
+    v1 = features(DAY)
+    store.write(FEATURES, DAY, v1)
+    before_change = utcnow()
+    store.write(FEATURES, DAY, features(DAY).assign(avg_price_28=[2.5, 1.25]))
+
+    pd.testing.assert_frame_equal(store.read(FEATURES, DAY, DAY, as_of=before_change), v1)
+    assert store.committed_days(FEATURES, as_of=before_change) == [DAY]
 
 
 def test_schema_change_creates_a_new_version_and_the_old_version_stays_readable(store: FeatureStore) -> None:
