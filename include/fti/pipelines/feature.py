@@ -75,8 +75,9 @@ def ingest(settings: Settings, days: list[date], run_id: str | None = None) -> l
     assert settings.raw_dir
     features = compute_features(settings.raw_dir, days)
     store = feature_store(settings)
+    by_day = dict(iter(features.groupby("date", sort=True)))
     refs = []
     for day in sorted(days):
-        rows = features[features["date"] == day].reset_index(drop=True)
+        rows = by_day[day].reset_index(drop=True) if day in by_day else features.iloc[:0]
         refs.append(store.write(settings.feature_set, day, rows, run_id=run_id).as_dict())
     return refs
