@@ -13,13 +13,23 @@ def live_key(prefix: str) -> str:
 
 
 def meta_key(prefix: str, run: str) -> str:
-    return f"{prefix}:run:{run}:meta"
+    return f"{run_prefix(prefix)}{run}:meta"
+
+
+def run_prefix(prefix: str) -> str:
+    """What every key of a run starts with, before the run id."""
+    return f"{prefix}:run:"
+
+
+def prediction_suffix(entity: str) -> str:
+    """What a prediction key ends with, after the run id."""
+    return f":p:{entity}"
 
 
 def prediction_key(prefix: str, run: str, entity: str) -> str:
-    return f"{prefix}:run:{run}:p:{entity}"
+    return f"{run_prefix(prefix)}{run}{prediction_suffix(entity)}"
 
 
 def run_pattern(prefix: str, run: str) -> str:
     """Glob of every key of one run (for cleanup with SCAN)."""
-    return f"{prefix}:run:{run}:*"
+    return f"{run_prefix(prefix)}{run}:*"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _LOOKUP_LUA = """
 local run = redis.call('GET', KEYS[1])
 if not run then return false end
-return {run, redis.call('HGET', ARGV[1] .. ':run:' .. run .. ':p:' .. ARGV[2], ARGV[3])}
+return {run, redis.call('HGET', ARGV[1] .. run .. ARGV[2], ARGV[3])}
 """
 
 
@@ -78,7 +78,14 @@ def lookup(client: redis.Redis, prefix: str, entity: str, target_date: str) -> t
     Raises:
         PredictionNotFound: nothing is live, or the live run has no such entity or date.
     """
-    found = client.eval(_LOOKUP_LUA, 1, layout.live_key(prefix), prefix, entity, target_date)
+    found = client.eval(
+        _LOOKUP_LUA,
+        1,
+        layout.live_key(prefix),
+        layout.run_prefix(prefix),
+        layout.prediction_suffix(entity),
+        target_date,
+    )
     if not found:
         raise PredictionNotFound(f"no prediction is live under {prefix!r} (nothing published yet)")
     run, value = found

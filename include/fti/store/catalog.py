@@ -53,14 +53,34 @@ def create_engine(url: str) -> sa.Engine:
 
 
 def _enable_sqlite_wal(engine: sa.Engine) -> None:
-    """WAL lets readers and the single writer of the embedded default work at once."""
+    """WAL lets readers work beside the one writer; BEGIN IMMEDIATE serialises writers up front.
+
+    Without IMMEDIATE, two writers that both read the latest partition and then insert would
+    race; with it, the second waits (``busy_timeout``) and then sees the first one's commit.
+    """
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite must not BEGIN on its own: we do, below
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_feature_set_version(conn: sa.Connection, feature_set: str, version: int) -> None:
+    """Hold the version's row until commit, so commits to one feature-set version never interleave.
+
+    PostgreSQL takes a row lock (``FOR UPDATE``); SQLite's transactions already hold the write lock.
+    """
+    v = feature_set_versions
+    conn.execute(
+        sa.select(v.c.version).where(v.c.feature_set == feature_set, v.c.version == version).with_for_update()
+    )
 
 
 def latest_partitions(

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
     import pyarrow.fs as pafs
+
+
+class ConcurrentCommit(RuntimeError):
+    """Another writer committed the same partition while this one was writing; this one committed nothing."""
 
 
 class FeatureSetNotFound(LookupError):
@@ -71,20 +75,38 @@ class FeatureStore:
     def write(
         self, feature_set: str, day: date, frame: pd.DataFrame, run_id: str | None = None
     ) -> PartitionRef:
-        """Commit ``frame`` as the partition of ``day``; rewriting identical bytes commits nothing new."""
+        """Commit ``frame`` as the partition of ``day``; rewriting identical bytes commits nothing new.
+
+        The file is written first and committed by one catalog row. The commit checks that the
+        partition it started from is still the latest, so of two writers of one partition exactly
+        one commits.
+
+        Raises:
+            ConcurrentCommit: another writer committed this partition in the meantime.
+        """
         table = _to_table(frame)
         payload = _parquet_bytes(table)
         checksum = hashlib.sha256(payload).hexdigest()
         with self.engine.begin() as conn:
             version = self._version_for_schema(conn, feature_set, table.schema)
-            current = catalog.latest_partitions(conn, feature_set, version, day, day, _utcnow())
-            if current and current[0].checksum == checksum:
-                row = current[0]
-                return PartitionRef(
-                    feature_set, version, day.isoformat(), row.uri, row.row_count, checksum, False
-                )
+            seen = _latest_one(conn, feature_set, version, day)
+        if seen is not None and seen.checksum == checksum:
+            return PartitionRef(
+                feature_set, version, day.isoformat(), seen.uri, seen.row_count, checksum, False
+            )
         uri = self._write_file(feature_set, version, day, checksum, payload)
         with self.engine.begin() as conn:
+            catalog.lock_feature_set_version(conn, feature_set, version)
+            now = _latest_one(conn, feature_set, version, day)
+            if now is not None and now.checksum == checksum:  # the other writer committed these bytes
+                return PartitionRef(
+                    feature_set, version, day.isoformat(), now.uri, now.row_count, checksum, False
+                )
+            if now is not None and (seen is None or now.id != seen.id):
+                raise ConcurrentCommit(
+                    f"partition {feature_set} v{version} {day} was committed by run {now.run_id!r} "
+                    f"while this writer wrote it; this writer committed nothing"
+                )
             conn.execute(
                 catalog.partitions.insert().values(
                     feature_set=feature_set,
@@ -204,6 +226,11 @@ class FeatureStore:
             out.write(payload)
         fs.move(temp, final)
         return final
+
+
+def _latest_one(conn: sa.Connection, feature_set: str, version: int, day: date) -> sa.Row[Any] | None:
+    rows = catalog.latest_partitions(conn, feature_set, version, day, day, _utcnow())
+    return rows[0] if rows else None
 
 
 def _to_table(frame: pd.DataFrame) -> pa.Table:
