@@ -1,0 +1,392 @@
+"""Static checks of the compose stack: docker-compose.yaml, Dockerfile, .env.example, deploy/.
+
+There is no Docker engine where these tests run, so nothing here calls `docker` (even when the CLI
+is installed): the files are parsed and checked against each other, against the lock and against
+the code that uses the services.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+COMPOSE = ROOT / "docker-compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / ".env.example"
+LOCK = ROOT / "requirements.txt"
+ACL_TEMPLATE = ROOT / "deploy" / "redis-cache" / "users.acl.template"
+ACL_ENTRYPOINT = ROOT / "deploy" / "redis-cache" / "entrypoint.sh"
+POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init.sql"
+
+#: Each Airflow service and the Airflow 3 command it runs through the image's `airflow` entrypoint.
+AIRFLOW_COMMANDS = {
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-triggerer": "triggerer",
+    "airflow-worker": "celery worker",
+}
+AIRFLOW_SERVICES = [*AIRFLOW_COMMANDS, "airflow-init"]
+SERVICES = ["postgres", "redis", "redis-cache", "mlflow", *AIRFLOW_SERVICES]
+IMAGE_SERVICES = [*AIRFLOW_SERVICES, "mlflow"]
+HEALTHCHECKED = ["postgres", "redis", "redis-cache", "mlflow", "airflow-apiserver", "airflow-scheduler"]
+SECRET_KEY_WORDS = ("PASSWORD", "SECRET", "KEY", "TOKEN")
+#: What include/fti/cache/predictions.py sends as the publisher (write_run, go_live, delete_runs).
+PUBLISHER_COMMANDS = {
+    "ping", "get", "set", "hset", "hgetall", "expire", "unlink", "scan", "multi", "exec", "eval",
+}  # fmt: skip
+#: Commands that cannot change data: the most the read-only cache user may be granted.
+READ_ONLY_COMMANDS = {
+    "ping", "get", "mget", "hget", "hmget", "hgetall", "exists", "ttl", "pttl", "type",
+    "eval", "evalsha", "eval_ro", "evalsha_ro", "client|setinfo",
+}  # fmt: skip
+#: The most the publisher's user may be granted: what it sends, reads, and DISCARD of a failed MULTI.
+WRITER_MAY = PUBLISHER_COMMANDS | READ_ONLY_COMMANDS | {"discard"}
+#: user:password@host[:port][/path] in a URL; a ${VAR...} password may hold spaces (its :? message).
+URL_CREDENTIALS = re.compile(
+    r"://(?P<user>[^/\s:@]*):(?P<password>\$\{[^}]*\}|[^@\s/]+)@(?P<host>[^/\s:]+)(:\d+)?(/(?P<path>[\w.-]*))?"
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    """docker-compose.yaml with YAML merge keys (`<<`) resolved, as Compose resolves them."""
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment as a dict, whichever of Compose's two forms it is written in."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def strings(node: Any) -> list[str]:
+    """Every string (keys included) in a parsed YAML tree: what Compose interpolates."""
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in [*strings(k), *strings(v)]]
+    if isinstance(node, list):
+        return [s for item in node for s in strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def variables(text: str) -> set[str]:
+    """Names of the variables Compose substitutes in ``text`` (``$$`` is a literal dollar)."""
+    text = text.replace("$$", "")
+    return set(re.findall(r"\$\{([A-Za-z_]\w*)", text)) | set(re.findall(r"\$([A-Za-z_]\w*)", text))
+
+
+def command_line(service: dict[str, Any]) -> str:
+    command = service.get("command", "")
+    return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def lock_pin(name: str) -> str | None:
+    found = re.search(rf"^{re.escape(name)}==(\S+)$", LOCK.read_text(), re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined, comments dropped."""
+    logical, current = [], ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.strip().startswith("#"):
+            continue
+        current += line.rstrip().removesuffix("\\") + " "
+        if not line.rstrip().endswith("\\"):
+            if current.strip():
+                logical.append(current.strip())
+            current = ""
+    return [(ins.split(None, 1)[0].upper(), ins.split(None, 1)[1] if " " in ins else "") for ins in logical]
+
+
+def acl_users() -> dict[str, list[str]]:
+    """The rules of each user of the cache's ACL template (comment lines are dropped at render)."""
+    users = {}
+    for line in ACL_TEMPLATE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            keyword, name, *rules = line.split()
+            assert keyword == "user", f"ACL line does not start with `user`: {line!r}"
+            users[name] = rules
+    return users
+
+
+def granted(rules: list[str]) -> set[str]:
+    return {r[1:].lower() for r in rules if r.startswith("+")} | (
+        {"@all"} if "allcommands" in rules else set()
+    )
+
+
+def key_patterns(rules: list[str]) -> set[str]:
+    patterns = {re.sub(r"^%R?W?~|^~", "", r) for r in rules if r.startswith(("~", "%"))}
+    return patterns | ({"*"} if "allkeys" in rules else set())
+
+
+def test_every_service_of_the_stack_is_defined(services: dict[str, Any]) -> None:
+    missing = [name for name in SERVICES if name not in services]
+    assert not missing, f"docker-compose.yaml lacks the services {missing}"
+
+
+def test_airflow_services_and_mlflow_run_one_image_built_from_the_dockerfile(
+    services: dict[str, Any],
+) -> None:
+    images = {name: services[name].get("image") for name in IMAGE_SERVICES}
+    assert len(set(images.values())) == 1 and None not in images.values(), f"images differ: {images}"
+    for name in IMAGE_SERVICES:
+        build = services[name].get("build")
+        assert isinstance(build, dict), f"{name} is not built from ./Dockerfile: build={build!r}"
+        assert (
+            ROOT / build.get("context", ".") / build.get("dockerfile", "Dockerfile")
+        ).resolve() == DOCKERFILE
+
+
+def test_dockerfile_python_minor_version_matches_the_lock() -> None:
+    base = next(args for ins, args in dockerfile_instructions() if ins == "FROM")
+    found = re.match(r"python:(\d+\.\d+)[.-]", base)
+    assert found, f"the image is not built FROM an official python:X.Y image: {base!r}"
+    locked = re.search(r"--python-version (\d+\.\d+)", (ROOT / "Makefile").read_text())
+    assert locked, "the Makefile's lock target does not say which Python the lock is for"
+    assert found.group(1) == locked.group(1), f"image Python {found.group(1)}, lock for {locked.group(1)}"
+
+
+def test_dockerfile_installs_the_lock_byte_compiled_with_the_pinned_uv() -> None:
+    runs = [args for ins, args in dockerfile_instructions() if ins == "RUN"]
+    copies = [args for ins, args in dockerfile_instructions() if ins == "COPY"]
+    assert any("requirements.txt" in c.split() for c in copies), "requirements.txt is never copied in"
+    sync = [r for r in runs if re.search(r"uv pip (sync|install -r) [^&]*requirements\.txt", r)]
+    assert sync, "no RUN installs requirements.txt with uv"
+    assert all("--compile-bytecode" in r for r in sync), (
+        f"the lock is installed without --compile-bytecode: {sync}"
+    )
+    uv = lock_pin("uv")
+    assert uv, "requirements.txt does not pin uv"
+    literal = any(f"uv=={uv}" in r for r in runs)
+    from_lock = any(
+        "s/^uv==//p' requirements.txt" in r and re.search(r"uv==\$\{?UV_VERSION", r) for r in runs
+    )
+    assert literal or from_lock, f"uv is not installed at the lock's version {uv}"
+
+
+def test_dockerfile_installs_the_project_without_its_dependencies() -> None:
+    runs = [args for ins, args in dockerfile_instructions() if ins == "RUN"]
+    assert any(re.search(r"pip install [^&]*--no-deps[^&]*-e \.", r) for r in runs), (
+        "the project is not installed with `pip install --no-deps -e .` (its dependencies come from the lock)"
+    )
+
+
+def test_dockerfile_copies_the_project_runs_as_airflow_and_enters_airflow() -> None:
+    instructions = dockerfile_instructions()
+    copied = {src for ins, args in instructions if ins == "COPY" for src in args.split()[:-1]}
+    for needed in ("dags/", "plugins/", "include/", "scripts/", "airflow_settings.yaml"):
+        assert needed in copied, f"the image does not COPY {needed}"
+    text = " ".join(args for _, args in instructions)
+    assert re.search(r"AIRFLOW_HOME=/opt/airflow\b", text), "AIRFLOW_HOME is not /opt/airflow"
+    useradd = re.search(r"useradd --uid \"?\$\{AIRFLOW_UID\}\"?.* airflow\b", text)
+    assert useradd and "AIRFLOW_UID=50000" in text, "the image has no user `airflow` with uid 50000"
+    user = [args for ins, args in instructions if ins == "USER"]
+    assert user and user[-1] in {"airflow", "50000", "${AIRFLOW_UID}"}, f"the image runs as {user or 'root'}"
+    entrypoint = [args for ins, args in instructions if ins == "ENTRYPOINT"]
+    assert entrypoint and yaml.safe_load(entrypoint[-1])[-1] == "airflow", f"ENTRYPOINT is {entrypoint}"
+
+
+def test_lock_pins_airflow_3() -> None:
+    version = lock_pin("apache-airflow")
+    assert version and version.split(".")[0] == "3", f"requirements.txt pins apache-airflow=={version}"
+
+
+def test_airflow_services_run_airflow_3_commands_through_the_image_entrypoint(
+    services: dict[str, Any],
+) -> None:
+    for name, expected in AIRFLOW_COMMANDS.items():
+        assert "entrypoint" not in services[name], f"{name} overrides the image's `airflow` entrypoint"
+        assert command_line(services[name]) == expected, f"{name} runs {command_line(services[name])!r}"
+
+
+def test_lock_has_the_celery_provider_that_the_celery_executor_needs(services: dict[str, Any]) -> None:
+    assert environment(services["airflow-scheduler"])["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert lock_pin("apache-airflow-providers-celery"), (
+        "CeleryExecutor without apache-airflow-providers-celery"
+    )
+
+
+def test_airflow_init_migrates_the_db_and_loads_only_pools_and_variables(services: dict[str, Any]) -> None:
+    script = command_line(services["airflow-init"])
+    assert "airflow db migrate" in script
+    assert "scripts/load_airflow_settings.py" in script
+    assert 'pop("connections"' in script, (
+        "airflow-init would import the local Connections of airflow_settings"
+    )
+
+
+def test_every_airflow_service_shares_the_common_environment_and_volumes(compose: dict[str, Any]) -> None:
+    common = compose["x-airflow-common"]
+    for name in AIRFLOW_SERVICES:
+        service = compose["services"][name]
+        env = environment(service)
+        differs = {k for k, v in environment(common).items() if env.get(k) != v}
+        assert not differs, f"{name} lacks or changes the common settings {sorted(differs)}"
+        assert set(common["volumes"]) <= set(service.get("volumes", [])), f"{name} lacks the common volumes"
+
+
+def test_airflow_talks_to_the_compose_services(services: dict[str, Any]) -> None:
+    env = environment(services["airflow-scheduler"])
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql")
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    ports = services["airflow-apiserver"].get("ports", [])
+    assert any(p.endswith(":8080") for p in ports), f"the api-server publishes {ports}, not :8080"
+    for key in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+        assert env.get(key), f"{key} is not set"
+
+
+def test_fti_settings_point_at_the_shared_volume_and_the_services(services: dict[str, Any]) -> None:
+    from fti.settings import Settings
+
+    env = environment(services["airflow-worker"])
+    fti_keys = {k for k in env if k.startswith("FTI_")}
+    unknown = {k for k in fti_keys if k.removeprefix("FTI_").lower() not in Settings.model_fields}
+    assert not unknown, f"no fti setting is called {sorted(unknown)}"
+    assert env["FTI_STORE_URI"] == "/data/store" and env["FTI_RAW_DIR"] == "/data/raw"
+    assert env["FTI_MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert re.match(
+        r"postgresql\+psycopg2://feature_catalog:.+@postgres:5432/feature_catalog$", env["FTI_CATALOG_URL"]
+    )
+    for name in IMAGE_SERVICES:
+        assert "fti-data:/data" in services[name].get("volumes", []), (
+            f"{name} does not mount fti-data at /data"
+        )
+
+
+def test_redis_connection_logs_in_as_the_cache_writer(services: dict[str, Any]) -> None:
+    dag = (ROOT / "dags" / "batch_inference.py").read_text()
+    conn_id = re.search(r'REDIS_CONN_ID = "(\w+)"', dag)
+    assert conn_id, "dags/batch_inference.py no longer names its Redis connection in REDIS_CONN_ID"
+    url = environment(services["airflow-worker"]).get(f"AIRFLOW_CONN_{conn_id.group(1).upper()}", "")
+    found = URL_CREDENTIALS.search(url)
+    assert found and url.startswith("redis://"), f"connection {conn_id.group(1)} is {url!r}"
+    assert (found["user"], found["host"]) == ("fti_writer", "redis-cache") and "fti_writer" in acl_users()
+
+
+def test_no_secret_is_written_inline(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key, value in environment(service).items():
+            if any(word in key.upper() for word in SECRET_KEY_WORDS):
+                assert "${" in value, f"{name}: {key} holds a literal value instead of a ${{VAR}} from .env"
+                assert not re.search(r"\$\{\w+:?-[^}]", value), (
+                    f"{name}: {key} falls back to a literal default"
+                )
+    for text in strings(compose):
+        for found in URL_CREDENTIALS.finditer(text):
+            assert found["password"].startswith("${"), f"literal password in URL {found.group(0)!r}"
+        assert not re.search(r"(\s|^)(-a|--pass(word)?)[ =](?![\"']?\$)", text), (
+            f"literal password in {text!r}"
+        )
+
+
+def test_compose_variables_and_env_example_list_each_other(compose: dict[str, Any]) -> None:
+    used = set().union(*(variables(s) for s in strings(compose)))
+    listed = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert used - set(listed) == set(), f".env.example lacks {sorted(used - set(listed))}"
+    assert set(listed) - used == set(), f".env.example lists unused {sorted(set(listed) - used)}"
+    assert listed.get("AIRFLOW_UID") == "50000"
+
+
+def test_worker_has_no_fixed_name_or_host_port_so_it_scales(services: dict[str, Any]) -> None:
+    worker = services["airflow-worker"]
+    assert "container_name" not in worker, "a container_name stops `--scale airflow-worker=N`"
+    assert not worker.get("ports"), f"host ports stop `--scale airflow-worker=N`: {worker.get('ports')}"
+
+
+def test_core_services_have_healthchecks(services: dict[str, Any]) -> None:
+    for name in HEALTHCHECKED:
+        check = services[name].get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+def test_services_waited_for_as_healthy_have_healthchecks(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        depends = service.get("depends_on") or {}
+        for dep, spec in depends.items() if isinstance(depends, dict) else []:
+            if spec.get("condition") == "service_healthy":
+                assert services[dep].get("healthcheck"), (
+                    f"{name} waits for {dep} to be healthy, which never is"
+                )
+
+
+def test_postgres_init_creates_each_database_the_stack_uses_with_its_own_role(
+    compose: dict[str, Any],
+) -> None:
+    sql = POSTGRES_INIT.read_text()
+    postgres = compose["services"]["postgres"]
+    major = re.match(r"postgres:(\d+)", postgres["image"])
+    assert major and int(major[1]) >= 15, f"init.sql needs psql's \\getenv (15+), not {postgres['image']}"
+    assert (
+        f"./{POSTGRES_INIT.relative_to(ROOT)}:/docker-entrypoint-initdb.d/init.sql:ro" in postgres["volumes"]
+    )
+    urls = [m for s in strings(compose) for m in URL_CREDENTIALS.finditer(s) if m["host"] == "postgres"]
+    uses = {(m["user"], m["path"]) for m in urls}
+    assert {db for _, db in uses} >= {"airflow", "feature_catalog", "mlflow"}, f"databases used: {uses}"
+    for role, db in uses:
+        assert re.search(rf"CREATE ROLE {role} LOGIN PASSWORD :'\w+';", sql), (
+            f"init.sql creates no role {role}"
+        )
+        assert f"CREATE DATABASE {db} OWNER {role};" in sql, (
+            f"init.sql creates no database {db} owned by {role}"
+        )
+    assert not re.search(r"PASSWORD\s+'", sql), "init.sql holds a literal password"
+    missing = set(re.findall(r"\\getenv \w+ (\w+)", sql)) - set(environment(postgres))
+    assert not missing, f"init.sql reads {sorted(missing)}, which the postgres service is not given"
+
+
+def test_cache_acl_is_rendered_from_the_template_with_hashed_passwords(services: dict[str, Any]) -> None:
+    cache = services["redis-cache"]
+    version = re.match(r"redis:(\d+)\.(\d+)", cache["image"])
+    assert version and (int(version[1]), int(version[2])) >= (7, 2), (
+        f"the ACL grants client|setinfo, which {cache['image']} does not know (Redis 7.2+)"
+    )
+    assert "entrypoint.sh" in " ".join(cache["entrypoint"])
+    assert "./deploy/redis-cache:/etc/fti/redis-cache:ro" in cache["volumes"]
+    placeholders = set(re.findall(r"@\w+@", ACL_TEMPLATE.read_text()))
+    rendered = set(re.findall(r"s/(@\w+@)/", ACL_ENTRYPOINT.read_text()))
+    assert placeholders and placeholders == rendered, f"template {placeholders} vs entrypoint {rendered}"
+    plaintext = [r for rules in acl_users().values() for r in rules if r.startswith(">")]
+    assert not plaintext, "the ACL template holds a plaintext password"
+
+
+def test_cache_default_user_is_disabled() -> None:
+    rules = acl_users()["default"]
+    assert "off" in rules and "on" not in rules and "nopass" not in rules, f"default user: {rules}"
+
+
+def test_cache_reader_acl_grants_no_write_command() -> None:
+    rules = acl_users()["fti_reader"]
+    assert "on" in rules
+    writes = granted(rules) - READ_ONLY_COMMANDS
+    assert not writes, f"fti_reader may run {sorted(writes)}"
+    assert key_patterns(rules) == {"fti:*"}, f"fti_reader reaches keys {key_patterns(rules)}"
+
+
+def test_cache_writer_may_publish_but_only_under_fti_keys() -> None:
+    rules = acl_users()["fti_writer"]
+    assert PUBLISHER_COMMANDS <= granted(rules), (
+        f"the publisher needs {sorted(PUBLISHER_COMMANDS - granted(rules))}"
+    )
+    extra = granted(rules) - WRITER_MAY
+    assert not extra, f"fti_writer may also run {sorted(extra)}, which the publisher never sends"
+    assert key_patterns(rules) == {"fti:*"}, f"fti_writer reaches keys {key_patterns(rules)}"
