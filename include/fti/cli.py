@@ -86,6 +86,172 @@ def features_list() -> None:
         typer.echo(f"{fs:<20} {version:>7} {days:>6} {first!s:>10} {last!s:>10} {total:>12}")
 
 
+FeatureSetArg = Annotated[str, typer.Argument(help="Feature set, e.g. retail_demand.")]
+LastOption = Annotated[int, typer.Option("--last", min=1, help="Show only the N newest.")]
+
+
+@features_app.command("versions")
+def features_versions(feature_set: FeatureSetArg) -> None:
+    """Versions of a feature set: columns of its schema, days and commits, creation time."""
+    from fti.store import FeatureStore
+    from fti.store.feature_store import FeatureSetNotFound
+
+    try:
+        found = FeatureStore(*_store_location()).versions(feature_set)
+    except FeatureSetNotFound as exc:
+        raise _fail(str(exc)) from exc
+    _echo_table(
+        ["version", "columns", "days", "commits", "schema", "created_at"],
+        [[v.version, v.columns, v.days, v.commits, v.schema_hash[:12], v.created_at] for v in found],
+    )
+
+
+@features_app.command("partitions")
+def features_partitions(feature_set: FeatureSetArg, last: LastOption = 20) -> None:
+    """Committed partitions, oldest of the N newest first, with the outcome of their validation."""
+    from fti.store import FeatureStore
+
+    found = FeatureStore(*_store_location()).partitions(feature_set, last)
+    if not found:
+        raise _fail(f"feature set {feature_set!r} has no committed partition")
+    verdict = {True: "ok", False: "FAILED", None: "-"}
+    _echo_table(
+        ["day", "version", "rows", "checksum", "committed_at", "run_id", "validation"],
+        [
+            [
+                p.day,
+                p.version,
+                p.row_count,
+                p.checksum[:12],
+                p.committed_at,
+                p.run_id,
+                verdict[p.validation_success],
+            ]
+            for p in found
+        ],
+    )
+
+
+@features_app.command("stats")
+def features_stats(
+    feature_set: FeatureSetArg,
+    day: Annotated[str | None, typer.Option(help="Day (YYYY-MM-DD), default: the latest committed.")] = None,
+    version: Annotated[int | None, typer.Option(help="Version, default: the latest.")] = None,
+) -> None:
+    """Statistics of each column of one day's partition: count, nulls, mean, median, 99th percentile."""
+    from fti.store import FeatureStore
+    from fti.store.feature_store import FeatureSetNotFound
+
+    store = FeatureStore(*_store_location())
+    try:
+        version = version or store.latest_version(feature_set)
+        days = [_parse_day(day)] if day else store.committed_days(feature_set, version=version)
+        if not days:
+            raise _fail(f"feature set {feature_set!r} has no committed partition of version {version}")
+        shown = days[-1]
+        stats = store.statistics(feature_set, shown, shown, version=version)
+    except FeatureSetNotFound as exc:
+        raise _fail(str(exc)) from exc
+    if stats.empty:
+        raise _fail(
+            f"no statistics of {feature_set!r} v{version} on {shown}: no partition, or one committed "
+            "before statistics were recorded"
+        )
+    typer.echo(f"{feature_set} v{version} {shown} (partition {stats['partition_id'].iloc[0]})")
+    _echo_table(
+        ["column", "kind", "count", "nulls", "mean", "p50", "p99", "distinct"],
+        [
+            [
+                r.column,
+                r.kind,
+                int(r.count),
+                int(r.null_count),
+                r.mean,
+                r.p50,
+                r.p99,
+                _int_or_none(r.distinct_count),
+            ]
+            for r in stats.itertuples()
+        ],
+    )
+
+
+@features_app.command("validations")
+def features_validations(feature_set: FeatureSetArg, last: LastOption = 20) -> None:
+    """Recorded validations: outcome, counts, failing expectations and where the full document is."""
+    from fti.store import FeatureStore
+
+    found = FeatureStore(*_store_location()).validations(feature_set, last)
+    if not found:
+        raise _fail(f"no validation of {feature_set!r} was recorded")
+    rows = []
+    for v in found:
+        failing = ", ".join(v.failing)
+        if v.failed is not None and v.failed > len(v.failing):
+            failing += f"{' ' if failing else ''}(+{v.failed - len(v.failing)} more)"
+        days = f"{v.start}..{v.end}" if v.end != v.start else str(v.start)
+        result = "ok" if v.success else "FAILED"
+        rows.append([v.created_at, v.run_id, days, result, v.evaluated, v.failed, failing or "-", v.uri])
+    _echo_table(
+        ["created_at", "run_id", "days", "result", "evaluated", "failed", "failing", "document"], rows
+    )
+
+
+def _store_location() -> tuple[str, str]:
+    """``(store_uri, catalog_url)`` of the settings."""
+    from fti.settings import get_settings
+
+    settings = get_settings()
+    assert settings.store_uri and settings.catalog_url
+    return settings.store_uri, settings.catalog_url
+
+
+def _fail(message: str) -> typer.Exit:
+    """Print ``message`` on stderr; the exit (status 1) to raise."""
+    typer.echo(message, err=True)
+    return typer.Exit(1)
+
+
+def _parse_day(text: str) -> date:
+    """``text`` as a day, or a usage error naming ``--day``."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a day YYYY-MM-DD", param_hint="--day") from exc
+
+
+def _int_or_none(value: float | None) -> int | None:
+    """``value`` as an int, None for a missing one (None or NaN)."""
+    import math
+
+    return None if value is None or math.isnan(value) else int(value)
+
+
+def _echo_table(headers: list[str], rows: list[list[object]]) -> None:
+    """Columns aligned, numbers right-aligned; missing values as ``-``, floats with 3 decimals."""
+    import math
+    from datetime import datetime
+
+    def cell(value: object) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ", timespec="seconds")
+        return str(value)
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    numeric = [
+        all(isinstance(r[i], int | float) and not isinstance(r[i], bool) or r[i] is None for r in rows)
+        for i in range(len(headers))
+    ]
+    for line in [headers, *cells]:
+        padded = [c.rjust(w) if n else c.ljust(w) for c, w, n in zip(line, widths, numeric, strict=True)]
+        typer.echo("  ".join(padded).rstrip())
+
+
 @predictions_app.command("lookup")
 def predictions_lookup(
     entity: Annotated[str, typer.Argument(help="Entity id, e.g. 'United Kingdom|85123A'.")],

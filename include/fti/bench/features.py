@@ -16,6 +16,30 @@ import time
 from pathlib import Path
 
 
+class BenchmarkFailed(RuntimeError):
+    """The child process of a benchmark exited with an error."""
+
+
+def run_child(module: str, *args: str) -> dict[str, float | int]:
+    """Run ``python -m <module> <args>`` and return the JSON figures it prints on its last line.
+
+    A process of its own makes ``ru_maxrss`` the peak memory of the measured work alone.
+
+    Raises:
+        BenchmarkFailed: the child exited non-zero; the message ends with its stderr.
+    """
+    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchmarkFailed(f"benchmark {module} exited {proc.returncode}: {proc.stderr[-3000:]}")
+    figures: dict[str, float | int] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run(cache_dir: Path) -> dict[str, float | int]:
     """Measure the full-history feature build + commit; returns the figures."""
     from fti.data.online_retail import fetch, split_daily
@@ -25,14 +49,7 @@ def run(cache_dir: Path) -> dict[str, float | int]:
         raw_dir = Settings(var_dir=Path(tmp)).raw_dir
         assert raw_dir
         split_daily(fetch(cache_dir), raw_dir)
-        proc = subprocess.run(
-            [sys.executable, "-m", "fti.bench.features", tmp],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    figures: dict[str, float | int] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return figures
+        return run_child("fti.bench.features", tmp)
 
 
 def _child(scratch: Path) -> dict[str, float | int]:
@@ -45,10 +62,9 @@ def _child(scratch: Path) -> dict[str, float | int]:
     days = pending_days(settings)
     refs = ingest(settings, days)
     elapsed = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "full_history_s": elapsed,
-        "full_history_peak_mb": peak_mb,
+        "full_history_peak_mb": peak_rss_mb(),
         "full_history_days": len(refs),
         "full_history_rows": sum(int(str(r["row_count"])) for r in refs),
     }

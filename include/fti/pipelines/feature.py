@@ -47,25 +47,28 @@ def pending_days(settings: Settings) -> list[date]:
     return [d for d in landed if d >= first_feature_day and d not in committed]
 
 
-def read_raw(raw_dir: Path, start: date, end: date, required: list[date]) -> pd.DataFrame:
-    """Transactions of the raw files from ``start`` to ``end``; every day in ``required`` must have landed."""
+def read_raw(raw_dir: Path, start: date, end: date) -> pd.DataFrame:
+    """Transactions of the raw files from ``start`` to ``end``, every one of which must have landed.
+
+    Raises:
+        RawDataMissing: naming the days whose file is missing (a shop drops one every day).
+    """
     import pandas as pd
 
     from fti.data.online_retail import raw_path, read_raw_file
 
-    missing = [d for d in required if not raw_path(raw_dir, d).exists()]
+    paths = {start + timedelta(days=i): None for i in range((end - start).days + 1)}
+    missing = [d for d in paths if not raw_path(raw_dir, d).exists()]
     if missing:
         shown = ", ".join(d.isoformat() for d in missing[:5])
         raise RawDataMissing(f"{len(missing)} raw file(s) have not landed in {raw_dir}: {shown}")
-    paths = [raw_path(raw_dir, start + timedelta(days=i)) for i in range((end - start).days + 1)]
-    frames = [read_raw_file(p) for p in paths if p.exists()]
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat([read_raw_file(raw_path(raw_dir, d)) for d in paths], ignore_index=True)
 
 
 def compute_features(raw_dir: Path, days: list[date]) -> pd.DataFrame:
     """Feature rows of ``days``, computed from their raw files and the look-back before them."""
     first, last = min(days), max(days)
-    raw = read_raw(raw_dir, first - timedelta(days=LOOKBACK_DAYS), last, required=days)
+    raw = read_raw(raw_dir, first - timedelta(days=LOOKBACK_DAYS), last)
     features = build_features(daily_demand(clean_transactions(raw)), first, last)
     return features[features["date"].isin(set(days))]
 

@@ -1,4 +1,5 @@
-"""The feature-store catalog: feature sets, their versions and committed partitions, in SQL.
+"""The feature-store catalog: feature sets, their versions, committed partitions with their column
+statistics, and validation results, in SQL.
 
 A partition's Parquet file is invisible to readers until its row here is committed; readers
 only ever open files the catalog names. SQLite by default, PostgreSQL in the production stack.
@@ -24,6 +25,21 @@ feature_set_versions = sa.Table(
     sa.UniqueConstraint("feature_set", "schema_hash", name="uq_feature_set_schema"),
 )
 
+validation_results = sa.Table(
+    "validation_results",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("feature_set", sa.String(200), nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("start_day", sa.Date, nullable=False),
+    sa.Column("end_day", sa.Date, nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("summary_json", sa.Text, nullable=False),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Index("ix_validation_results_lookup", "feature_set", "created_at"),
+)
+
 partitions = sa.Table(
     "partitions",
     metadata,
@@ -36,10 +52,27 @@ partitions = sa.Table(
     sa.Column("checksum", sa.String(64), nullable=False),
     sa.Column("committed_at", sa.DateTime(timezone=False), nullable=False),
     sa.Column("run_id", sa.String(250)),
+    # Added after the first release: create_engine adds it to older catalogs (_add_missing_columns).
+    sa.Column("validation_id", sa.String(32), sa.ForeignKey("validation_results.id")),
     sa.ForeignKeyConstraint(
         ["feature_set", "version"], [feature_set_versions.c.feature_set, feature_set_versions.c.version]
     ),
     sa.Index("ix_partitions_lookup", "feature_set", "version", "day", "committed_at"),
+)
+
+partition_statistics = sa.Table(
+    "partition_statistics",
+    metadata,
+    sa.Column("partition_id", sa.Integer, sa.ForeignKey("partitions.id"), primary_key=True),
+    sa.Column("column_name", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("stats_json", sa.Text, nullable=False),
+)
+
+#: Columns added to existing tables since the first release, with the SQL that adds them (the
+#: same definition as above: ``create_all`` creates missing tables but never alters existing ones).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("partitions", "validation_id", "VARCHAR(32) REFERENCES validation_results (id)"),
 )
 
 
@@ -49,7 +82,22 @@ def create_engine(url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         _enable_sqlite_wal(engine)
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Bring a catalog created by earlier code up to date: add the columns of ``ADDED_COLUMNS`` it lacks.
+
+    Idempotent. Two processes upgrading at once are safe: SQLite serialises them (BEGIN
+    IMMEDIATE) and PostgreSQL's ``IF NOT EXISTS`` lets the second one pass.
+    """
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        guard = " IF NOT EXISTS" if conn.dialect.name == "postgresql" else ""
+        for table, column, definition in ADDED_COLUMNS:
+            if column not in {c["name"] for c in inspector.get_columns(table)}:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN{guard} {column} {definition}")
 
 
 def _enable_sqlite_wal(engine: sa.Engine) -> None:
@@ -88,7 +136,41 @@ def latest_partitions(
 ) -> list[sa.Row[Any]]:
     """The newest partition committed at or before ``as_of`` for each day in [start, end]."""
     p = partitions
-    newest = (
+    newest = _newest_ids(feature_set, version, start, end, as_of)
+    query = sa.select(p).join(newest, p.c.id == newest.c.id).order_by(p.c.day)
+    return list(conn.execute(query))
+
+
+def latest_statistics(
+    conn: sa.Connection,
+    feature_set: str,
+    version: int,
+    start: date,
+    end: date,
+    as_of: datetime,
+    column: str | None = None,
+) -> list[sa.Row[Any]]:
+    """``(day, partition_id, stats_json)`` of the partitions :func:`latest_partitions` returns, by day.
+
+    Partitions committed before statistics were recorded have none, so their days are absent.
+    """
+    p, s = partitions, partition_statistics
+    newest = _newest_ids(feature_set, version, start, end, as_of)
+    query = (
+        sa.select(p.c.day, p.c.id.label("partition_id"), s.c.stats_json)
+        .join(newest, p.c.id == newest.c.id)
+        .join(s, s.c.partition_id == p.c.id)
+        .order_by(p.c.day)
+    )
+    if column is not None:
+        query = query.where(s.c.column_name == column)
+    return list(conn.execute(query))
+
+
+def _newest_ids(feature_set: str, version: int, start: date, end: date, as_of: datetime) -> sa.Subquery:
+    """``(day, id)`` of the newest partition committed at or before ``as_of`` for each day in [start, end]."""
+    p = partitions
+    return (
         sa.select(p.c.day, sa.func.max(p.c.id).label("id"))
         .where(
             p.c.feature_set == feature_set,
@@ -100,5 +182,17 @@ def latest_partitions(
         .group_by(p.c.day)
         .subquery()
     )
-    query = sa.select(p).join(newest, p.c.id == newest.c.id).order_by(p.c.day)
-    return list(conn.execute(query))
+
+
+def insert_statistics(conn: sa.Connection, partition_id: int, stats: list[tuple[str, str, str]]) -> None:
+    """Rows ``(column, kind, stats_json)`` of a partition's statistics, in the transaction that commits it."""
+    rows = [{"partition_id": partition_id, "column_name": c, "kind": k, "stats_json": j} for c, k, j in stats]
+    if rows:
+        conn.execute(partition_statistics.insert(), rows)
+
+
+def validation_uri(conn: sa.Connection, validation_id: str) -> str | None:
+    """Where the document of validation ``validation_id`` is; None when no such validation was recorded."""
+    v = validation_results
+    uri = conn.execute(sa.select(v.c.uri).where(v.c.id == validation_id)).scalar()
+    return None if uri is None else str(uri)

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from fti.store import catalog
+from fti.store import catalog, documents, history
+from fti.store.statistics import (
+    STATISTICS_COLUMNS,
+    FeatureStatistics,
+    Histogram,
+    compute_statistics,
+    sum_histograms,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +35,14 @@ class ConcurrentCommit(RuntimeError):
 
 class FeatureSetNotFound(LookupError):
     """A feature set (or version of it) that the catalog does not know was asked for."""
+
+
+class StatisticsNotFound(LookupError):
+    """No partition of the days asked for has statistics of the column asked for."""
+
+
+class ValidationNotFound(LookupError):
+    """A validation id that the catalog has not recorded was given."""
 
 
 @dataclass(frozen=True)
@@ -73,27 +88,44 @@ class FeatureStore:
         return pafs.FileSystem.from_uri(self.store_uri)
 
     def write(
-        self, feature_set: str, day: date, frame: pd.DataFrame, run_id: str | None = None
+        self,
+        feature_set: str,
+        day: date,
+        frame: pd.DataFrame,
+        run_id: str | None = None,
+        validation_id: str | None = None,
     ) -> PartitionRef:
         """Commit ``frame`` as the partition of ``day``; rewriting identical bytes commits nothing new.
 
-        The file is written first and committed by one catalog row. The commit checks that the
-        partition it started from is still the latest, so of two writers of one partition exactly
-        one commits.
+        The file is written first and committed by one catalog row, together with the statistics
+        of its columns (:func:`~fti.store.statistics.compute_statistics`) in the same transaction.
+        The commit checks that the partition it started from is still the latest, so of two
+        writers of one partition exactly one commits.
+
+        Args:
+            validation_id: what :meth:`record_validation` returned for these rows; the partition
+                row keeps it. A rewrite of identical bytes commits nothing, so it keeps the link
+                of the partition committed first.
 
         Raises:
             ConcurrentCommit: another writer committed this partition in the meantime.
+            ValidationNotFound: no validation with id ``validation_id`` was recorded.
         """
         table = _to_table(frame)
+        if table.num_rows == 0:
+            table = self._typed_like_latest(feature_set, table)
         payload = _parquet_bytes(table)
         checksum = hashlib.sha256(payload).hexdigest()
         with self.engine.begin() as conn:
+            if validation_id is not None:
+                _check_validation(conn, validation_id)
             version = self._version_for_schema(conn, feature_set, table.schema)
             seen = _latest_one(conn, feature_set, version, day)
         if seen is not None and seen.checksum == checksum:
             return PartitionRef(
                 feature_set, version, day.isoformat(), seen.uri, seen.row_count, checksum, False
             )
+        stats = compute_statistics(frame)
         uri = self._write_file(feature_set, version, day, checksum, payload)
         with self.engine.begin() as conn:
             catalog.lock_feature_set_version(conn, feature_set, version)
@@ -107,8 +139,9 @@ class FeatureStore:
                     f"partition {feature_set} v{version} {day} was committed by run {now.run_id!r} "
                     f"while this writer wrote it; this writer committed nothing"
                 )
-            conn.execute(
-                catalog.partitions.insert().values(
+            partition_id = conn.execute(
+                catalog.partitions.insert()
+                .values(
                     feature_set=feature_set,
                     version=version,
                     day=day,
@@ -117,8 +150,11 @@ class FeatureStore:
                     checksum=checksum,
                     committed_at=_utcnow(),
                     run_id=run_id,
+                    validation_id=validation_id,
                 )
-            )
+                .returning(catalog.partitions.c.id)
+            ).scalar_one()
+            catalog.insert_statistics(conn, partition_id, [(s.column, s.kind, s.to_json()) for s in stats])
         return PartitionRef(feature_set, version, day.isoformat(), uri, table.num_rows, checksum, True)
 
     def read(
@@ -142,6 +178,146 @@ class FeatureStore:
         tables = [pq.read_table(r.uri, filesystem=fs) for r in rows]
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.to_pandas()
+
+    def statistics(
+        self,
+        feature_set: str,
+        start: date,
+        end: date,
+        as_of: datetime | None = None,
+        version: int | None = None,
+    ) -> pd.DataFrame:
+        """Statistics of the partitions :meth:`read` would return: one row per day and column.
+
+        Columns are :data:`~fti.store.statistics.STATISTICS_COLUMNS`; rows by day, then in the
+        order of the version's schema. A statistic a column does not have is NaN
+        (``distinct_count`` of numeric columns, ``mean`` of string ones). Days whose partition was
+        committed before statistics were recorded are absent.
+        """
+        import pandas as pd
+
+        as_of = as_of or _utcnow()
+        with self.engine.connect() as conn:
+            version = version or self.latest_version(feature_set, as_of, conn=conn)
+            position = {f.name: i for i, f in enumerate(self._schema(conn, feature_set, version))}
+            rows = catalog.latest_statistics(conn, feature_set, version, start, end, as_of)
+        records = [
+            {"day": r.day, "version": version, "partition_id": r.partition_id}
+            | FeatureStatistics.from_json(r.stats_json).as_record()
+            for r in rows
+        ]
+        records.sort(key=lambda x: (x["day"], position.get(x["column"], len(position))))
+        return pd.DataFrame.from_records(records, columns=STATISTICS_COLUMNS)
+
+    def histogram(
+        self,
+        feature_set: str,
+        column: str,
+        start: date,
+        end: date,
+        as_of: datetime | None = None,
+        version: int | None = None,
+    ) -> Histogram:
+        """Bin counts of numeric ``column`` summed over the partitions :meth:`read` would return.
+
+        Raises:
+            StatisticsNotFound: no partition of those days has statistics of ``column``.
+            BinEdgesMismatch: two days were counted on different edges.
+        """
+        as_of = as_of or _utcnow()
+        with self.engine.connect() as conn:
+            version = version or self.latest_version(feature_set, as_of, conn=conn)
+            rows = catalog.latest_statistics(conn, feature_set, version, start, end, as_of, column=column)
+        if not rows:
+            raise StatisticsNotFound(
+                f"no partition of {feature_set!r} v{version} from {start} to {end} committed by "
+                f"{as_of.isoformat()} has statistics of column {column!r}"
+            )
+        return sum_histograms(column, [(r.day, FeatureStatistics.from_json(r.stats_json)) for r in rows])
+
+    def record_validation(
+        self,
+        feature_set: str,
+        run_id: str,
+        start: date,
+        end: date,
+        success: bool,
+        summary: dict[str, Any],
+        document: dict[str, Any],
+    ) -> str:
+        """Keep a validation of the days [start, end]: its document as a file, its outcome in the catalog.
+
+        The document is written (atomically) to
+        ``<store_uri>/_validation/<feature_set>/<run id>-<id prefix>.json`` before its catalog row
+        is committed, so a recorded validation always has its document. Values without a JSON form
+        (NaN, infinities) are written as null.
+
+        Args:
+            summary: a few counts and names, e.g. ``ValidationReport.summary()``: ``evaluated``,
+                ``failed`` and ``failing`` (names) are what ``fti features validations`` shows.
+            document: the full result, e.g. Great Expectations' ``to_json_dict()``.
+
+        Returns:
+            The validation's id, for :meth:`write`'s ``validation_id``.
+        """
+        if end < start:
+            raise ValueError(f"validation of {feature_set!r}: end {end} is before start {start}")
+        validation_id = uuid.uuid4().hex
+        summary_json = documents.dumps(summary)
+        payload = documents.dumps(document, indent=2).encode()
+        folder = f"{self._root}/_validation/{feature_set}"
+        name = f"{documents.safe_name(run_id)}-{validation_id[:8]}.json"
+        uri = self._write_atomically(folder, name, payload)
+        with self.engine.begin() as conn:
+            conn.execute(
+                catalog.validation_results.insert().values(
+                    id=validation_id,
+                    feature_set=feature_set,
+                    run_id=run_id,
+                    start_day=start,
+                    end_day=end,
+                    success=bool(success),
+                    summary_json=summary_json,
+                    uri=uri,
+                    created_at=_utcnow(),
+                )
+            )
+        return validation_id
+
+    def validation_document(self, validation_id: str) -> dict[str, Any]:
+        """The full document :meth:`record_validation` wrote for ``validation_id``.
+
+        Raises:
+            ValidationNotFound: no validation with that id was recorded.
+        """
+        with self.engine.connect() as conn:
+            uri = _check_validation(conn, validation_id)
+        fs, _ = self._fs
+        with fs.open_input_stream(uri) as stream:
+            document: dict[str, Any] = json.loads(stream.read())
+        return document
+
+    def versions(self, feature_set: str) -> list[history.VersionInfo]:
+        """Every version of ``feature_set``, oldest first.
+
+        Raises:
+            FeatureSetNotFound: the catalog has no version of ``feature_set``.
+        """
+        with self.engine.connect() as conn:
+            found = history.versions(conn, feature_set)
+        if not found:
+            raise FeatureSetNotFound(f"feature set {feature_set!r} has no version in the catalog")
+        return found
+
+    def partitions(self, feature_set: str, last: int | None = None) -> list[history.PartitionInfo]:
+        """Committed partitions of ``feature_set`` (every version), in commit order; the ``last`` newest."""
+        with self.engine.connect() as conn:
+            return history.commits(conn, feature_set, last)
+
+    def validations(self, feature_set: str, last: int | None = None) -> list[history.ValidationRecord]:
+        """Validations recorded for ``feature_set``, oldest first; the ``last`` newest when given."""
+        with self.engine.connect() as conn:
+            return history.validations(conn, feature_set, last)
 
     def latest_version(
         self, feature_set: str, as_of: datetime | None = None, conn: sa.Connection | None = None
@@ -179,6 +355,19 @@ class FeatureStore:
             )
             return sorted(conn.execute(query).scalars())
 
+    def _typed_like_latest(self, feature_set: str, table: pa.Table) -> pa.Table:
+        """An empty table cast to the latest version's schema when it has the same columns.
+
+        A day without rows (a closed shop) carries no types of its own (empty object columns
+        become Arrow ``null``); without this it would look like a schema change and open a new version.
+        """
+        try:
+            with self.engine.connect() as conn:
+                schema = self._schema(conn, feature_set, self.latest_version(feature_set, conn=conn))
+        except FeatureSetNotFound:
+            return table
+        return schema.empty_table() if schema.names == table.schema.names else table
+
     def _version_for_schema(self, conn: sa.Connection, feature_set: str, schema: pa.Schema) -> int:
         """The version whose schema is ``schema``, created when the schema is new."""
         v = catalog.feature_set_versions
@@ -215,13 +404,21 @@ class FeatureStore:
             raise FeatureSetNotFound(f"feature set {feature_set!r} has no version {version}")
         return pa.schema([(name, _arrow_type(t)) for name, t in json.loads(found)])
 
+    @property
+    def _root(self) -> str:
+        return self._fs[1].rstrip("/")
+
     def _write_file(self, feature_set: str, version: int, day: date, checksum: str, payload: bytes) -> str:
+        """The partition's Parquet file, named by its checksum."""
+        folder = f"{self._root}/{feature_set}/v{version}/date={day.isoformat()}"
+        return self._write_atomically(folder, f"part-{checksum[:16]}.parquet", payload)
+
+    def _write_atomically(self, folder: str, name: str, payload: bytes) -> str:
         """Write under a temporary name, then rename: a reader never sees a partial file."""
-        fs, root = self._fs
-        folder = f"{root.rstrip('/')}/{feature_set}/v{version}/date={day.isoformat()}"
+        fs, _ = self._fs
         fs.create_dir(folder, recursive=True)
-        final = f"{folder}/part-{checksum[:16]}.parquet"
-        temp = f"{folder}/.tmp-{uuid.uuid4().hex}.parquet"
+        final = f"{folder}/{name}"
+        temp = f"{folder}/.tmp-{uuid.uuid4().hex}.{name.rsplit('.', 1)[-1]}"
         with fs.open_output_stream(temp) as out:
             out.write(payload)
         fs.move(temp, final)
@@ -231,6 +428,14 @@ class FeatureStore:
 def _latest_one(conn: sa.Connection, feature_set: str, version: int, day: date) -> sa.Row[Any] | None:
     rows = catalog.latest_partitions(conn, feature_set, version, day, day, _utcnow())
     return rows[0] if rows else None
+
+
+def _check_validation(conn: sa.Connection, validation_id: str) -> str:
+    """The document URI of validation ``validation_id``; raises ValidationNotFound when unknown."""
+    uri = catalog.validation_uri(conn, validation_id)
+    if uri is None:
+        raise ValidationNotFound(f"no validation with id {validation_id!r} was recorded in the catalog")
+    return uri
 
 
 def _to_table(frame: pd.DataFrame) -> pa.Table:

@@ -189,3 +189,14 @@ def test_committed_days_are_in_order_without_duplicates(store: FeatureStore) -> 
 def test_committed_days_of_an_unknown_feature_set_raise_feature_set_not_found(store: FeatureStore) -> None:
     with pytest.raises(FeatureSetNotFound, match="'no_such_features'"):
         store.committed_days("no_such_features")
+
+
+def test_empty_day_keeps_the_version_of_the_days_before_it(store: FeatureStore) -> None:
+    store.write(FEATURES, DAY, features(DAY))
+    untyped = pd.DataFrame({c: pd.Series(dtype="object") for c in features(DAY).columns})
+
+    ref = store.write(FEATURES, DAY + timedelta(days=1), untyped)
+
+    assert ref.version == 1 and ref.row_count == 0
+    assert store.committed_days(FEATURES) == [DAY, DAY + timedelta(days=1)]
+    assert len(store.read(FEATURES, DAY, DAY + timedelta(days=1))) == 2
