@@ -51,19 +51,34 @@ def feature_pipeline() -> None:
             return [context["data_interval_start"].date().isoformat()]
         return [d.isoformat() for d in pending_days(get_settings())]
 
-    @task(outlets=[FEATURES])
-    def build_and_commit(days: list[str], **context: Any) -> list[dict[str, object]]:
-        """Compute the features of the planned days and commit one partition per day."""
+    @task
+    def validate_raw(days: list[str], **context: Any) -> dict[str, Any]:
+        """Check the raw files with the raw suite (Great Expectations); fail before anything is written."""
         from datetime import date
 
-        from fti.pipelines.feature import ingest
+        from fti.pipelines.feature import validate_raw as run
         from fti.settings import get_settings
 
         if not days:
-            return []
-        return ingest(get_settings(), [date.fromisoformat(d) for d in days], run_id=context["run_id"])
+            return {"success": True, "validation_id": None, "days": 0}
+        return run(get_settings(), [date.fromisoformat(d) for d in days], run_id=context["run_id"])
 
-    build_and_commit(plan_days())
+    @task(outlets=[FEATURES])
+    def build_and_commit(days: list[str], validation: dict[str, Any], **context: Any) -> dict[str, object]:
+        """Compute the features of the planned days, check them, and commit one partition per day."""
+        from datetime import date
+
+        from fti.pipelines.feature import ingest, summarize
+        from fti.settings import get_settings
+
+        parsed = [date.fromisoformat(d) for d in days]
+        refs = ingest(
+            get_settings(), parsed, run_id=context["run_id"], validation_id=validation["validation_id"]
+        )
+        return summarize(refs)
+
+    days = plan_days()
+    build_and_commit(days, validate_raw(days))
 
 
 feature_pipeline()

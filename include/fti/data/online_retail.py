@@ -245,19 +245,39 @@ def read_transactions(
     stamps = parse_invoice_dates(raw["InvoiceDate"])
     keep = _selection(raw, stamps, start, end, countries, drop_sheet_overlap)
     raw = raw.loc[keep].reset_index(drop=True)
-    customer = pd.to_numeric(raw["Customer ID"].mask(raw["Customer ID"] == ""))
+    quantity = _numbers(raw, "Quantity", path)
     return pd.DataFrame(
         {
             "Invoice": raw["Invoice"],
             "StockCode": raw["StockCode"],
             "Description": raw["Description"].mask(raw["Description"] == ""),
-            "Quantity": raw["Quantity"].astype("int64"),
+            # int64 as exported; a missing quantity keeps the column nullable so validation names it.
+            "Quantity": quantity.astype("Int64" if quantity.isna().any() else "int64"),
             "InvoiceDate": stamps[keep],
-            "Price": raw["Price"].astype("float64"),
-            "Customer ID": customer.astype("Int64"),
+            "Price": _numbers(raw, "Price", path).astype("float64"),
+            "Customer ID": _numbers(raw, "Customer ID", path).astype("Int64"),
             "Country": raw["Country"],
         }
     )
+
+
+def _numbers(raw: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """Parse a numeric text column: empty text is missing; any other unparseable text is an error.
+
+    Raises:
+        RawSchemaMismatch: naming the column, the file and a few of the values that are not numbers.
+    """
+    import pandas as pd
+
+    text = raw[column]
+    values = pd.to_numeric(text.mask(text == ""), errors="coerce")
+    bad = text[values.isna() & (text != "")]
+    if len(bad):
+        shown = ", ".join(repr(v) for v in bad.unique()[:5])
+        raise RawSchemaMismatch(
+            f"{path}: column {column!r} has {len(bad)} values that are not numbers: {shown}"
+        )
+    return values
 
 
 def read_raw_file(path: Path) -> pd.DataFrame:

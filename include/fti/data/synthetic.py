@@ -104,9 +104,21 @@ def _catalogue(spec: SyntheticSpec) -> _Catalogue:
         prices=np.maximum(np.round(np.exp(rng.normal(1.0, 0.6, n_items)) * 20), 1) / 20,
         packs=rng.choice(PACK_SIZES, n_items),
         item_demand=demand / demand.mean(),
-        countries=np.char.mod("Country %03d", np.arange(1, spec.n_countries + 1)),
+        countries=_country_names(spec.n_countries),
         store_size=size / size.mean(),
     )
+
+
+def _country_names(n: int) -> np.ndarray:
+    """The data set's real countries first (so the raw suite's allowed set accepts them), then numbered ones.
+
+    More than the 43 real countries gives names the raw suite rejects: such data sets are for
+    benchmarks that start after raw validation.
+    """
+    from fti.validation.raw_suite import COUNTRIES
+
+    real = list(COUNTRIES[:n])
+    return np.array(real + [f"Country {i:03d}" for i in range(len(real) + 1, n + 1)])
 
 
 def iter_days(spec: SyntheticSpec) -> Iterator[tuple[date, pd.DataFrame]]:

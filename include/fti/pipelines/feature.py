@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fti.features.demand import LOOKBACK_DAYS, build_features, clean_transactions, daily_demand
 from fti.store import FeatureStore
@@ -73,14 +74,67 @@ def compute_features(raw_dir: Path, days: list[date]) -> pd.DataFrame:
     return features[features["date"].isin(set(days))]
 
 
-def ingest(settings: Settings, days: list[date], run_id: str | None = None) -> list[dict[str, object]]:
-    """Compute and commit the features of ``days``; returns one small partition record per day."""
+def validate_raw(settings: Settings, days: list[date], run_id: str) -> dict[str, Any]:
+    """Validate the raw files of ``days`` with the raw suite and keep the result in the catalog.
+
+    The full result is stored as a JSON document linked from the catalog, pass or fail.
+
+    Returns:
+        The small summary (for XCom) with the ``validation_id`` to commit the features under.
+
+    Raises:
+        ValidationFailed: naming each failing expectation and its observed value; nothing is written
+            to the feature store.
+    """
+    from fti.validation.raw_suite import build_raw_suite
+    from fti.validation.runner import validate
+
     assert settings.raw_dir
+    first, last = min(days), max(days)
+    raw = read_raw(settings.raw_dir, first, last)
+    report = validate(raw, partial(build_raw_suite, first, last), name=f"raw {first}..{last}")
+    validation_id = feature_store(settings).record_validation(
+        settings.feature_set, run_id, first, last, report.success, report.summary(), report.result_json
+    )
+    report.raise_for_failures()
+    return {**report.summary(), "validation_id": validation_id}
+
+
+def ingest(
+    settings: Settings, days: list[date], run_id: str | None = None, validation_id: str | None = None
+) -> list[dict[str, object]]:
+    """Compute the features of ``days``, check them with the feature suite, then commit one partition a day.
+
+    Raises:
+        ValidationFailed: the features break the feature suite; nothing is committed.
+    """
+    from fti.validation.feature_suite import build_feature_suite
+    from fti.validation.runner import validate
+
+    assert settings.raw_dir
+    if not days:
+        return []
     features = compute_features(settings.raw_dir, days)
+    validate(features, build_feature_suite, name=f"features {min(days)}..{max(days)}").raise_for_failures()
     store = feature_store(settings)
     by_day = dict(iter(features.groupby("date", sort=True)))
     refs = []
     for day in sorted(days):
         rows = by_day[day].reset_index(drop=True) if day in by_day else features.iloc[:0]
-        refs.append(store.write(settings.feature_set, day, rows, run_id=run_id).as_dict())
+        ref = store.write(settings.feature_set, day, rows, run_id=run_id, validation_id=validation_id)
+        refs.append(ref.as_dict())
     return refs
+
+
+def summarize(refs: list[dict[str, object]]) -> dict[str, object]:
+    """What a run committed, in a few hundred bytes (XCom carries this, not one record per day)."""
+    committed = [r for r in refs if r["committed"]]
+    return {
+        "days": len(refs),
+        "committed": len(committed),
+        "unchanged": len(refs) - len(committed),
+        "rows": sum(int(str(r["row_count"])) for r in refs),
+        "first_day": refs[0]["day"] if refs else None,
+        "last_day": refs[-1]["day"] if refs else None,
+        "versions": sorted({int(str(r["version"])) for r in refs}),
+    }
