@@ -289,13 +289,24 @@ def read_raw_text(path: Path) -> pd.DataFrame:
     """Read a raw CSV (plain or compressed) with every value as its original text, missing as ``""``.
 
     Raises:
-        RawSchemaMismatch: The header is not :data:`RAW_COLUMNS`.
+        RawSchemaMismatch: The file is empty, is not CSV text (truncated, corrupt) or its header is
+            not :data:`RAW_COLUMNS`; the message names the file and the problem.
     """
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+    except pd.errors.EmptyDataError:
+        raise RawSchemaMismatch(f"{path} is empty: no header, expected columns {list(RAW_COLUMNS)}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:  # pyarrow's errors come as ParserError
+        raise RawSchemaMismatch(f"{path} is not a readable raw CSV: {exc}") from exc
     if tuple(frame.columns) != RAW_COLUMNS:
-        raise RawSchemaMismatch(f"{path} has columns {list(frame.columns)}, expected {list(RAW_COLUMNS)}")
+        missing = [c for c in RAW_COLUMNS if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in RAW_COLUMNS]
+        raise RawSchemaMismatch(
+            f"{path} has columns {list(frame.columns)}, expected {list(RAW_COLUMNS)}"
+            f" (missing {missing}, unexpected {extra})"
+        )
     return frame
 
 
