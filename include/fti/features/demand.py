@@ -23,7 +23,9 @@ PRODUCT_CODE_PATTERN = r"^\d{5}"
 ENTITY_SEPARATOR = "|"
 
 KEY_COLUMNS = ["entity", "country", "stock_code", "date"]
-FEATURE_COLUMNS = [
+#: Features that are units sold (a day's demand, its lags and rolling statistics): never negative,
+#: heavy-tailed, binned alike.
+DEMAND_COLUMNS = (
     "demand",
     "lag_1",
     "lag_7",
@@ -33,6 +35,9 @@ FEATURE_COLUMNS = [
     "rolling_mean_14",
     "rolling_mean_28",
     "rolling_median_7",
+)
+FEATURE_COLUMNS = [
+    *DEMAND_COLUMNS,
     "active_days_28",
     "avg_price_28",
     "day_of_week",

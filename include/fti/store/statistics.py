@@ -19,6 +19,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from fti.features.demand import DEMAND_COLUMNS
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -83,20 +85,7 @@ def unit_edges(low: int, high: int) -> tuple[float, ...]:
 
 FIXED_BINS: Mapping[str, tuple[float, ...]] = MappingProxyType(
     {
-        **{
-            name: DEMAND_EDGES
-            for name in (
-                "demand",
-                "lag_1",
-                "lag_7",
-                "lag_14",
-                "lag_28",
-                "rolling_mean_7",
-                "rolling_mean_14",
-                "rolling_mean_28",
-                "rolling_median_7",
-            )
-        },
+        **{name: DEMAND_EDGES for name in DEMAND_COLUMNS},
         "active_days_28": unit_edges(0, 28),
         "day_of_week": unit_edges(0, 6),
         "month": unit_edges(1, 12),

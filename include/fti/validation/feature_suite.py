@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fti.features.demand import FEATURE_COLUMNS, KEY_COLUMNS, LOOKBACK_DAYS
+from fti.features.demand import DEMAND_COLUMNS, FEATURE_COLUMNS, KEY_COLUMNS, LOOKBACK_DAYS
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
@@ -18,18 +18,7 @@ FEATURE_SUITE_NAME = "demand_features"
 
 FEATURE_SET_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, *FEATURE_COLUMNS)
 """The stored columns, in order: keys then features, nothing else."""
-NON_NEGATIVE_COLUMNS: tuple[str, ...] = (
-    "demand",
-    "lag_1",
-    "lag_7",
-    "lag_14",
-    "lag_28",
-    "rolling_mean_7",
-    "rolling_mean_14",
-    "rolling_mean_28",
-    "rolling_median_7",
-    "avg_price_28",
-)
+NON_NEGATIVE_COLUMNS: tuple[str, ...] = (*DEMAND_COLUMNS, "avg_price_28")
 """Sums and means of cleaned sales (positive quantities, positive prices): never below 0."""
 RANGES: dict[str, tuple[int, int]] = {
     # A row exists only for an entity with a sale in its last 28 days, its own day included.
