@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from fti.data.online_retail import RAW_COLUMNS, raw_path
-from fti.data.synthetic import SyntheticSpec, write_daily
 from fti.pipelines.feature import feature_store, ingest, pending_days, validate_raw
 from fti.settings import Settings
 from fti.validation.runner import ValidationFailed
 
 pytestmark = pytest.mark.integration
-
-SPEC = SyntheticSpec(n_countries=3, n_items=20, n_days=32)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    write_daily(tmp_path / "raw", SPEC)
-    return Settings(var_dir=tmp_path, raw_dir=tmp_path / "raw", feature_set="retail_demand")
 
 
 def spoil(settings: Settings, day: object, change: str) -> None:

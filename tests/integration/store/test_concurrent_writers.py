@@ -21,13 +21,6 @@ FEATURES = "demand_features"
 DAY = date(2024, 3, 1)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 def stores(catalog_url: str, tmp_path: Path) -> Iterator[tuple[FeatureStore, FeatureStore]]:
     """Two independent writers (own engines, own connections) on one store."""

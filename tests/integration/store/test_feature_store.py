@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,18 +17,6 @@ pytestmark = pytest.mark.integration
 
 FEATURES = "demand_features"
 DAY = date(2024, 3, 1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FeatureStore]:
-    """A store with Parquet files under ``tmp_path`` and its catalog in SQLite or PostgreSQL."""
-    if request.param == "sqlite":
-        catalog_url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    else:
-        catalog_url = request.getfixturevalue("postgres_url")
-    feature_store = FeatureStore(str(tmp_path / "store"), catalog_url)
-    yield feature_store
-    feature_store.engine.dispose()
 
 
 def features(day: date, demand: tuple[float, ...] = (3.0, 0.5)) -> pd.DataFrame:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -29,20 +28,6 @@ DOCUMENT = {
     "statistics": {"evaluated_expectations": 12, "unsuccessful_expectations": 2},
     "results": [{"success": False, "result": {"observed_value": np.float64("nan"), "count": np.int64(3)}}],
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def store(catalog_url: str, tmp_path: Path) -> Iterator[FeatureStore]:
-    feature_store = FeatureStore(str(tmp_path / "store"), catalog_url)
-    yield feature_store
-    feature_store.engine.dispose()
 
 
 def features(day: date, demand: tuple[float, ...] = (3.0, 0.5, 40.0)) -> pd.DataFrame:
