@@ -26,15 +26,10 @@ def feature_store(settings: Settings) -> FeatureStore:
     return FeatureStore(settings.store_uri, settings.catalog_url)
 
 
-def landed_days(raw_dir: Path) -> list[date]:
-    """Days that have a raw file in the landing folder, in order."""
-    from fti.data.online_retail import landed_days as _landed
-
-    return _landed(raw_dir)
-
-
 def pending_days(settings: Settings) -> list[date]:
     """Landed days with a full look-back of history that the store has not committed yet."""
+    from fti.data.online_retail import landed_days
+
     assert settings.raw_dir
     landed = landed_days(settings.raw_dir)
     if not landed:
