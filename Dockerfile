@@ -35,7 +35,7 @@ RUN UV_VERSION="$(sed -n 's/^uv==//p' requirements.txt)" \
     && uv venv --python /usr/local/bin/python3.11 "$VIRTUAL_ENV" \
     && uv pip sync --compile-bytecode requirements.txt
 
-# The project: the fti package (editable, so its specs/ YAML files are read in place) and the CLI.
+# The project: the fti package (editable) and the CLI, the DAGs and the data-set specs (specs/*.yaml).
 COPY pyproject.toml ./
 COPY include/ include/
 RUN uv pip install --compile-bytecode --no-deps --no-build-isolation -e . \
@@ -44,6 +44,7 @@ RUN uv pip install --compile-bytecode --no-deps --no-build-isolation -e . \
 COPY dags/ dags/
 COPY plugins/ plugins/
 COPY scripts/ scripts/
+COPY specs/ specs/
 COPY airflow_settings.yaml ./
 
 # Like the official image: user `airflow`, uid 50000, group 0, and group-writable state folders,

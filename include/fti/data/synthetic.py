@@ -109,15 +109,34 @@ def _catalogue(spec: SyntheticSpec) -> _Catalogue:
     )
 
 
+def write_dataset_spec(spec: SyntheticSpec, path: Path) -> Path:
+    """A data-set spec like the default one whose allowed countries include all of ``spec``'s stores.
+
+    For synthetic data sets of more stores than the real data has countries: point
+    ``FTI_DATASET_SPEC`` (``Settings.dataset_spec``) at the file this writes.
+    """
+    import yaml
+
+    from fti.data.spec import default_spec_path
+
+    document = yaml.safe_load(default_spec_path().read_text())
+    known = list(document["validation"]["countries"])
+    extra = [str(c) for c in _country_names(spec.n_countries) if c not in known]
+    document["validation"]["countries"] = known + extra
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    return path
+
+
 def _country_names(n: int) -> np.ndarray:
     """The data set's real countries first (so the raw suite's allowed set accepts them), then numbered ones.
 
-    More than the 43 real countries gives names the raw suite rejects: such data sets are for
-    benchmarks that start after raw validation.
+    More than the 43 real countries gives names the default spec's raw suite rejects: validate
+    such data sets with a spec from :func:`write_dataset_spec`.
     """
-    from fti.validation.raw_suite import COUNTRIES
+    from fti.data.spec import default_spec
 
-    real = list(COUNTRIES[:n])
+    real = list(default_spec().validation.countries[:n])
     return np.array(real + [f"Country {i:03d}" for i in range(len(real) + 1, n + 1)])
 
 

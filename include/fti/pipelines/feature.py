@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,24 +71,33 @@ def compute_features(raw_dir: Path, days: list[date]) -> pd.DataFrame:
 def validate_raw(settings: Settings, days: list[date], run_id: str) -> dict[str, Any]:
     """Validate the raw files of ``days`` with the raw suite and keep the result in the catalog.
 
-    The full result is stored as a JSON document linked from the catalog, pass or fail.
+    The full result is stored as a JSON document linked from the catalog, pass or fail. The suite's
+    bounds come from the data-set spec at ``settings.dataset_spec``, loaded first so that a broken
+    spec fails the task before any file is read or anything is written.
 
     Returns:
         The small summary (for XCom) with the ``validation_id`` to commit the features under.
 
     Raises:
+        SpecError: the data-set spec is missing or invalid (naming the file and each field).
         ValidationFailed: naming each failing expectation and its observed value; nothing is written
             to the feature store.
     """
+    from fti.data.spec import load_spec
     from fti.validation.raw_suite import build_raw_suite
     from fti.validation.runner import validate
 
-    assert settings.raw_dir
+    assert settings.raw_dir and settings.dataset_spec
+    spec = load_spec(settings.dataset_spec)
     first, last = min(days), max(days)
     raw = read_raw(settings.raw_dir, first, last)
-    report = validate(raw, partial(build_raw_suite, first, last), name=f"raw {first}..{last}")
+    suite = build_raw_suite(first, last, spec=spec)
+    report = validate(raw, suite, name=f"raw {first}..{last}")
+    # Great Expectations leaves the suite's meta out of its result: keep it, so the stored document
+    # says which interval and which spec (name, SHA-256 of the file) judged the data.
+    document = {**report.result_json, "meta": {**report.result_json["meta"], "suite": dict(suite.meta)}}
     validation_id = feature_store(settings).record_validation(
-        settings.feature_set, run_id, first, last, report.success, report.summary(), report.result_json
+        settings.feature_set, run_id, first, last, report.success, report.summary(), document
     )
     report.raise_for_failures()
     return {**report.summary(), "validation_id": validation_id}

@@ -17,7 +17,14 @@ from fti.data.online_retail import (
     read_raw_text,
     read_transactions,
 )
-from fti.data.synthetic import WEEKLY_PROFILE, SyntheticSpec, generate_transactions, iter_days, write_daily
+from fti.data.synthetic import (
+    WEEKLY_PROFILE,
+    SyntheticSpec,
+    generate_transactions,
+    iter_days,
+    write_daily,
+    write_dataset_spec,
+)
 
 MONDAY = date(2024, 1, 1)
 SPEC = SyntheticSpec(n_countries=4, n_items=30, start=MONDAY, n_days=14, seed=7, lines_per_cell=0.5)
@@ -142,3 +149,26 @@ def test_empty_period_gives_an_empty_frame_with_the_raw_columns() -> None:
 def test_spec_out_of_range_is_rejected_naming_the_value(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=f"{field} must be .*got {value}"):
         SyntheticSpec(**{field: value})
+
+
+def test_a_spec_written_for_many_stores_lets_the_raw_suite_accept_all_of_them(tmp_path: Path) -> None:
+    from fti.data.spec import default_spec, load_spec
+    from fti.validation.raw_suite import build_raw_suite
+    from fti.validation.runner import validate
+
+    many = SyntheticSpec(n_countries=50, n_items=3, start=MONDAY, n_days=2, seed=1, lines_per_cell=2.0)
+    frame = read_transactions(_as_file(tmp_path, generate_transactions(many)))
+    assert frame["Country"].nunique() == 50
+
+    written = load_spec(write_dataset_spec(many, tmp_path / "spec.yaml"))
+
+    assert written.validation.countries[:43] == default_spec().validation.countries
+    assert "Country 050" in written.validation.countries
+    assert validate(frame, build_raw_suite(MONDAY, MONDAY + timedelta(days=1), spec=written), "many").success
+    assert not validate(frame, build_raw_suite(MONDAY, MONDAY + timedelta(days=1)), "default").success
+
+
+def _as_file(folder: Path, frame: pd.DataFrame) -> Path:
+    path = folder / "raw.csv"
+    frame.to_csv(path, columns=list(RAW_COLUMNS), index=False)
+    return path

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from fti.data.online_retail import RAW_COLUMNS, fetch, read_raw_file, read_transactions
-from fti.validation.raw_suite import REQUIRED_COLUMNS, build_raw_suite, run_interval
+from fti.data.spec import default_spec
+from fti.validation.raw_suite import build_raw_suite, run_interval
 from fti.validation.runner import ValidationFailed, ValidationReport, validate
 
 DAY = date(2011, 11, 10)
@@ -136,7 +137,7 @@ def test_column_of_the_wrong_type_fails_naming_column_and_type_seen(
     assert f"observed '{dtype}'" in message(report)
 
 
-@pytest.mark.parametrize("column", REQUIRED_COLUMNS)
+@pytest.mark.parametrize("column", default_spec().required_columns)
 def test_five_percent_nulls_in_a_required_column_fail(day_frame: pd.DataFrame, column: str) -> None:
     frame = day_frame.astype({"Quantity": "Int64"}) if column == "Quantity" else day_frame.copy()
     frame.loc[3, column] = None  # 1 of 20 lines
