@@ -245,7 +245,7 @@ def _numeric(name: str, series: pd.Series, edges: tuple[float, ...]) -> FeatureS
 
     values = series.dropna().to_numpy(dtype="float64")
     finite = values[np.isfinite(values)]
-    counts, out_of_range = _histogram(values, edges)
+    counts, out_of_range = histogram_counts(values, edges)
     moments: dict[str, Any] = {}
     if len(finite):
         q = np.quantile(finite, [p for _, p in QUANTILES])
@@ -269,8 +269,12 @@ def _numeric(name: str, series: pd.Series, edges: tuple[float, ...]) -> FeatureS
     )
 
 
-def _histogram(values: np.ndarray, edges: tuple[float, ...]) -> tuple[tuple[int, ...], int]:
-    """Counts per bin ``[e_i, e_i+1)`` (the last bin closed), and how many values fell outside."""
+def histogram_counts(values: np.ndarray, edges: Sequence[float]) -> tuple[tuple[int, ...], int]:
+    """Counts per bin ``[e_i, e_i+1)`` (the last bin closed), and how many values fell outside.
+
+    Public so that every histogram compared with a stored one (drift checks of training windows
+    and of nightly inference) is counted by this very rule. NaN counts as outside.
+    """
     import numpy as np
 
     e = np.asarray(edges, dtype="float64")

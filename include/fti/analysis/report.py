@@ -1,0 +1,233 @@
+"""Everything training records about a model beyond its fit: errors, baselines, slices, drift, charts.
+
+:func:`analyse` is the one entry point; :class:`ModelAnalysis` turns its result into the three
+forms a model registry wants: flat metrics (:meth:`ModelAnalysis.as_metrics`), a JSON document
+(:meth:`ModelAnalysis.to_dict`) and PNG charts (:meth:`ModelAnalysis.write_plots`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fti.analysis import plots
+from fti.analysis.baselines import BASELINES, moving_average, seasonal_naive
+from fti.analysis.drift import flag_drift, split_drift
+from fti.analysis.metrics import regression_metrics
+from fti.analysis.slices import SLICE_COLUMNS, flag_slices, slice_metrics, volume_band
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LABEL = "label"
+MIN_SLICE_ROWS = 100
+"""Slices with fewer scored rows are pooled (see :func:`fti.analysis.slices.slice_metrics`)."""
+MIN_SLICE_SHARE = 0.01
+"""Share of actual demand a slice needs to be flagged (see :func:`fti.analysis.slices.flag_slices`)."""
+
+
+@dataclass(frozen=True)
+class ModelAnalysis:
+    """How a model did on the test rows, next to the baselines, per slice, and how the windows drifted.
+
+    Attributes:
+        overall: :func:`fti.analysis.metrics.regression_metrics` of the model on all test rows.
+        baselines: the same metrics of each baseline of :data:`fti.analysis.baselines.BASELINES`.
+        slices: dimension (``country``, ``volume_band``, ``horizon``) -> slice table with ``share``
+            and ``flagged`` (:func:`fti.analysis.slices.flag_slices`).
+        flagged_slices: the flagged rows of every slice table, with their ``dimension``.
+        split_drift: :func:`fti.analysis.drift.split_drift` of the train, validation and test windows.
+        flagged_drift: the rows of ``split_drift`` above the threshold, largest first.
+        importances: feature name -> importance, as the model reports it.
+        actual: labels of the test rows (for the predicted-vs-actual chart, not serialised).
+        predicted: the model's predictions of the test rows (same).
+    """
+
+    overall: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    slices: dict[str, pd.DataFrame]
+    flagged_slices: pd.DataFrame
+    split_drift: pd.DataFrame
+    flagged_drift: pd.DataFrame
+    importances: dict[str, float] = field(default_factory=dict)
+    actual: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
+    predicted: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
+
+    def beats_baselines(self, margin: float = 0.0) -> bool:
+        """Whether the model's WAPE is below the best baseline's WAPE x (1 - ``margin``).
+
+        False when a WAPE is NaN (no demand to judge on): an unproven model does not pass.
+
+        Raises:
+            ValueError: there are no baselines to compare with.
+        """
+        if not self.baselines:
+            raise ValueError("the analysis has no baselines to compare the model with")
+        baseline_wapes = [m["wape"] for m in self.baselines.values()]
+        model_wape = self.overall["wape"]
+        if math.isnan(model_wape) or any(math.isnan(w) for w in baseline_wapes):
+            return False
+        return model_wape < min(baseline_wapes) * (1.0 - margin)
+
+    def as_metrics(self) -> dict[str, float]:
+        """Flat metrics for MLflow: ``test_<metric>``, ``<baseline>_<metric>``, slice and drift counts.
+
+        Also ``test_rows``, ``slices_flagged``, ``split_drift_max`` (0 with no drift rows),
+        ``split_drift_flagged`` and ``wape_ratio_to_best_baseline`` (model WAPE / best baseline
+        WAPE, < 1 beats it; NaN when undefined).
+        """
+        metrics = {f"test_{name}": float(value) for name, value in self.overall.items()}
+        metrics["test_rows"] = float(len(self.actual))
+        for baseline, values in self.baselines.items():
+            metrics |= {f"{baseline}_{name}": float(value) for name, value in values.items()}
+        best = min((m["wape"] for m in self.baselines.values()), default=math.nan)
+        metrics["wape_ratio_to_best_baseline"] = (
+            self.overall["wape"] / best if best > 0 and not math.isnan(self.overall["wape"]) else math.nan
+        )
+        metrics["slices_flagged"] = float(len(self.flagged_slices))
+        drift = self.split_drift["distance"]
+        metrics["split_drift_max"] = float(drift.max()) if len(drift) else 0.0
+        metrics["split_drift_flagged"] = float(len(self.flagged_drift))
+        return metrics
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole analysis as a JSON-safe document (NaN as null), for an ``analysis.json`` artifact."""
+        return _json_safe(
+            {
+                "metrics": self.as_metrics(),
+                "beats_baselines": self.beats_baselines() if self.baselines else False,
+                "overall": self.overall,
+                "baselines": self.baselines,
+                "baseline_descriptions": dict(BASELINES),
+                "slices": {name: table.to_dict("records") for name, table in self.slices.items()},
+                "flagged_slices": self.flagged_slices.to_dict("records"),
+                "split_drift": self.split_drift.to_dict("records"),
+                "flagged_drift": self.flagged_drift.to_dict("records"),
+                "importances": self.importances,
+            }
+        )
+
+    def write_plots(self, directory: str | Path) -> list[Path]:
+        """Write ``predicted_vs_actual.png``, ``error_by_<dimension>.png`` per slice table and
+        ``feature_importance.png`` into ``directory`` (created if missing); return their paths."""
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [plots.predicted_vs_actual(self.actual, self.predicted, folder / "predicted_vs_actual.png")]
+        for name, table in self.slices.items():
+            title = f"WAPE by {name.replace('_', ' ')}"
+            path = folder / f"error_by_{name}.png"
+            paths.append(plots.error_by_slice(table, path, title, self.overall["wape"]))
+        paths.append(plots.feature_importance(self.importances, folder / "feature_importance.png"))
+        return paths
+
+
+def analyse(
+    test_rows: pd.DataFrame,
+    predicted: np.ndarray,
+    demand_by_day: pd.DataFrame,
+    importances: Mapping[str, float],
+    split_windows: Mapping[str, pd.DataFrame],
+    drift_columns: Sequence[str],
+    slice_factor: float = 2.0,
+    drift_threshold: float = 0.2,
+    *,
+    min_slice_rows: int = MIN_SLICE_ROWS,
+    min_slice_share: float = MIN_SLICE_SHARE,
+) -> ModelAnalysis:
+    """Score ``predicted`` against ``test_rows[label]``, next to the baselines, per slice, with split drift.
+
+    Args:
+        test_rows: expanded, labelled test rows (``entity``, ``country``, ``date``, ``horizon``,
+            ``target_date``, the feature columns and ``label``).
+        predicted: the model's prediction of each test row, in row order.
+        demand_by_day: ``entity``, ``date``, ``demand`` of every stored row (for the seasonal baseline).
+        importances: feature name -> importance of the fitted model.
+        split_windows: window name -> its rows, e.g. ``{"train": ..., "validation": ..., "test": ...}``.
+        drift_columns: columns whose drift between windows is measured.
+        slice_factor: a slice is flagged when its WAPE exceeds this many times the overall WAPE.
+        drift_threshold: Jensen-Shannon distance above which a column's drift is flagged.
+        min_slice_rows: slices with fewer rows are pooled into ``(other)``.
+        min_slice_share: share of actual demand a slice needs to be flagged.
+
+    Raises:
+        ValueError: ``predicted`` does not pair up with ``test_rows`` or is not finite.
+        KeyError: ``test_rows`` has no ``label`` column.
+    """
+    actual, forecast = _checked(test_rows, predicted)
+    overall = regression_metrics(actual, forecast)
+    baseline_forecasts = {
+        "seasonal_naive": seasonal_naive(test_rows, demand_by_day),
+        "moving_average": moving_average(test_rows),
+    }
+    slices = {}
+    for name, keys in _slice_keys(test_rows).items():
+        table = slice_metrics(actual, forecast, keys, min_slice_rows)
+        slices[name] = flag_slices(table, overall["wape"], slice_factor, min_slice_share)
+    drift = split_drift(split_windows, drift_columns)
+    return ModelAnalysis(
+        overall=overall,
+        baselines={name: regression_metrics(actual, baseline_forecasts[name]) for name in BASELINES},
+        slices=slices,
+        flagged_slices=_flagged(slices),
+        split_drift=drift,
+        flagged_drift=flag_drift(drift, drift_threshold),
+        importances={str(k): float(v) for k, v in importances.items()},
+        actual=actual,
+        predicted=forecast,
+    )
+
+
+def _checked(test_rows: pd.DataFrame, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and predictions as float64 arrays, after the checks that make every metric meaningful."""
+    if LABEL not in test_rows.columns:
+        raise KeyError(f"test_rows need a {LABEL!r} column to be scored; they have {list(test_rows.columns)}")
+    forecast = np.asarray(predicted, dtype="float64").ravel()
+    if len(forecast) != len(test_rows):
+        raise ValueError(f"{len(forecast)} predictions for {len(test_rows)} test rows; expected one per row")
+    if not np.isfinite(forecast).all():
+        raise ValueError(f"{int((~np.isfinite(forecast)).sum())} predictions are NaN or infinite")
+    return test_rows[LABEL].to_numpy(dtype="float64"), forecast
+
+
+def _slice_keys(test_rows: pd.DataFrame) -> dict[str, pd.Series]:
+    """The slicing of the test rows: by country, by volume band and by horizon (the latter two in order)."""
+    import pandas as pd
+
+    horizon = test_rows["horizon"]
+    return {
+        "country": test_rows["country"],
+        "volume_band": volume_band(test_rows),
+        "horizon": pd.Series(pd.Categorical(horizon, categories=sorted(horizon.unique()), ordered=True)),
+    }
+
+
+def _flagged(slices: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The flagged rows of every slice table, after a ``dimension`` column naming their table."""
+    import pandas as pd
+
+    columns = ["dimension", *SLICE_COLUMNS, "share", "flagged"]
+    parts = [table[table["flagged"]].assign(dimension=name) for name, table in slices.items()]
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars as Python ones, NaN and infinities as None, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

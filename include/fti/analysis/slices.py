@@ -1,0 +1,130 @@
+"""Error per slice of the scored rows (a country, a volume band) and the slices that stand out.
+
+An overall WAPE hides where a model fails: a model can be good on the few big sellers that carry
+most demand and poor on a whole country. Slices are scored with the same metrics as the whole
+(:func:`fti.analysis.metrics.regression_metrics`), from per-slice sums in one group-by.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fti.analysis.metrics import safe_ratio
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+VOLUME_BANDS: tuple[tuple[str, float], ...] = (
+    ("none", 0.0),
+    ("low", 1.0),
+    ("medium", 5.0),
+    ("high", 20.0),
+    ("top", np.inf),
+)
+"""Band label and its upper bound (inclusive) on ``rolling_mean_28``, units per day:
+``none`` = 0 (nothing sold in 28 days), ``low`` (0, 1], ``medium`` (1, 5], ``high`` (5, 20],
+``top`` > 20. Fixed, not quantiles, so a band means the same thing in every model's report."""
+
+OTHER_SLICE = "(other)"
+"""Label of the pooled slices smaller than ``min_rows`` (brackets: no country is called that)."""
+
+SLICE_COLUMNS = ["slice", "rows", "actual_sum", "wape", "mae", "rmse", "bias"]
+
+
+def volume_band(rows: pd.DataFrame, column: str = "rolling_mean_28") -> pd.Series:
+    """The :data:`VOLUME_BANDS` label of each row, an ordered categorical (NaN when ``column`` is NaN).
+
+    Banded on the 28-day mean known on the feature day, not on the label, so a band is the
+    segment a planner would pick before knowing the outcome.
+    """
+    import pandas as pd
+
+    edges = [-np.inf, *(upper for _, upper in VOLUME_BANDS)]
+    labels = [name for name, _ in VOLUME_BANDS]
+    banded = pd.cut(rows[column].astype("float64"), bins=edges, labels=labels, right=True)
+    return banded.rename("volume_band")
+
+
+def slice_metrics(actual: np.ndarray, predicted: np.ndarray, keys: pd.Series, min_rows: int) -> pd.DataFrame:
+    """One row per slice: ``slice``, ``rows``, ``actual_sum``, ``wape``, ``mae``, ``rmse``, ``bias``.
+
+    Slices of fewer than ``min_rows`` rows are pooled into one :data:`OTHER_SLICE` slice instead
+    of being dropped, so the slices still add up to every row and their WAPEs average (weighted by
+    ``actual_sum``) to the overall WAPE. Slices of an ordered categorical key keep its order; any
+    other keys are listed by demand, largest first; the pooled slice comes last. Missing keys form
+    a slice ``"nan"``.
+
+    Raises:
+        ValueError: ``actual``, ``predicted`` and ``keys`` differ in length.
+    """
+    import pandas as pd
+
+    actual = np.asarray(actual, dtype="float64").ravel()
+    predicted = np.asarray(predicted, dtype="float64").ravel()
+    if not (len(actual) == len(predicted) == len(keys)):
+        raise ValueError(
+            f"actual ({len(actual)}), predicted ({len(predicted)}) and keys ({len(keys)}) must pair up by row"
+        )
+    error = predicted - actual
+    parts = pd.DataFrame(
+        {
+            "key": keys.array,  # keeps a categorical's order
+            "actual": actual,
+            "abs_actual": np.abs(actual),
+            "abs_error": np.abs(error),
+            "squared_error": error**2,
+            "error": error,
+        }
+    )
+    sums = parts.groupby("key", observed=True, dropna=False, sort=True).agg(
+        rows=("actual", "size"), **{c: (c, "sum") for c in parts.columns[1:]}
+    )
+    sums.index = sums.index.astype(str)
+    ordered = isinstance(keys.dtype, pd.CategoricalDtype) and bool(keys.dtype.ordered)
+    if not ordered:
+        sums = sums.sort_values("actual", ascending=False, kind="stable")
+    small = sums["rows"] < min_rows
+    if small.any():
+        pooled = sums[small].sum().rename(OTHER_SLICE)
+        sums = pd.concat([sums[~small], pooled.to_frame().T])
+    return _metrics_of_sums(sums)
+
+
+def flag_slices(
+    table: pd.DataFrame, overall_wape: float, factor: float = 2.0, min_share: float = 0.01
+) -> pd.DataFrame:
+    """``table`` with ``share`` (of the table's actual demand) and ``flagged`` columns.
+
+    A slice is flagged when its WAPE exceeds ``factor`` x ``overall_wape`` AND it carries at least
+    ``min_share`` of actual demand: a slice of a handful of units has a WAPE that swings by
+    hundreds of percent on one sale, so it would be flagged on noise, and fixing it would not move
+    the business anyway. NaN WAPEs (no demand) and a NaN overall WAPE flag nothing.
+    """
+    out = table.copy()
+    total = float(out["actual_sum"].sum())
+    out["share"] = out["actual_sum"] / total if total > 0 else 0.0
+    out["flagged"] = (out["wape"] > factor * overall_wape) & (out["share"] >= min_share)
+    return out
+
+
+def _metrics_of_sums(sums: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`SLICE_COLUMNS` table from per-slice sums (rows, actual, abs_actual, abs_error, ...)."""
+    import pandas as pd
+
+    rows = sums["rows"].to_numpy(dtype="float64")
+    abs_error = sums["abs_error"].to_numpy(dtype="float64")
+    wape = [safe_ratio(e, a) for e, a in zip(abs_error, sums["abs_actual"], strict=True)]
+    return pd.DataFrame(
+        {
+            "slice": sums.index.astype(str),
+            "rows": rows.astype("int64"),
+            "actual_sum": sums["actual"].to_numpy(dtype="float64"),
+            "wape": np.asarray(wape, dtype="float64"),
+            "mae": abs_error / rows,
+            "rmse": np.sqrt(sums["squared_error"].to_numpy(dtype="float64") / rows),
+            "bias": sums["error"].to_numpy(dtype="float64") / rows,
+        },
+        columns=SLICE_COLUMNS,
+    )

@@ -1,0 +1,182 @@
+"""Tests of the whole model analysis as training records it: metrics, gate, JSON and charts."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fti.analysis.baselines import seasonal_naive
+from fti.analysis.metrics import regression_metrics
+from fti.analysis.report import ModelAnalysis, analyse
+from fti.features.model_inputs import attach_labels, expand_horizons
+
+ENTITIES = {"UK|1": 20.0, "UK|2": 8.0, "UK|3": 3.0, "FR|1": 6.0}
+TEST_START = date(2024, 1, 22)
+MLFLOW_METRIC_NAME = re.compile(r"^[A-Za-z0-9_./ -]+$")
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, pd.DataFrame]:
+    """Noisy daily demand of four entities in January 2024, its expanded test rows and windows."""
+    rng = np.random.default_rng(5)
+    days = [date(2024, 1, 1) + timedelta(days=i) for i in range(31)]
+    records = [
+        (entity, entity.split("|")[0], day, float(rng.poisson(mean)), mean, mean * 1.1)
+        for entity, mean in ENTITIES.items()
+        for day in days
+    ]
+    columns = ["entity", "country", "date", "demand", "rolling_mean_7", "rolling_mean_28"]
+    features = pd.DataFrame(records, columns=columns)
+    demand_by_day = features[["entity", "date", "demand"]]
+    rows = attach_labels(expand_horizons(features, 3), demand_by_day)
+    test = rows[rows["date"] >= TEST_START]  # filtered index, as split_by_time gives
+    return {
+        "demand_by_day": demand_by_day,
+        "test": test,
+        "train": features[features["date"] < date(2024, 1, 15)],
+        "validation": features[(features["date"] >= date(2024, 1, 15)) & (features["date"] < TEST_START)],
+    }
+
+
+def _analyse(data: dict[str, pd.DataFrame], predicted: np.ndarray) -> ModelAnalysis:
+    windows = {name: data[name] for name in ("train", "validation", "test")}
+    return analyse(
+        data["test"],
+        predicted,
+        data["demand_by_day"],
+        {"lag_7": 0.6, "rolling_mean_28": 0.4},
+        windows,
+        ["demand", "rolling_mean_7"],
+        min_slice_rows=1,
+    )
+
+
+def test_metrics_are_flat_mlflow_names_with_the_values_of_their_parts(data: dict[str, pd.DataFrame]) -> None:
+    test = data["test"]
+    predicted = test["label"].to_numpy() + 1.0
+
+    metrics = _analyse(data, predicted).as_metrics()
+
+    kinds = ["rmse", "mae", "wape", "bias"]
+    assert set(metrics) == {
+        *(f"{prefix}_{kind}" for prefix in ("test", "seasonal_naive", "moving_average") for kind in kinds),
+        "test_rows",
+        "wape_ratio_to_best_baseline",
+        "slices_flagged",
+        "split_drift_max",
+        "split_drift_flagged",
+    }
+    assert all(MLFLOW_METRIC_NAME.match(name) for name in metrics)
+    label = test["label"].to_numpy()
+    assert metrics["test_bias"] == pytest.approx(1.0)
+    assert metrics["test_wape"] == pytest.approx(regression_metrics(label, predicted)["wape"])
+    seasonal = regression_metrics(label, seasonal_naive(test, data["demand_by_day"]))
+    assert metrics["seasonal_naive_wape"] == pytest.approx(seasonal["wape"])
+    moving = regression_metrics(label, test["rolling_mean_28"].to_numpy())
+    assert metrics["moving_average_rmse"] == pytest.approx(moving["rmse"])
+    assert metrics["test_rows"] == len(test)
+
+
+def test_the_perfect_model_beats_the_baselines_and_a_far_off_one_does_not(
+    data: dict[str, pd.DataFrame],
+) -> None:
+    label = data["test"]["label"].to_numpy()
+
+    assert _analyse(data, label.copy()).beats_baselines()
+    assert not _analyse(data, label + 50.0).beats_baselines()
+
+
+def test_a_country_three_times_worse_is_flagged(data: dict[str, pd.DataFrame]) -> None:
+    test = data["test"]
+    label = test["label"].to_numpy()
+    off = 0.1 * label + np.where(test["country"] == "FR", 1.5 * label, 0.0)
+
+    analysis = _analyse(data, label + off)
+
+    flagged = analysis.flagged_slices
+    assert analysis.slices["country"].set_index("slice").loc["FR", "wape"] > 3 * analysis.overall["wape"]
+    assert [("country", "FR")] == [
+        (d, s) for d, s in zip(flagged["dimension"], flagged["slice"], strict=True) if d == "country"
+    ]
+    assert analysis.as_metrics()["slices_flagged"] == len(flagged) >= 1
+
+
+def test_split_drift_covers_every_pair_and_its_maximum_is_reported(data: dict[str, pd.DataFrame]) -> None:
+    analysis = _analyse(data, data["test"]["label"].to_numpy())
+
+    assert len(analysis.split_drift) == 2 * 3
+    assert analysis.as_metrics()["split_drift_max"] == analysis.split_drift["distance"].max()
+
+
+def _analysis(model_wape: float, baseline_wapes: dict[str, float]) -> ModelAnalysis:
+    """An analysis that only has the numbers the gate reads."""
+    return ModelAnalysis(
+        overall={"wape": model_wape},
+        baselines={name: {"wape": w} for name, w in baseline_wapes.items()},
+        slices={},
+        flagged_slices=pd.DataFrame(),
+        split_drift=pd.DataFrame({"distance": []}),
+        flagged_drift=pd.DataFrame(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("margin", "beats"), [(0.0, True), (0.05, True), (0.1, False), (0.2, False)]
+)  # fmt: skip
+def test_beating_the_baselines_means_beating_the_best_one_by_the_margin(margin: float, beats: bool) -> None:
+    analysis = _analysis(0.9, {"seasonal_naive": 1.2, "moving_average": 1.0})
+
+    assert analysis.beats_baselines(margin) is beats
+
+
+def test_a_model_equal_to_the_best_baseline_does_not_beat_it() -> None:
+    assert not _analysis(1.0, {"seasonal_naive": 1.0, "moving_average": 2.0}).beats_baselines()
+
+
+def test_an_undefined_wape_never_beats_the_baselines() -> None:
+    assert not _analysis(math.nan, {"seasonal_naive": 1.0}).beats_baselines()
+    assert not _analysis(0.5, {"seasonal_naive": math.nan}).beats_baselines()
+
+
+def test_to_dict_is_strict_json_with_nan_as_null(data: dict[str, pd.DataFrame]) -> None:
+    analysis = _analysis(math.nan, {"seasonal_naive": 1.0})
+    full = _analyse(data, data["test"]["label"].to_numpy() + 1.0)
+
+    assert analysis.to_dict()["overall"]["wape"] is None
+    document = json.loads(json.dumps(full.to_dict(), allow_nan=False))
+    assert set(document["slices"]) == {"country", "volume_band", "horizon"}
+    assert document["metrics"]["test_bias"] == pytest.approx(1.0)
+    assert document["beats_baselines"] is full.beats_baselines()
+
+
+def test_write_plots_writes_one_png_per_chart(data: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    analysis = _analyse(data, data["test"]["label"].to_numpy() + 1.0)
+
+    paths = analysis.write_plots(tmp_path / "plots")
+
+    assert [p.name for p in paths] == [
+        "predicted_vs_actual.png",
+        "error_by_country.png",
+        "error_by_volume_band.png",
+        "error_by_horizon.png",
+        "feature_importance.png",
+    ]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_predictions_that_do_not_fit_the_rows_are_rejected(data: dict[str, pd.DataFrame]) -> None:
+    label = data["test"]["label"].to_numpy()
+
+    with pytest.raises(ValueError, match="predictions for"):
+        _analyse(data, label[:-1])
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        _analyse(data, np.where(np.arange(len(label)) == 0, np.nan, label))
+    with pytest.raises(KeyError, match="label"):
+        analyse(data["test"].drop(columns="label"), label, data["demand_by_day"], {}, {}, [])
