@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as dist_version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
+    from mlflow.models.model import ModelInfo
     from sklearn.pipeline import Pipeline
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 #: Distributions the served model needs, pinned to the versions that trained it.
-MODEL_REQUIREMENTS = ("scikit-learn", "xgboost-cpu", "pandas", "numpy", "scipy", "skops")
-#: The only non-sklearn types the skops-serialised model may contain: loading refuses anything else.
-TRUSTED_TYPES = [
-    "fti.training.model.NonNegativeRegressor",
-    "xgboost.core.Booster",
-    "xgboost.sklearn.XGBRegressor",
-]
+MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy", "scipy")
+#: Name of the logged model in its run, and of the saved-Pipeline directory among its artifacts.
+MODEL_ARTIFACT = "model"
+PIPELINE_ARTIFACT = "pipeline"
+#: Run folder of the extra files given to :func:`log_and_register` (plots, analysis JSON).
+ANALYSIS_DIR = "analysis"
 
 
 class ModelNotFound(LookupError):
     """The registry has no model (or no version under an alias) of that name."""
+
+
+class RegistryUnavailable(RuntimeError):
+    """The MLflow tracking server does not answer."""
 
 
 @dataclass(frozen=True)
@@ -65,32 +73,91 @@ def log_and_register(
     metrics: dict[str, float],
     params: dict[str, Any],
     tags: dict[str, str],
+    artifacts: Sequence[Path] = (),
+    run_name: str | None = None,
 ) -> ModelRef:
-    """Log the fitted Pipeline with its signature, metrics and lineage tags and register a new version."""
+    """Log a run with the model in native format, then register it as a new, fully tagged version.
+
+    The model is a pyfunc "models from code" (:mod:`fti.registry.pyfunc_model`) whose artifact is
+    the JSON + XGBoost directory of :func:`fti.training.serialization.save_pipeline`: nothing is
+    pickled. ``artifacts`` (plots, analysis JSON) go into the run under ``analysis/``.
+
+    Registration comes last and is all or nothing: if tagging the new version fails, the version
+    is deleted before the error is re-raised, so no untagged (lineage-less) version is left.
+    """
+    import mlflow
+
+    from fti.training.serialization import save_pipeline
+
+    with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
+        model_dir = Path(tmp) / PIPELINE_ARTIFACT
+        save_pipeline(pipeline, model_dir)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            mlflow.set_tags(tags)
+            for path in artifacts:
+                mlflow.log_artifact(str(path), artifact_path=ANALYSIS_DIR)
+            info = _log_pyfunc(pipeline, model_dir, input_example)
+    version = _register(mlflow.MlflowClient(), info.model_uri, model_name, tags)
+    return ModelRef(model_name, version, run.info.run_id)
+
+
+def _log_pyfunc(pipeline: Pipeline, model_dir: Path, input_example: pd.DataFrame) -> ModelInfo:
+    """Log the saved Pipeline directory as the active run's ``model`` (a pyfunc from code)."""
     import mlflow
     from mlflow.models import infer_signature
 
     signature = infer_signature(input_example, pipeline.predict(input_example))
-    requirements = [f"{d}=={dist_version(d)}" for d in MODEL_REQUIREMENTS]
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.log_params(params)
-        mlflow.log_metrics(metrics)
-        mlflow.set_tags(tags)
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=requirements,
-            registered_model_name=model_name,
-            serialization_format="skops",
-            skops_trusted_types=TRUSTED_TYPES,
-        )
-    version = str(info.registered_model_version)
-    client = mlflow.MlflowClient()
-    for key, value in tags.items():
-        client.set_model_version_tag(model_name, version, key, value)
-    return ModelRef(model_name, version, run.info.run_id)
+    return mlflow.pyfunc.log_model(
+        name=MODEL_ARTIFACT,
+        python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+        artifacts={PIPELINE_ARTIFACT: str(model_dir)},
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=[f"{d}=={dist_version(d)}" for d in MODEL_REQUIREMENTS],
+    )
+
+
+def _register(client: MlflowClient, model_uri: str, model_name: str, tags: dict[str, str]) -> str:
+    """Register ``model_uri`` as a new version of ``model_name`` with ``tags``, or leave no version."""
+    import mlflow
+
+    version = str(mlflow.register_model(model_uri, model_name).version)
+    try:
+        for key, value in tags.items():
+            client.set_model_version_tag(model_name, version, key, value)
+    except BaseException:
+        client.delete_model_version(model_name, version)
+        raise
+    return version
+
+
+def check_available(tracking_uri: str, timeout_s: float = 10) -> None:
+    """Fail fast with :class:`RegistryUnavailable` when an http(s) tracking server does not answer.
+
+    One plain GET of ``/health`` with a timeout, instead of MLflow's own client, which retries
+    for minutes before giving up. Any HTTP answer below 500 counts as available (the server is
+    there, even if a proxy wants credentials). Database and file URIs are not checked.
+    """
+    import urllib.error
+    import urllib.request
+
+    if urlsplit(tracking_uri).scheme not in ("http", "https"):
+        return
+    url = f"{tracking_uri.rstrip('/')}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s):
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code < 500:
+            return
+        reason = f"HTTP {exc.code} {exc.reason}"
+    except (OSError, ValueError) as exc:  # URLError, refused connections and timeouts are OSErrors
+        reason = str(getattr(exc, "reason", exc)) or type(exc).__name__
+    raise RegistryUnavailable(
+        f"MLflow tracking server {tracking_uri} did not answer GET {url} within {timeout_s:g} s: {reason}"
+    )
 
 
 def set_alias(client: MlflowClient, ref: ModelRef, alias: str) -> None:
@@ -110,7 +177,17 @@ def resolve_alias(client: MlflowClient, model_name: str, alias: str) -> ModelRef
 
 
 def load_model(ref: ModelRef) -> Pipeline:
-    """Load exactly the version ``ref`` names (never the alias, which may move meanwhile)."""
+    """Load exactly the version ``ref`` names (never the alias, which may move meanwhile).
+
+    Downloads only the model's saved-pipeline directory and rebuilds the Pipeline from JSON and
+    XGBoost's own format: no pickle is read, and no MLflow model environment is needed.
+    """
     import mlflow
 
-    return mlflow.sklearn.load_model(ref.uri)
+    from fti.training.serialization import load_pipeline
+
+    with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{ref.uri}/artifacts/{PIPELINE_ARTIFACT}", dst_path=tmp
+        )
+        return load_pipeline(Path(local))

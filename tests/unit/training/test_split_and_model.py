@@ -1,4 +1,4 @@
-"""Tests of the time split and the model Pipeline: honest windows, non-negative and learning predictions."""
+"""Tests of the time split and the model Pipeline: honest windows, encoding, non-negative predictions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from fti.features.model_inputs import LABEL, MODEL_INPUTS, NUMERIC_INPUTS
-from fti.training.model import build_pipeline, fit
+from fti.training.model import OTHER, FrameEncoder, build_pipeline, feature_importance, fit
 from fti.training.split import NotEnoughData, split_by_time
 
 FIRST_DAY = date(2024, 1, 1)
@@ -87,3 +87,64 @@ def test_fit_learns_an_obvious_signal() -> None:
 
     assert np.corrcoef(predictions, unseen[LABEL])[0, 1] > 0.95
     assert np.abs(predictions - unseen[LABEL]).mean() < 3.0  # labels span 0..58
+
+
+def test_encoder_gives_float32_columns_in_a_fixed_order_whatever_the_frame_order() -> None:
+    frame = model_rows(100, seed=5)[MODEL_INPUTS]
+    encoder = FrameEncoder(min_frequency=1).fit(frame)
+
+    encoded = encoder.transform(frame)
+    reordered = encoder.transform(frame[list(reversed(MODEL_INPUTS))])
+
+    assert encoded.dtype == np.float32
+    np.testing.assert_array_equal(encoded, reordered)
+    names = list(encoder.get_feature_names_out())
+    assert names[:4] == ["country=France", "country=Germany", "country=United Kingdom", f"country={OTHER}"]
+    assert names[4:] == NUMERIC_INPUTS
+    np.testing.assert_array_equal(encoded[:, 4:], frame[NUMERIC_INPUTS].to_numpy(dtype="float32"))
+
+
+def test_encoder_sends_rare_and_unseen_categories_to_the_other_column() -> None:
+    train = pd.DataFrame({"country": ["France"] * 5 + ["Malta"], **{c: [0.0] * 6 for c in NUMERIC_INPUTS}})
+    encoder = FrameEncoder(min_frequency=2).fit(train)
+    unseen = train.assign(country=["France", "Malta", "Atlantis", "France", "France", "France"])
+
+    encoded = encoder.transform(unseen)
+
+    assert encoder.categories_ == {"country": ["France"]}
+    np.testing.assert_array_equal(encoded[:, :2], [[1, 0], [0, 1], [0, 1], [1, 0], [1, 0], [1, 0]])
+
+
+def test_encoder_state_round_trips_through_json() -> None:
+    import json
+
+    encoder = FrameEncoder().fit(model_rows(200, seed=6))
+
+    restored = FrameEncoder.from_state(json.loads(json.dumps(encoder.state())))
+
+    frame = model_rows(50, seed=7)[MODEL_INPUTS]
+    np.testing.assert_array_equal(restored.transform(frame), encoder.transform(frame))
+
+
+def test_feature_importance_names_each_input_once_and_finds_the_signal() -> None:
+    model = fit(model_rows(600, seed=3), LABEL, params=FAST)
+
+    importance = feature_importance(model)
+
+    assert list(importance) == MODEL_INPUTS  # the one-hot columns are summed into "country"
+    assert sum(importance.values()) == pytest.approx(1.0)
+    assert max(importance, key=importance.__getitem__) == "lag_7"
+
+
+def test_default_model_forecasts_the_typical_day_of_intermittent_demand_not_its_mean() -> None:
+    """WAPE rewards the median: on a 70%-zero series, forecasting the mean (3) costs more than 0."""
+    rng = np.random.default_rng(8)
+    train = model_rows(1000, seed=8)
+    train[LABEL] = np.where(rng.random(len(train)) < 0.7, 0.0, 10.0)
+
+    predictions = fit(train, LABEL, params=FAST).predict(train[MODEL_INPUTS])
+
+    assert np.median(predictions) < 1.0
+    model_wape = np.abs(predictions - train[LABEL]).sum() / train[LABEL].sum()
+    mean_wape = np.abs(train[LABEL].mean() - train[LABEL]).sum() / train[LABEL].sum()
+    assert model_wape < mean_wape

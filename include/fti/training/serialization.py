@@ -1,0 +1,97 @@
+"""Save and load the fitted model Pipeline as JSON plus XGBoost's own booster file, never pickle.
+
+A pickle runs code when it is loaded and breaks when a library changes its internals; the two
+files written here are data only, readable by any XGBoost and any JSON parser:
+
+- ``pipeline.json``: format version, the encoder's learned categories, input columns, feature
+  names, the post-processing (clip at 0) and the XGBoost version that wrote the booster;
+- ``booster.ubj``: the trees, in XGBoost's universal binary JSON (``XGBRegressor.save_model``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fti.training.model import FrameEncoder, NonNegativeRegressor
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+FORMAT_VERSION = 1
+PIPELINE_FILE = "pipeline.json"
+BOOSTER_FILE = "booster.ubj"
+#: The only post-processing :func:`load_pipeline` knows how to rebuild.
+CLIP_AT_ZERO = {"clip_min": 0.0}
+
+
+class UnsupportedModelFormat(ValueError):
+    """A saved model directory was written in a format this code cannot rebuild."""
+
+
+def save_pipeline(pipeline: Pipeline, directory: Path) -> None:
+    """Write the fitted ``pipeline`` (encoder, clipped XGBoost) as two files into ``directory``."""
+    encoder: FrameEncoder = pipeline.named_steps["preprocess"]
+    wrapper: NonNegativeRegressor = pipeline.named_steps["model"]
+    directory.mkdir(parents=True, exist_ok=True)
+    wrapper.regressor_.save_model(directory / BOOSTER_FILE)
+    document = {
+        "format_version": FORMAT_VERSION,
+        "input_columns": [*encoder.categorical, *encoder.numeric],
+        "encoder": encoder.state(),
+        "feature_names": [str(name) for name in encoder.get_feature_names_out()],
+        "postprocessing": CLIP_AT_ZERO,
+        "booster_file": BOOSTER_FILE,
+        "regressor_params": _plain_params(wrapper.regressor_.get_params()),
+        "xgboost_version": dist_version("xgboost-cpu"),
+    }
+    (directory / PIPELINE_FILE).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def load_pipeline(directory: Path) -> Pipeline:
+    """The fitted Pipeline saved in ``directory`` by :func:`save_pipeline`; predicts bit-identically.
+
+    Raises:
+        UnsupportedModelFormat: the directory's format version or post-processing is unknown.
+        FileNotFoundError: ``pipeline.json`` or the booster file is missing.
+    """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+    from xgboost import XGBRegressor
+
+    document = read_document(directory)
+    booster = XGBRegressor(**document.get("regressor_params", {}))
+    booster.load_model(directory / document["booster_file"])
+    wrapper = NonNegativeRegressor(clone(booster))
+    wrapper.regressor_ = booster
+    encoder = FrameEncoder.from_state(document["encoder"])
+    return Pipeline([("preprocess", encoder), ("model", wrapper)])
+
+
+def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The hyper-parameters JSON holds exactly; the rest (NaN ``missing``, callbacks) keep defaults."""
+    return {
+        key: value
+        for key, value in params.items()
+        if isinstance(value, str | int | bool) or (isinstance(value, float) and math.isfinite(value))
+    }
+
+
+def read_document(directory: Path) -> dict[str, Any]:
+    """``pipeline.json`` of ``directory``, checked to be in a format this code can rebuild."""
+    path = directory / PIPELINE_FILE
+    document: dict[str, Any] = json.loads(path.read_text())
+    seen = document.get("format_version")
+    if seen != FORMAT_VERSION:
+        raise UnsupportedModelFormat(
+            f"{path} has format_version {seen!r}; this code reads only version {FORMAT_VERSION}: "
+            "load it with the fti version that wrote it, or retrain"
+        )
+    if document.get("postprocessing") != CLIP_AT_ZERO:
+        raise UnsupportedModelFormat(
+            f"{path} asks for post-processing {document.get('postprocessing')!r}; expected {CLIP_AT_ZERO}"
+        )
+    return document
