@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from fti.settings import Settings
 
 app = typer.Typer(help="fti-airflow: feature, training and inference pipelines.", no_args_is_help=True)
 data_app = typer.Typer(help="The demo data: fetch and drop it as daily raw files.", no_args_is_help=True)
@@ -14,12 +17,17 @@ predictions_app = typer.Typer(help="Predictions live in Redis.", no_args_is_help
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.add_typer(predictions_app, name="predictions")
+models_app = typer.Typer(help="The model registry: versions, rollback, promotion.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 bench_app = typer.Typer(
     help="Benchmarks: print a table, record figures in bench/results.json.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
 
 RedisUrl = Annotated[str, typer.Option(envvar="FTI_REDIS_URL", help="Redis to read from.")]
+EnvOption = Annotated[
+    str | None, typer.Option("--env", help="Environment (sandbox, staging, production); default FTI_ENV.")
+]
 
 
 @data_app.command("fetch")
@@ -258,13 +266,21 @@ def predictions_lookup(
     target_date: Annotated[str, typer.Argument(help="Date predicted, YYYY-MM-DD.")],
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0",
 ) -> None:
-    """The live prediction for one entity and date."""
-    from fti.cache.client import connect
-    from fti.cache.predictions import PredictionNotFound, lookup
+    """The live prediction for one entity and date (exit 1: none; exit 2: Redis unreachable)."""
+    from fti.cache.client import CacheUnavailable, PredictionClient, PredictionNotFound, connect
     from fti.settings import get_settings
 
     try:
-        value, run = lookup(connect(redis_url), get_settings().cache_prefix, entity, target_date)
+        day = date.fromisoformat(target_date)
+    except ValueError as exc:
+        hint = "TARGET_DATE"
+        raise typer.BadParameter(f"{target_date!r} is not a day YYYY-MM-DD", param_hint=hint) from exc
+    try:
+        client = PredictionClient(connect(redis_url), get_settings().cache_prefix)
+        value, run = client.lookup(entity, day)
+    except CacheUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     except PredictionNotFound as exc:
         typer.echo(f"not found: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -273,17 +289,128 @@ def predictions_lookup(
 
 @predictions_app.command("live")
 def predictions_live(redis_url: RedisUrl = "redis://127.0.0.1:6379/0") -> None:
-    """Which run is live now, with its model version and counts."""
-    from fti.cache.client import connect
-    from fti.cache.predictions import live_run
+    """Which run is live now, with its model version, dates and counts (exit 1: none is)."""
+    from fti.cache.client import CacheUnavailable, connect, live_run
     from fti.settings import get_settings
 
-    meta = live_run(connect(redis_url), get_settings().cache_prefix)
+    try:
+        meta = live_run(connect(redis_url), get_settings().cache_prefix)
+    except CacheUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     if meta is None:
         typer.echo("nothing is live yet", err=True)
         raise typer.Exit(1)
-    for key, value in meta.items():
+    for key, value in sorted(meta.items()):
         typer.echo(f"{key:<16} {value}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    redis_url: RedisUrl = "redis://127.0.0.1:6379/0",
+) -> None:
+    """HTTP lookups of live predictions: GET /predictions/{entity}/{date}, /live, /health.
+
+    Percent-encode the entity: /predictions/United%20Kingdom%7C85123A/2024-03-05.
+    """
+    import uvicorn
+
+    from fti.serving.http import create_app
+    from fti.settings import get_settings
+
+    uvicorn.run(create_app(redis_url, get_settings().cache_prefix), host=host, port=port)
+
+
+@models_app.command("versions")
+def models_versions(env: EnvOption = None) -> None:
+    """Every registered version with its aliases, gate verdict, test WAPE and lineage."""
+    client, settings = _registry(env)
+    found = client.search_model_versions(f"name = '{settings.model_name}'")
+    if not found:
+        raise _fail(f"model {settings.model_name!r} has no registered version")
+    aliases: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(settings.model_name).aliases.items():
+        aliases.setdefault(str(version), []).append(alias)
+    rows = []
+    for mv in sorted(found, key=lambda v: int(v.version)):
+        wape = client.get_run(mv.run_id).data.metrics.get("test_wape") if mv.run_id else None
+        tags = mv.tags
+        rows.append(
+            [
+                int(mv.version),
+                ",".join(sorted(aliases.get(str(mv.version), []))) or "-",
+                tags.get("gate", "-"),
+                wape,
+                f"v{tags.get('feature_set_version', '?')}",
+                tags.get("as_of", "-"),
+                tags.get("copied_from", "-"),
+            ]
+        )
+    _echo_table(["version", "aliases", "gate", "test_wape", "features", "as_of", "copied_from"], rows)
+
+
+@models_app.command("rollback")
+def models_rollback(
+    version: Annotated[str, typer.Argument(help="Version to make champion again.")], env: EnvOption = None
+) -> None:
+    """Point `champion` back at an earlier version, in one step."""
+    from functools import partial
+
+    from fti.registry.mlflow_registry import ModelNotFound
+    from fti.registry.promotion import promotion_lock, rollback
+
+    client, settings = _registry(env)
+    assert settings.catalog_url
+    lock = partial(promotion_lock, settings.catalog_url, settings.model_name)
+    try:
+        previous, now = rollback(client, settings.model_name, version, lock)
+    except ModelNotFound as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"{settings.model_name}: champion v{previous.version if previous else '-'} -> v{now.version}")
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="Version of the source environment's model.")],
+    source: Annotated[str, typer.Option("--from", help="Source environment.")] = "staging",
+    target: Annotated[str, typer.Option("--to", help="Target environment.")] = "production",
+    champion: Annotated[bool, typer.Option(help="Make the copy the target's champion.")] = True,
+) -> None:
+    """Copy a version that passed the gate from one environment's registry to another's."""
+    from functools import partial
+
+    from fti.registry.mlflow_registry import ModelNotFound
+    from fti.registry.promotion import NotApproved, copy_to_environment, promotion_lock
+
+    client, source_settings = _registry(source)
+    _, target_settings = _registry(target)
+    assert target_settings.catalog_url
+    lock = partial(promotion_lock, target_settings.catalog_url, target_settings.model_name)
+    try:
+        copied = copy_to_environment(
+            client, source_settings.model_name, version, target_settings.model_name, champion, lock
+        )
+    except (ModelNotFound, NotApproved) as exc:
+        raise _fail(str(exc)) from exc
+    alias = " (champion)" if champion else ""
+    typer.echo(f"{source_settings.model_name} v{version} -> {copied.name} v{copied.version}{alias}")
+
+
+def _registry(env: str | None) -> tuple[Any, Settings]:
+    """Registry client and settings of environment ``env`` (default: the configured one)."""
+    from fti.registry.mlflow_registry import configure
+    from fti.settings import Environment, get_settings
+
+    settings = get_settings()
+    if env is not None:
+        try:
+            settings = settings.model_copy(update={"env": Environment(env)})
+        except ValueError as exc:
+            raise typer.BadParameter(f"{env!r} is not one of {[e.value for e in Environment]}") from exc
+    assert settings.mlflow_tracking_uri
+    return configure(settings.mlflow_tracking_uri), settings
 
 
 @bench_app.command("features")
@@ -335,11 +462,99 @@ def bench_pit_read(
     typer.echo(f"recorded under 'features' in {results}")
 
 
+@bench_app.command("training")
+def bench_training(
+    results: Annotated[str, typer.Option(help="Results file.")] = "bench/results.json",
+    window_days: Annotated[int, typer.Option(help="Feature days in the snapshot.")] = 90,
+) -> None:
+    """Training wall time and peak memory with and without tuning; model WAPE against both baselines."""
+    from pathlib import Path
+
+    from fti.bench import results as record
+    from fti.bench import training
+    from fti.settings import get_settings
+
+    settings = get_settings()
+    assert settings.cache_dir
+    f = training.run(settings.var_dir, settings.cache_dir, window_days)
+    record.record(Path(results), "training", f)
+    better = min(f["wape_seasonal_naive"], f["wape_moving_average"])
+    gain = 1 - f["wape_model"] / better
+    rows = [
+        ("train / test rows", f"{f['train_rows']:,} / {f['test_rows']:,}", f"last {window_days} days"),
+        ("fit_s", f"{f['fit_s']:.1f}", "final fit, default parameters"),
+        ("tune_s", f"{f['tune_s']:.1f}", f"{f['tune_trials']} trials of time-series CV (default budget)"),
+        ("peak_mb", f"{f['peak_mb']:,.0f}", "peak RSS of the larger child"),
+        ("wape_model", f"{f['wape_model']:.4f}", f"{gain:+.1%} vs the better baseline (target >= +10%)"),
+        ("wape_model_tuned", f"{f['wape_model_tuned']:.4f}", "after tuning"),
+        ("wape_seasonal_naive", f"{f['wape_seasonal_naive']:.4f}", "same weekday, a week earlier"),
+        ("wape_moving_average", f"{f['wape_moving_average']:.4f}", "28-day mean at the feature day"),
+    ]
+    typer.echo(record.table(rows))
+    typer.echo(f"recorded under 'training' in {results}")
+
+
+@bench_app.command("inference")
+def bench_inference(
+    results: Annotated[str, typer.Option(help="Results file.")] = "bench/results.json",
+) -> None:
+    """7 M predictions end to end, publication against redis-benchmark and naive writes, lookup latency."""
+    from pathlib import Path
+
+    from fti.bench import cache, inference
+    from fti.bench import results as record
+
+    e2e = inference.run()
+    rates = cache.run()
+    figures = {**e2e, **rates}
+    record.record(Path(results), "inference", figures)
+    f = figures
+    rows = [
+        (
+            "end_to_end_s",
+            f"{f['end_to_end_s']:.1f}",
+            f"{f['end_to_end_predictions']:,} predictions (target < 180 s)",
+        ),
+        ("  check_s", f"{f['check_s']:.1f}", "schema + drift against the training statistics"),
+        (
+            "  predict_and_write_s",
+            f"{f['predict_and_write_s']:.1f}",
+            f"{f['end_to_end_chunks']} chunks, one process",
+        ),
+        ("  publish_switch_s", f"{f['publish_switch_s']:.2f}", "count check + atomic pointer switch"),
+        ("end_to_end_peak_mb", f"{f['end_to_end_peak_mb']:,.0f}", "peak RSS of the run"),
+        ("publish_per_s", f"{f['publish_per_s']:,.0f}", "write_chunk of 7 M predictions + go_live"),
+        (
+            "redis_benchmark_set_per_s",
+            f"{f['redis_benchmark_set_per_s']:,.0f}",
+            "redis-benchmark -P 64 -t set",
+        ),
+        ("publish_vs_redis_benchmark", f"{f['publish_vs_redis_benchmark']:.2f}x", "target >= 0.5x"),
+        ("naive_pipeline_per_s", f"{f['naive_pipeline_per_s']:,.0f}", "one SET per prediction, pipelined"),
+        ("naive_vs_redis_benchmark", f"{f['naive_vs_redis_benchmark']:.2f}x", "same server, same run"),
+        ("bytes_per_prediction", f"{f['bytes_per_prediction']:.2f}", "MEMORY USAGE of the run's keys"),
+        (
+            "lookup_p50_ms / p99",
+            f"{f['lookup_p50_ms']:.3f} / {f['lookup_p99_ms']:.3f}",
+            "100,000 lookups (target p99 < 1)",
+        ),
+        (
+            "naive_get_p50_ms / p99",
+            f"{f['naive_get_p50_ms']:.3f} / {f['naive_get_p99_ms']:.3f}",
+            "plain GET of one key",
+        ),
+    ]
+    typer.echo(record.table(rows))
+    typer.echo(f"recorded under 'inference' in {results}")
+
+
 @bench_app.command("all")
 def bench_all(results: Annotated[str, typer.Option(help="Results file.")] = "bench/results.json") -> None:
     """Every benchmark in turn."""
     bench_features(results)
     bench_pit_read(results)
+    bench_training(results)
+    bench_inference(results)
 
 
 if __name__ == "__main__":

@@ -37,11 +37,39 @@ class Settings(BaseSettings):
     catalog_url: str | None = Field(None, description="SQLAlchemy URL of the feature-store catalog.")
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking (and registry) URI.")
     mlflow_artifact_uri: str | None = Field(None, description="Artifact root for new MLflow experiments.")
+    mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI that task logs link to.")
+    training_window_days: int = Field(90, ge=21, description="Feature days a training snapshot spans.")
+    tune_trials: int = Field(12, ge=1, description="Tuning budget: most trials of the search.")
+    tune_minutes: float = Field(8.0, gt=0, description="Tuning budget: minutes after which no trial starts.")
+    promotion_tolerance: float = Field(
+        0.02, ge=0, lt=1, description="How much worse (relative WAPE) than an older champion may be promoted."
+    )
+    baseline_margin: float = Field(
+        0.0, ge=0, lt=1, description="How much better (relative WAPE) than the best baseline to be promoted."
+    )
+    slice_flag_factor: float = Field(2.0, gt=1, description="Flag slices with WAPE > factor x overall.")
+    inference_chunk_entities: int = Field(
+        50_000, ge=1, description="Entities per mapped inference task (each predicts all horizon days)."
+    )
+    keep_runs: int = Field(3, ge=1, description="Prediction runs kept in Redis, the live one included.")
+    run_ttl_hours: float = Field(
+        72, gt=0, description="TTL of a run's Redis keys: a safety net behind keep_runs."
+    )
+    drift_warn: float = Field(0.2, ge=0, le=1, description="Default JS distance above which drift warns.")
+    drift_fail: float = Field(0.4, ge=0, le=1, description="Default JS distance above which inference fails.")
+    drift_thresholds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description='Per-feature (warn, fail) overrides, JSON: {"lag_1": [0.3, 0.5]}.',
+    )
+    split_drift_threshold: float = Field(
+        0.2, gt=0, le=1, description="Jensen-Shannon distance between split windows that is flagged."
+    )
     feature_set: str = Field("retail_demand", description="Feature set the pipelines read and write.")
     horizon_days: int = Field(7, ge=1, le=60, description="Days ahead predicted for every entity.")
+    dataset_spec: Path | None = Field(None, description="YAML spec of the raw data set (see specs/).")
 
     def model_post_init(self, __context: object) -> None:
-        """Derive the paths left unset from ``var_dir``."""
+        """Derive the paths left unset from ``var_dir``; the data-set spec defaults to the checkout's."""
         var = self.var_dir
         self.raw_dir = self.raw_dir or var / "raw"
         self.cache_dir = self.cache_dir or var / "cache"
@@ -49,6 +77,7 @@ class Settings(BaseSettings):
         self.catalog_url = self.catalog_url or f"sqlite:///{var / 'catalog.db'}"
         self.mlflow_tracking_uri = self.mlflow_tracking_uri or f"sqlite:///{var / 'mlflow' / 'mlflow.db'}"
         self.mlflow_artifact_uri = self.mlflow_artifact_uri or str(var / "mlflow" / "artifacts")
+        self.dataset_spec = self.dataset_spec or PROJECT_ROOT / "specs" / "online_retail.yaml"
 
     @property
     def model_name(self) -> str:

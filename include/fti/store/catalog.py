@@ -69,6 +69,25 @@ partition_statistics = sa.Table(
     sa.Column("stats_json", sa.Text, nullable=False),
 )
 
+drift_scores = sa.Table(
+    "drift_scores",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feature_set", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("feature_day", sa.Date, nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("column_name", sa.String(200), nullable=False),
+    sa.Column("distance", sa.Float, nullable=False),
+    sa.Column("warn", sa.Float, nullable=False),
+    sa.Column("fail", sa.Float, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Index("ix_drift_scores_lookup", "feature_set", "created_at"),
+)
+"""Every inference run's drift score per feature (breaches and the rest), for the drift history."""
+
 #: Columns added to existing tables since the first release, with the SQL that adds them (the
 #: same definition as above: ``create_all`` creates missing tables but never alters existing ones).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -136,7 +155,7 @@ def latest_partitions(
 ) -> list[sa.Row[Any]]:
     """The newest partition committed at or before ``as_of`` for each day in [start, end]."""
     p = partitions
-    newest = _newest_ids(feature_set, version, start, end, as_of)
+    newest = newest_ids(feature_set, version, start, end, as_of)
     query = sa.select(p).join(newest, p.c.id == newest.c.id).order_by(p.c.day)
     return list(conn.execute(query))
 
@@ -155,7 +174,7 @@ def latest_statistics(
     Partitions committed before statistics were recorded have none, so their days are absent.
     """
     p, s = partitions, partition_statistics
-    newest = _newest_ids(feature_set, version, start, end, as_of)
+    newest = newest_ids(feature_set, version, start, end, as_of)
     query = (
         sa.select(p.c.day, p.c.id.label("partition_id"), s.c.stats_json)
         .join(newest, p.c.id == newest.c.id)
@@ -167,7 +186,7 @@ def latest_statistics(
     return list(conn.execute(query))
 
 
-def _newest_ids(feature_set: str, version: int, start: date, end: date, as_of: datetime) -> sa.Subquery:
+def newest_ids(feature_set: str, version: int, start: date, end: date, as_of: datetime) -> sa.Subquery:
     """``(day, id)`` of the newest partition committed at or before ``as_of`` for each day in [start, end]."""
     p = partitions
     return (

@@ -284,6 +284,79 @@ class FeatureStore:
             )
         return validation_id
 
+    def record_drift(
+        self,
+        feature_set: str,
+        version: int,
+        run_id: str,
+        feature_day: date,
+        model: str,
+        scores: list[dict[str, Any]],
+    ) -> int:
+        """Keep one inference run's drift scores (``feature``, ``distance``, ``warn``, ``fail``, ``status``).
+
+        A rerun of the same ``run_id`` replaces its scores, so the history has one set per run.
+
+        Returns:
+            The number of scores recorded.
+        """
+        table = catalog.drift_scores
+        now = _utcnow()
+        rows = [
+            {
+                "feature_set": feature_set,
+                "version": version,
+                "run_id": run_id,
+                "feature_day": feature_day,
+                "model": model,
+                "column_name": str(s["feature"]),
+                "distance": float(s["distance"]),
+                "warn": float(s["warn"]),
+                "fail": float(s["fail"]),
+                "status": str(s["status"]),
+                "created_at": now,
+            }
+            for s in scores
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.feature_set == feature_set, table.c.run_id == run_id))
+            if rows:
+                conn.execute(table.insert(), rows)
+        return len(rows)
+
+    def drift_history(self, feature_set: str, last_runs: int | None = None) -> pd.DataFrame:
+        """Recorded drift scores of ``feature_set``, oldest first (of the ``last_runs`` newest runs if given).
+
+        Columns: run_id, feature_day, model, version, feature, distance, warn, fail, status, created_at.
+        """
+        import pandas as pd
+
+        t = catalog.drift_scores
+        query = sa.select(
+            t.c.run_id,
+            t.c.feature_day,
+            t.c.model,
+            t.c.version,
+            t.c.column_name.label("feature"),
+            t.c.distance,
+            t.c.warn,
+            t.c.fail,
+            t.c.status,
+            t.c.created_at,
+        ).where(t.c.feature_set == feature_set)
+        if last_runs is not None:
+            newest = (
+                sa.select(t.c.run_id)
+                .where(t.c.feature_set == feature_set)
+                .group_by(t.c.run_id)
+                .order_by(sa.func.max(t.c.created_at).desc())
+                .limit(last_runs)
+            )
+            query = query.where(t.c.run_id.in_(newest.scalar_subquery()))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.c.created_at, t.c.id)).all()
+        return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+
     def validation_document(self, validation_id: str) -> dict[str, Any]:
         """The full document :meth:`record_validation` wrote for ``validation_id``.
 
@@ -313,6 +386,13 @@ class FeatureStore:
         """Committed partitions of ``feature_set`` (every version), in commit order; the ``last`` newest."""
         with self.engine.connect() as conn:
             return history.commits(conn, feature_set, last)
+
+    def snapshot_partitions(
+        self, feature_set: str, start: date, end: date, as_of: datetime, version: int
+    ) -> list[history.PartitionInfo]:
+        """The partitions :meth:`read` returns for the same arguments, by day, with their validations."""
+        with self.engine.connect() as conn:
+            return history.visible(conn, feature_set, version, start, end, as_of)
 
     def validations(self, feature_set: str, last: int | None = None) -> list[history.ValidationRecord]:
         """Validations recorded for ``feature_set``, oldest first; the ``last`` newest when given."""

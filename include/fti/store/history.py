@@ -104,27 +104,37 @@ def versions(conn: sa.Connection, feature_set: str) -> list[VersionInfo]:
 
 def commits(conn: sa.Connection, feature_set: str, last: int | None = None) -> list[PartitionInfo]:
     """The partitions of ``feature_set`` in commit order; only the ``last`` newest when given."""
-    p, vr = catalog.partitions, catalog.validation_results
-    query = (
-        sa.select(
-            p.c.id,
-            p.c.day,
-            p.c.version,
-            p.c.row_count,
-            p.c.checksum,
-            p.c.committed_at,
-            p.c.run_id,
-            p.c.uri,
-            p.c.validation_id,
-            vr.c.success.label("validation_success"),
-        )
-        .select_from(p.outerjoin(vr, vr.c.id == p.c.validation_id))
-        .where(p.c.feature_set == feature_set)
-        .order_by(p.c.id.desc())
-        .limit(last)
-    )
+    p = catalog.partitions
+    query = _partition_infos().where(p.c.feature_set == feature_set).order_by(p.c.id.desc()).limit(last)
     rows = [PartitionInfo(**r._asdict()) for r in conn.execute(query)]
     return rows[::-1]
+
+
+def visible(
+    conn: sa.Connection, feature_set: str, version: int, start: date, end: date, as_of: datetime
+) -> list[PartitionInfo]:
+    """The partitions a point-in-time read of [start, end] at ``as_of`` returns, by day (its lineage)."""
+    p = catalog.partitions
+    newest = catalog.newest_ids(feature_set, version, start, end, as_of)
+    query = _partition_infos().join(newest, p.c.id == newest.c.id).order_by(p.c.day)
+    return [PartitionInfo(**r._asdict()) for r in conn.execute(query)]
+
+
+def _partition_infos() -> sa.Select[Any]:
+    """Columns of :class:`PartitionInfo`, each partition joined to the validation its writer linked."""
+    p, vr = catalog.partitions, catalog.validation_results
+    return sa.select(
+        p.c.id,
+        p.c.day,
+        p.c.version,
+        p.c.row_count,
+        p.c.checksum,
+        p.c.committed_at,
+        p.c.run_id,
+        p.c.uri,
+        p.c.validation_id,
+        vr.c.success.label("validation_success"),
+    ).select_from(p.outerjoin(vr, vr.c.id == p.c.validation_id))
 
 
 def validations(conn: sa.Connection, feature_set: str, last: int | None = None) -> list[ValidationRecord]:
