@@ -1,12 +1,34 @@
-"""Redis clients built from connection details (which come from an Airflow Connection, never code)."""
+"""Connecting to the prediction cache and reading it: ``connect``, ``live_run`` and ``PredictionClient``.
+
+Reads go through read-only Lua scripts (``EVALSHA_RO``), so each one sees one run, atomically, and
+the reader's ACL user (``fti_reader``) needs no write command at all. Connection details come from an
+Airflow Connection or ``FTI_REDIS_URL``, never from code.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from urllib.parse import quote
+import hashlib
+import math
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+from fti.cache import layout
 
 if TYPE_CHECKING:
     import redis
+
+
+class CacheUnavailable(ConnectionError):
+    """The Redis server of the cache does not answer (down, wrong address, firewall)."""
+
+
+class PredictionNotFound(LookupError):
+    """No live prediction exists for that entity and date (or nothing is live)."""
 
 
 def redis_url(
@@ -23,13 +45,284 @@ def redis_url(
     return f"redis://{auth}{host}:{port or 6379}/{db or 0}"
 
 
-def connect(url: str, timeout_s: float = 5.0) -> redis.Redis:
-    """A client for ``url`` that fails fast (and clearly) when the server is down."""
-    import redis
+def connect(url: str, timeout_s: float = 5.0, check: bool = True) -> redis.Redis:
+    """A client for ``url`` that fails fast and clearly when the server is down.
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=30)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        raise ConnectionError(f"Redis at {url.split('@')[-1]} is not reachable: {exc}") from exc
+    redis-py retries a refused connection 10 times with backoff by default (tens of seconds);
+    here it retries twice within ~0.2 s, so a down cache is reported at once.
+
+    Raises:
+        CacheUnavailable: ``check`` is set and the server does not answer a PING (the message
+            names host:port/db but never the password).
+    """
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    client = redis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout_s,
+        socket_timeout=max(timeout_s, 30.0),
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), 2),
+    )
+    if check:
+        try:
+            client.ping()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            client.close()
+            raise CacheUnavailable(f"Redis at {address(url)} is not reachable: {exc}") from exc
     return client
+
+
+def address(url: str) -> str:
+    """``host:port/db`` of a Redis URL: what error messages name (never the password)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+@dataclass(frozen=True)
+class Script:
+    """A Lua script run by SHA (``EVALSHA``), sent whole only when the server does not know it yet.
+
+    Falling back to ``EVAL`` (which also caches the script) instead of ``SCRIPT LOAD`` keeps
+    ``script`` out of the ACL users' commands.
+    """
+
+    body: str
+    read_only: bool = False
+
+    @cached_property
+    def sha(self) -> str:
+        return hashlib.sha1(self.body.encode()).hexdigest()
+
+    def __call__(self, client: redis.Redis, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        from redis.exceptions import NoScriptError
+
+        evalsha, eval_ = (
+            (client.evalsha_ro, client.eval_ro) if self.read_only else (client.evalsha, client.eval)
+        )
+        try:
+            return evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return eval_(self.body, len(keys), *keys, *args)
+
+
+#: The live run id and its metadata, read atomically.
+LIVE_RUN = Script(
+    """
+local run = redis.call('GET', KEYS[1])
+if not run then return false end
+return {run, redis.call('HGETALL', ARGV[1] .. run .. ':meta')}
+""",
+    read_only=True,
+)
+
+#: Predictions of the run the client believes live, or (if the live run moved, or was published
+#: again) the live run's metadata so the client can retry. KEYS: the live pointer, then one bucket
+#: per entity; ARGV: believed run, run key prefix, its published_at, then the entities.
+LOOKUP = Script(
+    """
+local live = redis.call('GET', KEYS[1])
+if not live then return {0} end
+local meta = ARGV[2] .. live .. ':meta'
+if live ~= ARGV[1] or redis.call('HGET', meta, 'published_at') ~= ARGV[3] then
+  return {1, live, redis.call('HGETALL', meta)}
+end
+local values = {}
+for i = 2, #KEYS do
+  values[i - 1] = redis.call('HGET', KEYS[i], ARGV[i + 2])
+end
+return {2, values}
+""",
+    read_only=True,
+)
+_NOTHING_LIVE, _STALE, _FOUND = 0, 1, 2
+
+
+def live_run(client: redis.Redis, prefix: str) -> dict[str, str] | None:
+    """Metadata of the live run (with its id under ``run``), or None when nothing is live."""
+    found = LIVE_RUN(client, [layout.live_key(prefix)], [layout.run_prefix(prefix)])
+    if not found:
+        return None
+    run, flat = found
+    return {"run": _s(run), **_pairs(flat)}
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    """What a reader needs of the live run to find a prediction: its buckets and dates."""
+
+    run: str
+    first_date: date
+    horizon_days: int
+    n_buckets: int
+    meta: Mapping[str, str]
+
+    @classmethod
+    def from_meta(cls, run: str, meta: Mapping[str, str]) -> LiveRun:
+        try:
+            return cls(
+                run,
+                date.fromisoformat(meta["first_date"]),
+                int(meta["horizon_days"]),
+                int(meta["n_buckets"]),
+                dict(meta),
+            )
+        except (KeyError, ValueError) as exc:
+            raise PredictionNotFound(
+                f"live run {run} has no usable metadata ({exc!r}): its keys expired or were never written"
+            ) from exc
+
+    @property
+    def last_date(self) -> date:
+        return self.first_date + timedelta(days=self.horizon_days - 1)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One live prediction and where it comes from."""
+
+    entity: str
+    target_date: date
+    value: float
+    run: str
+    model_version: str | None
+
+
+class PredictionClient:
+    """Lookups of live predictions, one round trip each while the live run does not move.
+
+    The client remembers the live run's id, bucket count and dates; the lookup script checks that
+    run is still live (same id, same ``published_at``) before reading, and otherwise returns the
+    live run's metadata, so the client retries once. A value is therefore always from the run that
+    was live when it was read, decoded with that run's dates.
+    The redis client must return bytes (``decode_responses=False``): values are packed float32.
+    """
+
+    _ATTEMPTS = 3  # the live run would have to move twice during one lookup to need a third
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        if client.get_connection_kwargs().get("decode_responses"):
+            raise ValueError("PredictionClient needs a redis client with decode_responses=False")
+        self.client = client
+        self.prefix = prefix
+        self._live: LiveRun | None = None
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, timeout_s: float = 5.0) -> PredictionClient:
+        """A client of the cache at ``url``; connects lazily (nothing is sent until the first lookup)."""
+        return cls(connect(url, timeout_s, check=False), prefix)
+
+    def live(self) -> dict[str, str] | None:
+        """Metadata of the live run (with its id under ``run``), or None when nothing is live."""
+        return live_run(self.client, self.prefix)
+
+    def lookup(self, entity: str, target_date: date | str) -> tuple[float, str]:
+        """The live prediction for ``entity`` on ``target_date`` and the run that made it.
+
+        Raises:
+            PredictionNotFound: nothing is live, the entity is not in the live run, the date is
+                outside its horizon, or the run holds no prediction (NaN) for that day.
+            ValueError: ``target_date`` is not an ISO date.
+        """
+        found = self.prediction(entity, target_date)
+        return found.value, found.run
+
+    def prediction(self, entity: str, target_date: date | str) -> Prediction:
+        """Like :meth:`lookup`, with the model version of the run."""
+        day = _as_date(target_date)
+        found = self._read([entity])
+        if found is None:
+            raise _missing(entity, day, f"nothing is live under {self.prefix!r}")
+        live, (raw,) = found
+        value = _decode(live, entity, day, raw)
+        return Prediction(entity, day, value, live.run, live.meta.get("model_version"))
+
+    def many(self, pairs: Iterable[tuple[str, date | str]]) -> tuple[list[float | None], str]:
+        """Predictions of many (entity, date) pairs from one run, in one round trip.
+
+        Returns:
+            One value per pair (None where :meth:`lookup` would raise PredictionNotFound) and the
+            run they all come from.
+
+        Raises:
+            PredictionNotFound: nothing is live.
+        """
+        wanted = [(entity, _as_date(day)) for entity, day in pairs]
+        found = self._read([entity for entity, _ in wanted])
+        if found is None:
+            raise PredictionNotFound(f"no live predictions: nothing is live under {self.prefix!r}")
+        live, raws = found
+        values: list[float | None] = []
+        for (entity, day), raw in zip(wanted, raws, strict=True):
+            try:
+                values.append(_decode(live, entity, day, raw))
+            except PredictionNotFound:
+                values.append(None)
+        return values, live.run
+
+    def _read(self, entities: Sequence[str]) -> tuple[LiveRun, list[bytes | None]] | None:
+        """The raw values of ``entities`` in the live run, with that run; None when nothing is live."""
+        for _ in range(self._ATTEMPTS):
+            live = self._live  # one snapshot: another thread may replace it meanwhile
+            run, n_buckets = (live.run, live.n_buckets) if live else ("", 1)
+            published_at = live.meta.get("published_at", "") if live else ""
+            keys = [layout.live_key(self.prefix)]
+            keys += [layout.bucket_key(self.prefix, run, layout.bucket_of(e, n_buckets)) for e in entities]
+            args = [run, layout.run_prefix(self.prefix), published_at, *entities]
+            reply = LOOKUP(self.client, keys, args)
+            status = int(reply[0])
+            if status == _FOUND and live is not None:
+                return live, list(reply[1])
+            if status == _NOTHING_LIVE:
+                self._live = None
+                return None
+            self._live = LiveRun.from_meta(_s(reply[1]), _pairs(reply[2]))
+        raise PredictionNotFound(f"the live run under {self.prefix!r} kept changing during the lookup")
+
+
+def _missing(entity: str, day: date, reason: str) -> PredictionNotFound:
+    return PredictionNotFound(f"no live prediction for entity {entity!r} on {day}: {reason}")
+
+
+def _decode(live: LiveRun, entity: str, day: date, raw: bytes | None) -> float:
+    """One day's value out of an entity's packed predictions, or PredictionNotFound saying why not."""
+    if raw is None:
+        raise _missing(entity, day, f"the entity is not in live run {live.run}")
+    offset = (day - live.first_date).days
+    if not 0 <= offset < live.horizon_days:
+        raise _missing(
+            entity,
+            day,
+            f"the date is outside live run {live.run}'s horizon ({live.first_date} to {live.last_date})",
+        )
+    if len(raw) != live.horizon_days * layout.VALUE_BYTES:
+        raise _missing(
+            entity, day, f"live run {live.run} stores {len(raw)} bytes, not {live.horizon_days} float32"
+        )
+    (value,) = struct.unpack_from(layout.VALUE_FORMAT, raw, offset * layout.VALUE_BYTES)
+    if math.isnan(value):
+        raise _missing(entity, day, f"live run {live.run} has no prediction for that day (NaN)")
+    return float(value)
+
+
+def _as_date(value: date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"target date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _pairs(flat: Sequence[bytes | str]) -> dict[str, str]:
+    """A flat HGETALL reply [k1, v1, k2, v2, ...] (as scripts return it) as a dict."""
+    return {_s(flat[i]): _s(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,114 +1,219 @@
-"""Tests of the Redis prediction cache against a real Redis: publication, lookups, cleanup, connecting."""
+"""The prediction cache against a real Redis: publication, lookups, metadata, layout, connecting."""
 
 from __future__ import annotations
 
+import re
+import struct
 import time
+import zlib
+from datetime import date, timedelta
 
-import pandas as pd
+import numpy as np
 import pytest
 import redis
 
 from fti.cache import layout
-from fti.cache.client import connect, redis_url
-from fti.cache.predictions import PredictionNotFound, delete_runs, go_live, live_run, lookup, write_run
+from fti.cache.client import CacheUnavailable, PredictionClient, connect, redis_url
+from fti.cache.predictions import (
+    IncompleteRun,
+    PredictionNotFound,
+    RunConflict,
+    begin_run,
+    go_live,
+    live_run,
+    lookup,
+    plan_run,
+    runs,
+    write_chunk,
+)
 from tests.harness.services import free_port
+from tests.integration.cache.cache_data import FIRST_DATE, PREFIX, TTL_S, Publish, entities, values, write_all
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "fti-test"
-TTL_S = 3600
-UK, FR = "United Kingdom|85048", "France|85048"
+UK = "United Kingdom|85000A"
 
 
-def predictions(value: float, entities: tuple[str, ...] = (UK, FR)) -> pd.DataFrame:
-    """Predictions of ``value`` (+1 per later day) for 2024-03-02 and 2024-03-03 of each entity."""
-    rows = [(e, d, value + i) for e in entities for i, d in enumerate(["2024-03-02", "2024-03-03"])]
-    return pd.DataFrame(rows, columns=["entity", "target_date", "prediction"])
+def test_published_run_is_looked_up_with_its_run_id(redis_client: redis.Redis, publish: Publish) -> None:
+    names = entities(300)
+    publish("run-a", names, values(300, base=10.0))
 
-
-def all_keys(client: redis.Redis) -> set[str]:
-    """Every key in the database, decoded (the fixture's client replies with bytes)."""
-    return {key.decode() for key in client.scan_iter()}
-
-
-def publish(client: redis.Redis, run: str, frame: pd.DataFrame) -> None:
-    write_run(client, PREFIX, run, frame, ttl_s=TTL_S)
-    go_live(client, PREFIX, run, {"model_version": "3", "predictions": str(len(frame))}, ttl_s=TTL_S)
-
-
-def test_published_run_is_looked_up_with_its_run_id(redis_client: redis.Redis) -> None:
-    written = write_run(redis_client, PREFIX, "run-a", predictions(12.5), ttl_s=TTL_S)
-    go_live(redis_client, PREFIX, "run-a", {"model_version": "3"}, ttl_s=TTL_S)
-
-    assert written == 4
-    assert lookup(redis_client, PREFIX, UK, "2024-03-02") == (12.5, "run-a")
-    assert lookup(redis_client, PREFIX, FR, "2024-03-03") == (13.5, "run-a")
+    assert lookup(redis_client, PREFIX, UK, "2024-03-02") == (10.0, "run-a")
+    assert lookup(redis_client, PREFIX, names[123], FIRST_DATE + timedelta(days=6)) == (134.5, "run-a")
 
 
 def test_written_run_is_invisible_until_it_goes_live(redis_client: redis.Redis) -> None:
-    write_run(redis_client, PREFIX, "run-a", predictions(12.5), ttl_s=TTL_S)
+    plan = plan_run("run-a", FIRST_DATE, 7, 100)
+    write_all(redis_client, plan, entities(100), values(100, base=1.0))
 
-    with pytest.raises(PredictionNotFound, match="no prediction is live under 'fti-test'"):
+    with pytest.raises(PredictionNotFound, match="nothing is live under 'fti:test'"):
         lookup(redis_client, PREFIX, UK, "2024-03-02")
     assert live_run(redis_client, PREFIX) is None
 
 
-def test_lookups_keep_the_live_run_until_the_switch(redis_client: redis.Redis) -> None:
-    publish(redis_client, "run-a", predictions(1.0))
-    write_run(redis_client, PREFIX, "run-b", predictions(2.0), ttl_s=TTL_S)
+def test_lookups_keep_the_live_run_until_the_switch(redis_client: redis.Redis, publish: Publish) -> None:
+    client = PredictionClient(redis_client, PREFIX)
+    publish("run-a", entities(100), values(100, base=1.0))
+    plan_b = plan_run("run-b", FIRST_DATE, 7, 100)
+    chunks, predictions = write_all(redis_client, plan_b, entities(100), values(100, base=500.0))
 
-    assert lookup(redis_client, PREFIX, UK, "2024-03-02") == (1.0, "run-a")
+    assert client.lookup(UK, "2024-03-02") == (1.0, "run-a")
 
-    go_live(redis_client, PREFIX, "run-b", {"model_version": "4"}, ttl_s=TTL_S)
+    go_live(redis_client, PREFIX, plan_b, chunks, predictions, {}, keep_runs=5, ttl_s=TTL_S)
 
-    assert lookup(redis_client, PREFIX, UK, "2024-03-02") == (2.0, "run-b")
+    assert client.lookup(UK, "2024-03-02") == (500.0, "run-b")  # the client notices the switch
+
+
+def test_a_client_notices_a_run_id_published_again_with_other_dates(
+    redis_client: redis.Redis, publish: Publish
+) -> None:
+    client = PredictionClient(redis_client, PREFIX)
+    publish("run-a", entities(100), values(100, base=1.0))
+    assert client.lookup(UK, FIRST_DATE + timedelta(days=1)) == (1.25, "run-a")
+    publish("run-b", entities(100), values(100, base=2.0), keep_runs=1)  # deletes run-a
+
+    publish("run-a", entities(100), values(100, base=3.0), first_date=FIRST_DATE + timedelta(days=1))
+
+    assert client.lookup(UK, FIRST_DATE + timedelta(days=1)) == (3.0, "run-a")  # not 3.25
 
 
 def test_unknown_entity_raises_a_clear_error_rather_than_a_value_of_an_older_run(
-    redis_client: redis.Redis,
+    redis_client: redis.Redis, publish: Publish
 ) -> None:
-    publish(redis_client, "run-a", predictions(1.0, entities=(UK, FR)))
-    publish(redis_client, "run-b", predictions(2.0, entities=(UK,)))
-
-    with pytest.raises(PredictionNotFound, match=r"entity 'France\|85048' on 2024-03-02 in live run run-b"):
-        lookup(redis_client, PREFIX, FR, "2024-03-02")
-
-
-def test_unknown_date_raises_a_clear_error(redis_client: redis.Redis) -> None:
-    publish(redis_client, "run-a", predictions(1.0))
+    publish("run-a", entities(100), values(100, base=1.0))
+    publish("run-b", entities(50), values(50, base=2.0))
+    dropped = entities(100)[70]
 
     with pytest.raises(
-        PredictionNotFound, match=r"entity 'United Kingdom\|85048' on 2024-03-09 in live run run-a"
+        PredictionNotFound,
+        match=re.escape(
+            f"no live prediction for entity {dropped!r} on 2024-03-02: the entity is not in live run run-b"
+        ),
     ):
-        lookup(redis_client, PREFIX, UK, "2024-03-09")
+        lookup(redis_client, PREFIX, dropped, "2024-03-02")
 
 
-def test_live_run_returns_the_run_id_and_its_metadata(redis_client: redis.Redis) -> None:
-    publish(redis_client, "run-a", predictions(1.0))
+@pytest.mark.parametrize("day", [FIRST_DATE - timedelta(days=1), FIRST_DATE + timedelta(days=7)])
+def test_date_outside_the_horizon_raises_a_clear_error(
+    redis_client: redis.Redis, publish: Publish, day: date
+) -> None:
+    publish("run-a", entities(10), values(10, base=1.0))
 
-    assert live_run(redis_client, PREFIX) == {"run": "run-a", "model_version": "3", "predictions": "4"}
-
-
-def test_delete_runs_removes_exactly_the_keys_of_those_runs(redis_client: redis.Redis) -> None:
-    publish(redis_client, "run-1", predictions(1.0))
-    publish(redis_client, "run-10", predictions(2.0))  # shares a prefix with run-1's id
-    write_run(redis_client, "other", "run-1", predictions(3.0), ttl_s=TTL_S)  # same run id, other cache
-    kept = {k for k in all_keys(redis_client) if not k.startswith(f"{PREFIX}:run:run-1:")}
-
-    removed = delete_runs(redis_client, PREFIX, ["run-1"])
-
-    assert removed == 3  # two entities and the metadata
-    assert all_keys(redis_client) == kept
-    assert lookup(redis_client, PREFIX, UK, "2024-03-02") == (2.0, "run-10")
+    with pytest.raises(
+        PredictionNotFound, match=r"outside live run run-a's horizon \(2024-03-02 to 2024-03-08\)"
+    ):
+        lookup(redis_client, PREFIX, UK, day)
 
 
-def test_every_key_of_a_run_expires(redis_client: redis.Redis) -> None:
-    publish(redis_client, "run-a", predictions(1.0, entities=tuple(f"UK|{i:05d}" for i in range(30))))
+def test_nan_means_no_prediction_and_is_not_counted(redis_client: redis.Redis) -> None:
+    rows = values(2, base=1.0)
+    rows[0, 3] = np.nan
+    plan = plan_run("run-a", FIRST_DATE, 7, 2)
+    begin_run(redis_client, PREFIX, plan, {}, TTL_S)
 
-    run_keys = list(redis_client.scan_iter(match=layout.run_pattern(PREFIX, "run-a")))
+    written = write_chunk(redis_client, PREFIX, plan, "only", entities(2), rows, TTL_S)
+    go_live(redis_client, PREFIX, plan, 1, 13, {}, keep_runs=2, ttl_s=TTL_S)
 
-    assert len(run_keys) == 31  # 30 entities and the metadata
-    assert all(0 < redis_client.ttl(key) <= TTL_S for key in run_keys)
+    assert written == 13
+    with pytest.raises(
+        PredictionNotFound, match=r"on 2024-03-05: live run run-a has no prediction .*\(NaN\)"
+    ):
+        lookup(redis_client, PREFIX, UK, "2024-03-05")
+    assert lookup(redis_client, PREFIX, UK, "2024-03-06") == (2.0, "run-a")
+
+
+def test_many_reads_pairs_of_one_run_with_none_where_nothing_is_predicted(
+    redis_client: redis.Redis, publish: Publish
+) -> None:
+    names = entities(200)
+    publish("run-a", names, values(200, base=0.0))
+    client = PredictionClient(redis_client, PREFIX)
+
+    found, run = client.many(
+        [(names[5], "2024-03-02"), ("Nowhere|0", "2024-03-02"), (names[7], "2024-03-09")]
+    )
+
+    assert (found, run) == ([5.0, None, None], "run-a")
+
+
+def test_live_run_returns_the_run_id_and_its_metadata(redis_client: redis.Redis, publish: Publish) -> None:
+    publish("run-a", entities(100), values(100, base=1.0))
+
+    meta = live_run(redis_client, PREFIX)
+
+    assert meta is not None
+    assert {k: meta[k] for k in ("run", "state", "first_date", "horizon_days", "n_buckets")} == {
+        "run": "run-a",
+        "state": "live",
+        "first_date": "2024-03-02",
+        "horizon_days": "7",
+        "n_buckets": "2",
+    }
+    assert (meta["model_version"], meta["chunks"], meta["predictions"]) == ("3", "2", "700")
+    assert meta["published_at"] >= meta["started_at"]
+    assert runs(redis_client, PREFIX) == ["run-a"]
+
+
+def test_values_are_where_the_documented_layout_says(redis_client: redis.Redis, publish: Publish) -> None:
+    """What the layout docstring tells redis-cli users to do finds the prediction."""
+    publish("run-a", entities(300), values(300, base=10.0))
+
+    run = redis_client.get(f"{PREFIX}:live").decode()
+    n_buckets = int(redis_client.hget(f"{PREFIX}:run:{run}:meta", "n_buckets"))
+    raw = redis_client.hget(f"{PREFIX}:run:{run}:b:{zlib.crc32(UK.encode()) % n_buckets}", UK)
+
+    assert struct.unpack("<7f", raw) == (10.0, 10.25, 10.5, 10.75, 11.0, 11.25, 11.5)
+
+
+def test_go_live_of_a_short_run_raises_and_changes_nothing(
+    redis_client: redis.Redis, publish: Publish
+) -> None:
+    publish("run-a", entities(100), values(100, base=1.0))
+    plan = plan_run("run-b", FIRST_DATE, 7, 100)
+    chunks, predictions = write_all(redis_client, plan, entities(100), values(100, base=2.0))
+    before = {k: redis_client.dump(k) for k in redis_client.scan_iter()}
+
+    with pytest.raises(
+        IncompleteRun, match=r"2 chunks and 700 predictions recorded, expected 3 and 700.*still run-a"
+    ):
+        go_live(redis_client, PREFIX, plan, chunks + 1, predictions, {}, keep_runs=1, ttl_s=TTL_S)
+
+    assert {k: redis_client.dump(k) for k in redis_client.scan_iter()} == before
+
+
+def test_go_live_of_a_run_never_begun_raises(redis_client: redis.Redis) -> None:
+    plan = plan_run("run-x", FIRST_DATE, 7, 10)
+
+    with pytest.raises(IncompleteRun, match="run-x has no metadata"):
+        go_live(redis_client, PREFIX, plan, 0, 0, {}, keep_runs=1, ttl_s=TTL_S)
+    with pytest.raises(RunConflict, match="call begin_run first"):
+        write_chunk(redis_client, PREFIX, plan, "c0", entities(1), values(1, 0.0), TTL_S)
+
+
+def test_a_run_id_cannot_be_reused_with_another_plan(redis_client: redis.Redis) -> None:
+    begin_run(redis_client, PREFIX, plan_run("run-a", FIRST_DATE, 7, 100), {}, TTL_S)
+    other = plan_run("run-a", FIRST_DATE, 7, 10_000)
+
+    with pytest.raises(RunConflict, match="n_buckets=2; this plan has 2024-03-02, 7, 157"):
+        begin_run(redis_client, PREFIX, other, {}, TTL_S)
+    with pytest.raises(RunConflict, match="was begun with"):
+        write_chunk(redis_client, PREFIX, other, "c0", entities(1), values(1, 0.0), TTL_S)
+
+
+def test_write_chunk_refuses_values_of_the_wrong_shape(redis_client: redis.Redis) -> None:
+    plan = plan_run("run-a", FIRST_DATE, 7, 10)
+
+    with pytest.raises(ValueError, match=r"shape \(3, 6\), expected \(3, 7\)"):
+        write_chunk(redis_client, PREFIX, plan, "c0", entities(3), values(3, 0.0, horizon=6), TTL_S)
+
+
+def test_plan_keeps_buckets_small_enough_for_listpack() -> None:
+    assert plan_run("r", FIRST_DATE, 7, 0).n_buckets == 1
+    assert plan_run("r", FIRST_DATE, 7, 64).n_buckets == 1
+    assert plan_run("r", FIRST_DATE, 7, 1_000_000).n_buckets == 15_625
+    with pytest.raises(ValueError, match="must match"):
+        plan_run("run:with:colons", FIRST_DATE, 7, 10)
+    assert layout.bucket_of(UK, 15_625) == zlib.crc32(UK.encode()) % 15_625
 
 
 def test_connect_returns_a_working_client(redis_url: str) -> None:
@@ -123,7 +228,7 @@ def test_connect_to_a_port_without_a_server_fails_fast_naming_the_address_but_no
     url = redis_url("127.0.0.1", port, login="fti", password="s3cret")
 
     started = time.monotonic()
-    with pytest.raises(ConnectionError, match=f"Redis at 127.0.0.1:{port}/0 is not reachable") as raised:
+    with pytest.raises(CacheUnavailable, match=f"Redis at 127.0.0.1:{port}/0 is not reachable") as raised:
         connect(url, timeout_s=1.0)
 
     assert time.monotonic() - started < 3.0

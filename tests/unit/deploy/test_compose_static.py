@@ -36,17 +36,18 @@ SERVICES = ["postgres", "redis", "redis-cache", "mlflow", *AIRFLOW_SERVICES]
 IMAGE_SERVICES = [*AIRFLOW_SERVICES, "mlflow"]
 HEALTHCHECKED = ["postgres", "redis", "redis-cache", "mlflow", "airflow-apiserver", "airflow-scheduler"]
 SECRET_KEY_WORDS = ("PASSWORD", "SECRET", "KEY", "TOKEN")
-#: What include/fti/cache/predictions.py sends as the publisher (write_run, go_live, delete_runs).
+#: What include/fti/cache/predictions.py sends as the publisher (begin_run, write_chunk, go_live, prune).
 PUBLISHER_COMMANDS = {
-    "ping", "get", "set", "hset", "hgetall", "expire", "unlink", "scan", "multi", "exec", "eval",
+    "ping", "get", "set", "exists", "hget", "hmget", "hset", "hgetall", "expire", "persist", "unlink",
+    "scan", "lpush", "lrem", "lrange", "eval", "evalsha",
 }  # fmt: skip
 #: Commands that cannot change data: the most the read-only cache user may be granted.
 READ_ONLY_COMMANDS = {
     "ping", "get", "mget", "hget", "hmget", "hgetall", "exists", "ttl", "pttl", "type",
     "eval", "evalsha", "eval_ro", "evalsha_ro", "client|setinfo",
 }  # fmt: skip
-#: The most the publisher's user may be granted: what it sends, reads, and DISCARD of a failed MULTI.
-WRITER_MAY = PUBLISHER_COMMANDS | READ_ONLY_COMMANDS | {"discard"}
+#: The most the publisher's user may be granted: what it sends and reads.
+WRITER_MAY = PUBLISHER_COMMANDS | READ_ONLY_COMMANDS
 #: user:password@host[:port][/path] in a URL; a ${VAR...} password may hold spaces (its :? message).
 URL_CREDENTIALS = re.compile(
     r"://(?P<user>[^/\s:@]*):(?P<password>\$\{[^}]*\}|[^@\s/]+)@(?P<host>[^/\s:]+)(:\d+)?(/(?P<path>[\w.-]*))?"

@@ -1,0 +1,1 @@
+"""Checks of inference data against what the champion was trained on: schema and drift."""

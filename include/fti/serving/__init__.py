@@ -1,0 +1,1 @@
+"""The HTTP lookup service of live predictions (``fti serve``)."""

@@ -1,0 +1,48 @@
+"""Synthetic runs for the prediction-cache tests: entity ids, predictions and writing a whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+
+import numpy as np
+import redis
+
+from fti.cache.predictions import RunPlan, begin_run, write_chunk
+
+PREFIX = "fti:test"
+TTL_S = 3600
+FIRST_DATE = date(2024, 3, 2)
+HORIZON = 7
+
+#: The ``publish`` fixture: ``publish(run, names, rows, first_date=..., keep_runs=5, chunk=50) -> RunPlan``.
+Publish = Callable[..., RunPlan]
+
+
+def entities(n: int, start: int = 0) -> list[str]:
+    """``n`` entity ids shaped like the real ones (country|stock code, with a space and a pipe)."""
+    countries = ("United Kingdom", "France", "Germany", "EIRE", "Netherlands")
+    return [f"{countries[i % len(countries)]}|{85000 + i}{'ABC'[i % 3]}" for i in range(start, start + n)]
+
+
+def values(n: int, base: float, horizon: int = HORIZON, start: int = 0) -> np.ndarray:
+    """Predictions ``base + entity index + day / 4``: exact in float32, different for every cell."""
+    rows = np.arange(start, start + n, dtype=np.float64)[:, None] + np.arange(horizon) / 4
+    return (base + rows).astype(np.float32)
+
+
+def write_all(
+    client: redis.Redis,
+    plan: RunPlan,
+    names: Sequence[str],
+    rows: np.ndarray,
+    chunk: int = 50,
+    prefix: str = PREFIX,
+) -> tuple[int, int]:
+    """Begin ``plan`` and write every chunk; returns (chunks, predictions) for go_live."""
+    begin_run(client, prefix, plan, {"model_version": "3"}, TTL_S)
+    written = [
+        write_chunk(client, prefix, plan, f"c{i:04d}", names[s : s + chunk], rows[s : s + chunk], TTL_S)
+        for i, s in enumerate(range(0, len(names), chunk))
+    ]
+    return len(written), sum(written)
