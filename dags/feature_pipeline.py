@@ -19,6 +19,7 @@ import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
 from fti.assets import RETAIL_DEMAND_FEATURES
+from fti.notify import on_task_failure
 
 FEATURES = Asset(RETAIL_DEMAND_FEATURES)
 
@@ -31,7 +32,12 @@ FEATURES = Asset(RETAIL_DEMAND_FEATURES)
     catchup=False,
     max_active_runs=1,
     tags=["fti", "features"],
-    default_args={"owner": "fti", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={
+        "owner": "fti",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "on_failure_callback": on_task_failure,
+    },
     params={"day": Param(None, type=["null", "string"], description="Feature day YYYY-MM-DD (manual runs).")},
     doc_md=__doc__,
 )

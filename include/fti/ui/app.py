@@ -1,0 +1,97 @@
+"""The control room as a FastAPI app; the Airflow plugin mounts it at ``/fti`` in the API server.
+
+Routes (relative to the mount point)::
+
+    GET /                      the page (HTML): validations, drift, champion, live run
+    GET /api/summary           the same as JSON, each section {"available": true, "data": ...}
+                               or {"available": false, "reason": "..."}
+    GET /api/drift             the drift series only (?last_runs=30)
+    GET /validations/{id}      the stored validation document (JSON), 404 when unknown
+    GET /icon.svg              the navigation icon (public: it shows nothing of the data)
+
+Handlers are plain ``def``: FastAPI runs them in its thread pool, so the store, MLflow and Redis
+calls never block the API server's event loop. Building the app connects to nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fti.settings import Settings, get_settings
+from fti.ui.sources import redis_url_from_env
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.params import Depends
+
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="currentColor" '
+    'stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M3 3v18h18"/>'
+    '<path d="m7 15 4-4 3 3 5-6"/></svg>'
+)
+
+
+def create_app(
+    settings_factory: Callable[[], Settings] = get_settings,
+    redis_url: Callable[[], str | None] = redis_url_from_env,
+    dependencies: Sequence[Depends] = (),
+) -> FastAPI:
+    """The control room app.
+
+    Args:
+        settings_factory: the settings to show (asked on every request; ``get_settings`` caches).
+        redis_url: the Redis of the live predictions, asked on every request (the plugin looks up
+            the Airflow connection ``fti_redis``; the default reads ``FTI_REDIS_URL``).
+        dependencies: run before every data route, e.g. the Airflow API server's authentication.
+    """
+    from fastapi import APIRouter, FastAPI, HTTPException, Query
+    from fastapi.responses import HTMLResponse, Response
+
+    from fti.ui import sources, views
+    from fti.ui.page import render_page
+
+    app = FastAPI(
+        title="fti control room",
+        description="Validations, drift, the champion model and the live predictions of fti.",
+    )
+    router = APIRouter(dependencies=list(dependencies))
+
+    @router.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        """The control room page."""
+        return render_page(sources.gather(settings_factory(), redis_url))
+
+    @router.get("/api/summary")
+    def summary() -> dict[str, Any]:
+        """Everything the page shows, as JSON."""
+        room: dict[str, Any] = views.to_json(sources.gather(settings_factory(), redis_url))
+        return room
+
+    @router.get("/api/drift")
+    def drift(last_runs: int = Query(30, ge=1, le=1000)) -> dict[str, Any]:
+        """Drift scores per feature over the ``last_runs`` newest inference runs."""
+        settings = settings_factory()
+        series = views.drift_series(sources.drift_rows(settings, last_runs), settings.feature_set)
+        return {
+            "feature_set": settings.feature_set,
+            "last_runs": last_runs,
+            "drift": views.section_json(series),
+        }
+
+    @router.get("/validations/{validation_id}")
+    def validation_document(validation_id: str) -> dict[str, Any]:
+        """The full stored document of one validation (Great Expectations' result)."""
+        from fti.store.feature_store import ValidationNotFound
+
+        try:
+            return sources.validation_document(settings_factory(), validation_id)
+        except ValidationNotFound as exc:
+            raise HTTPException(404, str(exc)) from exc
+
+    @app.get("/icon.svg", include_in_schema=False)
+    def icon() -> Response:
+        return Response(ICON, media_type="image/svg+xml")
+
+    app.include_router(router)
+    return app

@@ -1,0 +1,171 @@
+"""The control room's HTML: one server-rendered page, inline CSS, no JavaScript (pure).
+
+Sections carry the ids ``validations``, ``drift``, ``champion`` and ``live`` (the task buttons link
+to ``#drift``). Links are relative (``validations/<id>``), so the page works under any prefix;
+links to MLflow open in a new tab, since the page usually sits in an iframe of the Airflow UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+from typing import Any, TypeVar
+
+from fti.ui.svg import drift_chart
+from fti.ui.views import (
+    ChampionView,
+    ControlRoom,
+    DriftSeries,
+    LiveView,
+    MetricRow,
+    SliceRow,
+    Unavailable,
+    ValidationRow,
+)
+
+T = TypeVar("T")
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #212121; }
+h1 { font-size: 1.4rem; margin-bottom: 0.2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+nav a { margin-right: 1rem; } .meta { color: #616161; font-size: 0.9rem; }
+table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
+th, td { border-bottom: 1px solid #e0e0e0; padding: 0.25rem 0.6rem; text-align: left; }
+span.num { font-variant-numeric: tabular-nums; }
+.passed, .ok { color: #2e7d32; } .warn { color: #ef6c00; }
+.failed, .fail { color: #c62828; font-weight: 600; }
+.missing { color: #616161; font-style: italic; background: #f5f5f5; padding: 0.5rem 0.8rem; }
+.charts { display: flex; flex-wrap: wrap; gap: 0.8rem; }
+.drift-chart { border: 1px solid #eeeeee; } .chart-title { font-size: 12px; font-weight: 600; }
+.tick { font-size: 10px; fill: #616161; } tr.model td { font-weight: 600; }
+"""
+
+
+def render_page(room: ControlRoom) -> str:
+    """The whole page for ``room``."""
+    title = f"FTI control room: {room.feature_set} / {room.model_name}"
+    sections = [
+        _section("validations", "Latest validations", room.validations, _validations),
+        _section("drift", "Drift over inference runs", room.drift, _drift),
+        _section("champion", "Champion model", room.champion, _champion),
+        _section("live", "Live in Redis", room.live, _live),
+    ]
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+            f'<h1>FTI control room</h1><p class="meta">feature set <b>{escape(room.feature_set)}</b>'
+            f" · model <b>{escape(room.model_name)}</b> · as of {room.generated_at:%Y-%m-%d %H:%M:%S} UTC"
+            ' · <a href="api/summary">JSON</a></p>',
+            '<nav><a href="#validations">Validations</a><a href="#drift">Drift</a>'
+            '<a href="#champion">Champion</a><a href="#live">Live</a></nav>',
+            *sections,
+            "</body></html>",
+        ]
+    )
+
+
+def _section(anchor: str, heading: str, content: T | Unavailable, render: Callable[[T], str]) -> str:
+    body = (
+        f'<p class="missing">{escape(content.reason)}</p>'
+        if isinstance(content, Unavailable)
+        else render(content)
+    )
+    return f'<section id="{anchor}"><h2>{escape(heading)}</h2>\n{body}\n</section>'
+
+
+def _validations(rows: list[ValidationRow]) -> str:
+    header = ["created at (UTC)", "run", "days", "result", "evaluated", "failed", "failing expectations", ""]
+    body = []
+    for r in rows:
+        days = f"{r.start}" if r.days == 1 else f"{r.start} … {r.end} ({r.days})"
+        body.append(
+            [
+                escape(f"{r.created_at:%Y-%m-%d %H:%M:%S}"),
+                escape(r.run_id),
+                escape(days),
+                f'<span class="{r.result}">{r.result}</span>',
+                _num(r.evaluated),
+                _num(r.failed),
+                escape(", ".join(r.failing)) or "–",
+                f'<a href="validations/{escape(r.id)}">document</a>',
+            ]
+        )
+    return _table(header, body)
+
+
+def _drift(series: list[DriftSeries]) -> str:
+    runs = sorted({p.run_id for s in series for p in s.points})
+    latest = [s for s in series if s.latest.status != "ok"]
+    summary = f"{len(series)} features over {len(runs)} runs; newest verdicts not ok: " + (
+        ", ".join(f'<span class="{s.latest.status}">{escape(s.feature)}</span>' for s in latest) or "none"
+    )
+    charts = "\n".join(drift_chart(s) for s in series)
+    return f'<p class="meta">{summary}</p>\n<div class="charts">\n{charts}\n</div>'
+
+
+def _champion(view: ChampionView) -> str:
+    beats = {True: "yes", False: "no", None: "unknown"}[view.beats_baselines]
+    head = (
+        f"<p><b>{escape(view.name)}</b> version <b>{escape(view.version)}</b> · "
+        f"{_external(view.run_url, f'MLflow run {view.run_id}')} · "
+        f"{_external(view.model_url, 'model version')} · "
+        f"beats the baselines: <b>{beats}</b></p>"
+    )
+    if isinstance(view.metrics, Unavailable):
+        return f'{head}\n<p class="missing">{escape(view.metrics.reason)}</p>'
+    parts = [head, "<h3>Overall (test window)</h3>", _metrics(view.metrics)]
+    for dimension, rows in view.slices.items():
+        parts += [f"<h3>By {escape(dimension.replace('_', ' '))}</h3>", _slices(rows)]
+    return "\n".join(parts)
+
+
+def _metrics(rows: Sequence[MetricRow]) -> str:
+    body = [[escape(r.label), _num(r.wape), _num(r.mae), _num(r.rmse), _num(r.bias)] for r in rows]
+    table = _table(["", "WAPE", "MAE", "RMSE", "bias"], body)
+    # The first data row is the model's: make it stand out.
+    return table.replace("<tr><td>", '<tr class="model"><td>', 1)
+
+
+def _slices(rows: Sequence[SliceRow]) -> str:
+    header = ["slice", "rows", "share of demand", "WAPE", "× overall WAPE", "MAE", "bias", "flagged"]
+    body = [
+        [
+            escape(r.slice),
+            _num(r.rows),
+            _num(r.share, ".1%"),
+            _num(r.wape),
+            _num(r.wape_vs_overall, ".2f"),
+            _num(r.mae),
+            _num(r.bias),
+            '<span class="fail">flagged</span>' if r.flagged else "",
+        ]
+        for r in rows
+    ]
+    return _table(header, body)
+
+
+def _live(view: LiveView) -> str:
+    rows = [[escape(k), escape(v)] for k, v in view.fields]
+    return f"<p>live run <b>{escape(view.run)}</b></p>\n" + _table(["field", "value"], rows)
+
+
+def _external(url: str, label: str) -> str:
+    """A link out of the page (MLflow), in a new tab: MLflow's UI may refuse to be framed."""
+    return f'<a href="{escape(url)}" target="_blank" rel="noopener">{escape(label)}</a>'
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table of already-escaped cells."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _num(value: Any, spec: str = ".4g") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f'<span class="num">{value}</span>'
+    return f'<span class="num">{format(value, spec)}</span>'

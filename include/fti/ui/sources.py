@@ -1,0 +1,206 @@
+"""Where the control room's records come from: the feature store, the MLflow registry and Redis.
+
+The only module of :mod:`fti.ui` that does I/O. Each source answers its records or
+:class:`~fti.ui.views.Unavailable` with a sentence a person can act on ("no champion yet",
+"Redis unreachable: ..."), so one missing service never hides the others. Nothing is created
+on the way: a catalog or registry that does not exist yet is reported, not initialised.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from fti.ui.views import (
+    ChampionRecord,
+    ControlRoom,
+    Unavailable,
+    champion_view,
+    drift_series,
+    live_view,
+    validation_rows,
+)
+
+if TYPE_CHECKING:
+    from fti.settings import Settings
+    from fti.store import FeatureStore
+    from fti.store.history import ValidationRecord
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Environment variable naming the Redis of the live predictions when no Airflow connection does.
+REDIS_URL_ENV = "FTI_REDIS_URL"
+ANALYSIS_FILE = "analysis/analysis.json"
+
+
+def gather(
+    settings: Settings,
+    redis_url: Callable[[], str | None],
+    last_validations: int = 10,
+    last_drift_runs: int = 30,
+) -> ControlRoom:
+    """Everything the page shows, each section from its own source (``redis_url`` is asked last)."""
+    feature_set = settings.feature_set
+    return ControlRoom(
+        feature_set=feature_set,
+        model_name=settings.model_name,
+        generated_at=datetime.now(UTC),
+        validations=validation_rows(validations(settings, last_validations), feature_set),
+        drift=drift_series(drift_rows(settings, last_drift_runs), feature_set),
+        champion=champion_view(champion(settings)),
+        live=live_view(live(redis_url, settings.cache_prefix)),
+    )
+
+
+def degrades(what: str) -> Callable[[Callable[P, R | Unavailable]], Callable[P, R | Unavailable]]:
+    """Turn an unexpected error of a source into Unavailable naming ``what`` failed (and log it).
+
+    The expected cases (nothing recorded yet, service down) are answered by the sources
+    themselves; this is the net under them, so one section's bug cannot take the page down.
+    """
+
+    def wrap(source: Callable[P, R | Unavailable]) -> Callable[P, R | Unavailable]:
+        @functools.wraps(source)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R | Unavailable:
+            try:
+                return source(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - reported on the page and in the log
+                log.exception("control room: reading %s failed", what)
+                return Unavailable(f"{what} could not be read: {type(exc).__name__}: {exc}")
+
+        return guarded
+
+    return wrap
+
+
+@degrades("the feature store's validations")
+def validations(settings: Settings, last: int) -> list[ValidationRecord] | Unavailable:
+    """The ``last`` newest validations of the settings' feature set."""
+    store = _store(settings)
+    if isinstance(store, Unavailable):
+        return store
+    return store.validations(settings.feature_set, last)
+
+
+@degrades("the feature store's drift history")
+def drift_rows(settings: Settings, last_runs: int) -> list[dict[str, Any]] | Unavailable:
+    """Drift scores of the ``last_runs`` newest inference runs, as plain rows."""
+    store = _store(settings)
+    if isinstance(store, Unavailable):
+        return store
+    rows: list[dict[str, Any]] = store.drift_history(settings.feature_set, last_runs).to_dict("records")
+    return rows  # created_at are pandas Timestamps: datetimes to the views
+
+
+def validation_document(settings: Settings, validation_id: str) -> dict[str, Any]:
+    """The full document of a recorded validation.
+
+    Raises:
+        ValidationNotFound: no validation with that id (also when there is no catalog yet).
+    """
+    from fti.store.feature_store import ValidationNotFound
+
+    store = _store(settings)
+    if isinstance(store, Unavailable):
+        raise ValidationNotFound(f"no validation {validation_id!r}: {store.reason}")
+    return store.validation_document(validation_id)
+
+
+@degrades("the MLflow registry")
+def champion(settings: Settings) -> ChampionRecord | Unavailable:
+    """The version under the alias ``champion``, its MLflow links and its ``analysis.json``."""
+    from fti.pipelines.training import mlflow_links
+    from fti.registry import mlflow_registry as registry
+
+    uri = settings.mlflow_tracking_uri or ""
+    if missing := _missing_sqlite_file(uri):
+        return Unavailable(f"no champion yet: there is no MLflow registry at {missing} (nothing was trained)")
+    try:
+        registry.check_available(uri, timeout_s=3)
+    except registry.RegistryUnavailable as exc:
+        return Unavailable(f"MLflow unreachable: {exc}")
+    client = registry.configure(uri)
+    try:
+        ref = registry.resolve_alias(client, settings.model_name, registry.CHAMPION)
+    except registry.ModelNotFound:
+        return Unavailable(
+            f"no champion yet: model {settings.model_name!r} has no version with the alias "
+            f"{registry.CHAMPION!r} (training_pipeline's promote task sets it)"
+        )
+    links = mlflow_links(settings, client.get_run(ref.run_id).info.experiment_id, ref)
+    try:
+        analysis: dict[str, Any] | Unavailable = _analysis(uri, ref.run_id)
+    except Exception as exc:  # noqa: BLE001 - a missing artifact is shown, the champion still is
+        analysis = Unavailable(f"run {ref.run_id} has no readable {ANALYSIS_FILE}: {exc}")
+    return ChampionRecord(ref.name, ref.version, ref.run_id, links["run"], links["model_version"], analysis)
+
+
+@degrades("Redis")
+def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | None | Unavailable:
+    """Metadata of the run live under ``prefix`` in the Redis ``redis_url()`` names; None when nothing is."""
+    from fti.cache.client import CacheUnavailable, connect, live_run
+
+    url = redis_url()
+    if not url:
+        return Unavailable(
+            f"Redis not configured: add the Airflow connection fti_redis or set {REDIS_URL_ENV}"
+        )
+    try:
+        client = connect(url, timeout_s=2.0)
+    except CacheUnavailable as exc:
+        return Unavailable(f"Redis unreachable: {exc}")
+    try:
+        return live_run(client, prefix)
+    finally:
+        client.close()
+
+
+def redis_url_from_env() -> str | None:
+    """``FTI_REDIS_URL``, or None when unset or empty."""
+    return os.environ.get(REDIS_URL_ENV) or None
+
+
+@functools.lru_cache(maxsize=32)
+def _analysis(tracking_uri: str, run_id: str) -> dict[str, Any]:
+    """A run's ``analysis.json`` (cached: a run's artifacts never change)."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory(prefix="fti-ui-") as tmp:
+        path = mlflow.MlflowClient(tracking_uri).download_artifacts(run_id, ANALYSIS_FILE, tmp)
+        document: dict[str, Any] = json.loads(Path(path).read_text())
+    return document
+
+
+def _store(settings: Settings) -> FeatureStore | Unavailable:
+    """The settings' feature store, or Unavailable when its SQLite catalog does not exist yet."""
+    assert settings.store_uri and settings.catalog_url
+    if missing := _missing_sqlite_file(settings.catalog_url):
+        return Unavailable(f"no feature store yet: there is no catalog at {missing} (run feature_pipeline)")
+    return _open_store(settings.store_uri, settings.catalog_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _open_store(store_uri: str, catalog_url: str) -> FeatureStore:
+    """One store (and engine) per location for the life of the process."""
+    from fti.store import FeatureStore
+
+    return FeatureStore(store_uri, catalog_url)
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    """The path of a ``sqlite:///`` URL's file when it does not exist (opening would create it)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix) :].split("?", 1)[0]
+    return None if not path or path == ":memory:" or Path(path).exists() else path

@@ -1,0 +1,275 @@
+"""The control room app over a real feature store, a real MLflow registry (SQLite) and a real Redis."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from fti.cache.predictions import begin_run, go_live, plan_run, write_chunk
+from fti.registry import mlflow_registry as registry
+from fti.settings import Settings
+from fti.store import FeatureStore
+from fti.ui.app import create_app
+from tests.harness.services import free_port
+
+pytestmark = pytest.mark.integration
+
+FEATURE_SET = "retail_demand"
+RUN_WITH_HTML = "manual__<b>bold</b>"
+ANALYSIS = {
+    "beats_baselines": True,
+    "overall": {"wape": 0.41, "mae": 1.2, "rmse": 2.5, "bias": -0.1},
+    "baselines": {
+        "seasonal_naive": {"wape": 0.63, "mae": 1.7, "rmse": 3.1, "bias": 0.0},
+        "moving_average": {"wape": 0.52, "mae": 1.5, "rmse": 2.9, "bias": 0.2},
+    },
+    "slices": {
+        "country": [
+            {"slice": "United Kingdom", "rows": 900, "share": 0.85, "wape": 0.39, "mae": 1.1, "bias": 0.0},
+            {
+                "slice": "Germany",
+                "rows": 140,
+                "share": 0.15,
+                "wape": 0.93,
+                "mae": 2.2,
+                "bias": 0.4,
+                "flagged": True,
+            },
+        ],
+        "volume_band": [
+            {"slice": "medium", "rows": 500, "share": 0.4, "wape": 0.47, "mae": 1.3, "bias": 0.1}
+        ],
+    },
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Every location under ``tmp_path``, nothing created yet."""
+    (tmp_path / "mlflow").mkdir()
+    return Settings(
+        var_dir=tmp_path,
+        store_uri=str(tmp_path / "store"),
+        catalog_url=f"sqlite:///{tmp_path / 'catalog.db'}",
+        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
+        mlflow_artifact_uri=str(tmp_path / "mlflow" / "artifacts"),
+        feature_set=FEATURE_SET,
+    )
+
+
+@pytest.fixture
+def store(settings: Settings) -> FeatureStore:
+    """The store with two validations (one failed) and the drift scores of three inference runs."""
+    assert settings.store_uri and settings.catalog_url
+    store = FeatureStore(settings.store_uri, settings.catalog_url)
+    summary = {"evaluated": 14, "failed": 0, "failing": []}
+    store.record_validation(
+        FEATURE_SET, "scheduled__2024-03-09", date(2024, 3, 9), date(2024, 3, 9), True, summary, {}
+    )
+    failed = {"evaluated": 14, "failed": 1, "failing": ["expect_column_values_to_not_be_null"]}
+    document = {"success": False, "results": [{"expectation": "expect_column_values_to_not_be_null"}]}
+    store.record_validation(
+        FEATURE_SET, RUN_WITH_HTML, date(2024, 3, 8), date(2024, 3, 10), False, failed, document
+    )
+    for i, (lag, mean) in enumerate([(0.05, 0.1), (0.22, 0.12), (0.45, 0.11)]):
+        status = "fail" if lag > 0.4 else "warn" if lag > 0.2 else "ok"
+        scores = [
+            {"feature": "lag_1", "distance": lag, "warn": 0.2, "fail": 0.4, "status": status},
+            {"feature": "rolling_mean_7", "distance": mean, "warn": 0.2, "fail": 0.4, "status": "ok"},
+        ]
+        store.record_drift(
+            FEATURE_SET, 1, f"scheduled__2024-03-0{i + 1}", date(2024, 3, i + 1), "m/3", scores
+        )
+    return store
+
+
+def register(
+    settings: Settings, analysis: dict | None, alias: str | None = registry.CHAMPION
+) -> registry.ModelRef:
+    """Log a run (with ``analysis`` as its analysis.json), register it and point ``alias`` at it."""
+    import mlflow
+
+    assert settings.mlflow_tracking_uri and settings.mlflow_artifact_uri
+    client = registry.configure(settings.mlflow_tracking_uri)
+    experiment = registry.ensure_experiment(client, settings.model_name, settings.mlflow_artifact_uri)
+    with mlflow.start_run(experiment_id=experiment) as run:
+        mlflow.log_metric("test_wape", 0.41)
+        if analysis is not None:
+            mlflow.log_dict(analysis, "analysis/analysis.json")
+    if not client.search_registered_models(f"name = '{settings.model_name}'"):
+        client.create_registered_model(settings.model_name)
+    version = client.create_model_version(
+        settings.model_name, f"runs:/{run.info.run_id}/model", run.info.run_id
+    )
+    if alias:
+        client.set_registered_model_alias(settings.model_name, alias, version.version)
+    return registry.ModelRef(settings.model_name, str(version.version), run.info.run_id)
+
+
+@pytest.fixture
+def champion(settings: Settings) -> registry.ModelRef:
+    return register(settings, ANALYSIS)
+
+
+@pytest.fixture
+def live(settings: Settings, redis_client: redis.Redis) -> str:
+    """A run of 3 entities x 7 days published under the settings' cache prefix."""
+    prefix, run = settings.cache_prefix, "20240310-v3-0badcafe"
+    plan = plan_run(run, date(2024, 3, 11), 7, 3)
+    begin_run(
+        redis_client, prefix, plan, {"model_name": settings.model_name, "model_version": "3"}, ttl_s=3600
+    )
+    count = write_chunk(
+        redis_client, prefix, plan, "00000", ["UK|1", "UK|2", "DE|1"], np.ones((3, 7)), ttl_s=3600
+    )
+    meta = {"feature_day": "2024-03-10", "drift_status": "warn", "drift_max_feature": "lag_1"}
+    go_live(redis_client, prefix, plan, 1, count, meta, keep_runs=3, ttl_s=3600)
+    return run
+
+
+def client_for(settings: Settings, redis_url: str | None) -> TestClient:
+    return TestClient(create_app(settings_factory=lambda: settings, redis_url=lambda: redis_url))
+
+
+def section(html: str, anchor: str) -> str:
+    found = re.search(rf'<section id="{anchor}">(.*?)</section>', html, re.S)
+    assert found, f"no section {anchor} in the page"
+    return found.group(1)
+
+
+def test_page_shows_validations_drift_champion_and_the_live_run(
+    settings: Settings, store: FeatureStore, champion: registry.ModelRef, live: str, redis_url: str
+) -> None:
+    response = client_for(settings, redis_url).get("/")
+
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    html = response.text
+    validations = section(html, "validations")
+    assert "manual__&lt;b&gt;bold&lt;/b&gt;" in validations and "<b>bold</b>" not in validations
+    assert "expect_column_values_to_not_be_null" in validations
+    assert validations.index("manual__&lt;b&gt;") < validations.index("scheduled__2024-03-09")  # newest first
+    assert validations.count('class="failed"') == 1 and validations.count('class="passed"') == 1
+    drift = section(html, "drift")
+    assert drift.count("<polyline") == 2 and drift.count("<circle") == 6
+    assert 'class="threshold threshold-fail"' in drift and '<span class="fail">lag_1</span>' in drift
+    chart = section(html, "champion")
+    assert f"version <b>{champion.version}</b>" in chart and f"/runs/{champion.run_id}" in chart
+    assert "moving_average" in chart and "Germany" in chart and "medium" in chart
+    assert "beats the baselines: <b>yes</b>" in chart
+    live_html = section(html, "live")
+    assert live in live_html and "drift_status" in live_html and "fti-demand-sandbox" in live_html
+
+
+def test_summary_json_carries_the_same_data(
+    settings: Settings, store: FeatureStore, champion: registry.ModelRef, live: str, redis_url: str
+) -> None:
+    data = client_for(settings, redis_url).get("/api/summary").json()
+
+    assert data["feature_set"] == FEATURE_SET and data["model_name"] == settings.model_name
+    assert [v["run_id"] for v in data["validations"]["data"]] == [RUN_WITH_HTML, "scheduled__2024-03-09"]
+    assert data["validations"]["data"][0]["failing"] == ["expect_column_values_to_not_be_null"]
+    assert {s["feature"] for s in data["drift"]["data"]} == {"lag_1", "rolling_mean_7"}
+    assert data["champion"]["data"]["version"] == champion.version
+    assert data["champion"]["data"]["metrics"][1] == {
+        "label": "seasonal_naive",
+        "is_model": False,
+        "wape": 0.63,
+        "mae": 1.7,
+        "rmse": 3.1,
+        "bias": 0.0,
+    }
+    assert data["live"]["data"]["run"] == live
+
+
+def test_drift_api_returns_each_feature_over_the_newest_runs(settings: Settings, store: FeatureStore) -> None:
+    data = client_for(settings, None).get("/api/drift", params={"last_runs": 2}).json()
+
+    assert data["last_runs"] == 2
+    lag = next(s for s in data["drift"]["data"] if s["feature"] == "lag_1")
+    assert [p["distance"] for p in lag["points"]] == [0.22, 0.45]
+    assert [p["status"] for p in lag["points"]] == ["warn", "fail"]
+
+
+def test_validation_document_is_served_and_an_unknown_id_is_a_404(
+    settings: Settings, store: FeatureStore
+) -> None:
+    failed = next(v for v in store.validations(FEATURE_SET) if not v.success)
+    client = client_for(settings, None)
+
+    assert client.get(f"/validations/{failed.id}").json()["results"] == [
+        {"expectation": "expect_column_values_to_not_be_null"}
+    ]
+    missing = client.get("/validations/0123abcd")
+    assert missing.status_code == 404 and "0123abcd" in missing.json()["detail"]
+
+
+def test_a_new_installation_says_what_is_missing_and_creates_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    html = client_for(settings, None).get("/").text
+
+    assert "no feature store yet: there is no catalog at" in section(html, "validations")
+    assert "no feature store yet" in section(html, "drift")
+    assert "no champion yet: there is no MLflow registry at" in section(html, "champion")
+    assert "Redis not configured: add the Airflow connection fti_redis or set FTI_REDIS_URL" in section(
+        html, "live"
+    )
+    assert not (tmp_path / "catalog.db").exists() and not (tmp_path / "mlflow" / "mlflow.db").exists()
+
+
+def test_an_empty_store_and_an_empty_cache_are_named(
+    settings: Settings, redis_client: redis.Redis, redis_url: str
+) -> None:
+    assert settings.store_uri and settings.catalog_url
+    assert FeatureStore(settings.store_uri, settings.catalog_url).validations(FEATURE_SET) == []  # creates it
+
+    html = client_for(settings, redis_url).get("/").text
+
+    assert "no validation recorded yet for feature set &#x27;retail_demand&#x27;" in section(
+        html, "validations"
+    )
+    assert "no drift scores recorded yet" in section(html, "drift")
+    assert "nothing is live in Redis yet" in section(html, "live")
+
+
+def test_redis_down_is_reported_as_unreachable(settings: Settings, store: FeatureStore) -> None:
+    port = free_port()
+    html = client_for(settings, f"redis://127.0.0.1:{port}/0").get("/").text
+
+    assert f"Redis unreachable: Redis at 127.0.0.1:{port}/0 is not reachable" in section(html, "live")
+    assert "scheduled__2024-03-09" in section(html, "validations")  # the other sections still show
+
+
+def test_a_registry_without_champion_says_so(settings: Settings) -> None:
+    register(settings, ANALYSIS, alias=registry.CHALLENGER)
+
+    html = client_for(settings, None).get("/").text
+
+    assert "no champion yet: model &#x27;fti-demand-sandbox&#x27; has no version with the alias" in section(
+        html, "champion"
+    )
+
+
+def test_a_champion_without_analysis_shows_its_version_and_why_metrics_are_missing(
+    settings: Settings,
+) -> None:
+    ref = register(settings, None)
+
+    champion = section(client_for(settings, None).get("/").text, "champion")
+
+    assert f"version <b>{ref.version}</b>" in champion
+    assert f"run {ref.run_id} has no readable analysis/analysis.json" in champion
+
+
+def test_mlflow_server_down_is_reported_as_unreachable(settings: Settings) -> None:
+    down = settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"})
+
+    champion = section(client_for(down, None).get("/").text, "champion")
+
+    assert "MLflow unreachable: MLflow tracking server http://127.0.0.1:" in champion
