@@ -169,6 +169,8 @@ def check_inputs(settings: Settings, model: dict[str, str], run_id: str, as_of: 
     """
     from fti.analysis.drift import column_histogram
 
+    # Each Airflow task is a process of its own: point MLflow at the registry before any lookup.
+    registry.configure(settings.mlflow_tracking_uri or "")
     store = feature_store(settings)
     day = inference_day(store, model, as_of)
     features = read_features(settings, model, day, as_of)
@@ -279,6 +281,7 @@ def predict_chunk(
     # a few large writes. The order depends only on the entities and the plan: every task agrees.
     features = features.iloc[cache.bucket_order(plan, features["entity"].astype(str).tolist())]
     part = features.iloc[int(chunk["start"]) : int(chunk["stop"])]
+    registry.configure(settings.mlflow_tracking_uri or "")
     pipeline = registry.load_model(registry.ModelRef(model["name"], model["version"], model["run_id"]))
     h = settings.horizon_days
     predicted = pipeline.predict(expand_horizons(part, h)[MODEL_INPUTS])
