@@ -6,14 +6,14 @@ VENV := .venv
 ENV := source scripts/env.sh &&
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements.txt)
 
-.PHONY: mlflow-ui help setup venv system-deps airflow-init data test lint unit integration e2e run stop bench lock clean
+.PHONY: mlflow-ui serve help setup venv node system-deps airflow-init data test lint unit integration e2e run stop bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: system-deps venv airflow-init data ## Everything: system packages, venv from the lock, Airflow DB + settings, demo data
+setup: system-deps venv node airflow-init data ## Everything: system packages, venv and node_modules from the locks, Airflow DB + settings, demo data
 
-system-deps: ## Install Debian's redis-server and PostgreSQL when missing (never starts a service)
+system-deps: ## Install Debian's redis-server, PostgreSQL, chromium, nodejs and npm when missing (never starts a service)
 	bash scripts/install-system-deps.sh
 
 venv: $(VENV)/.installed ## The virtual environment, exactly as requirements.txt pins it, byte-compiled
@@ -23,6 +23,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(VENV)/bin/uv || $(VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 	VIRTUAL_ENV=$(VENV) $(VENV)/bin/uv pip sync --compile-bytecode requirements.txt
 	VIRTUAL_ENV=$(VENV) $(VENV)/bin/uv pip install --compile-bytecode --no-deps --no-build-isolation -e .
+	touch $@
+
+node: node_modules/.installed ## node_modules/ exactly as package-lock.json pins it (playwright-core, for the browser tests)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 airflow-init: venv ## Create/upgrade Airflow's metadata DB and load airflow_settings.yaml
@@ -46,6 +52,9 @@ run: venv ## Start the embedded default: local Redis + airflow standalone on 127
 
 mlflow-ui: venv ## MLflow's UI on 127.0.0.1:5000 over the local tracking store
 	$(ENV) mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$$FTI_VAR_DIR/mlflow/mlflow.db"
+
+serve: venv ## HTTP lookups of live predictions on 127.0.0.1:8000 (Redis: FTI_REDIS_URL)
+	$(ENV) fti serve
 
 stop: ## Stop what `make run` started
 	bash scripts/run-standalone.sh stop

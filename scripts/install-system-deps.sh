@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Install the servers the tests and `make run` need, on Debian: redis-server, redis-tools, postgresql.
+# Install the system packages the tests and `make run` need, on Debian: redis-server, redis-tools and
+# postgresql (servers), chromium, nodejs and npm (the browser tests drive Debian's chromium with the
+# npm package playwright-core, which downloads no browser of its own), and fonts-liberation (so that
+# screenshots show text: chromium only recommends a font).
 #
 # Idempotent: installs only what is missing and runs `apt-get update` only then.
 # Starts no service. Debian's packages start redis-server (port 6379) and a PostgreSQL cluster
@@ -33,10 +36,18 @@ postgres_bindir() {
     ((${#initdbs[@]})) && dirname "${initdbs[-1]}"
 }
 
+has_fonts() {
+    [[ -n "$(find /usr/share/fonts -name '*.ttf' -print -quit 2>/dev/null)" ]]
+}
+
 missing_packages() {
     command -v redis-server >/dev/null || echo redis-server
     command -v redis-cli >/dev/null || echo redis-tools
     postgres_bindir >/dev/null || echo postgresql
+    command -v chromium >/dev/null || echo chromium
+    has_fonts || echo fonts-liberation
+    command -v node >/dev/null || echo nodejs
+    command -v npm >/dev/null || echo npm
 }
 
 report_present() {
@@ -44,6 +55,8 @@ report_present() {
     redis_server="$(command -v redis-server || echo missing)"
     redis_cli="$(command -v redis-cli || echo missing)"
     say "redis-server: $redis_server; redis-cli: $redis_cli; PostgreSQL: $(postgres_bindir || echo missing)"
+    say "chromium: $(command -v chromium || echo missing); node: $(command -v node || echo missing);" \
+        "npm: $(command -v npm || echo missing)"
 }
 
 forbid_service_starts() {

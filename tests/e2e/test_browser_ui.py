@@ -1,0 +1,106 @@
+"""A user in the browser: log in to `airflow standalone`, unpause and trigger feature_pipeline, see it run.
+
+The walk itself is ``tests/e2e/browser/ui_walkthrough.mjs`` (playwright-core driving Debian's
+chromium); this test starts Airflow with the real slice of data landed, runs the script, checks its
+screenshots and cross-checks the run it triggered through the REST API. Screenshots stay in
+``test-artifacts/browser/`` (git-ignored) for a reader of a failed run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.harness.airflow import PROJECT_ROOT
+from tests.harness.standalone import AirflowStandalone, land_demo_slice
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = PROJECT_ROOT / "tests" / "e2e" / "browser" / "ui_walkthrough.mjs"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+DAG_ID = "feature_pipeline"
+RUN_TIMEOUT_S = 600
+STEPS = ("login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success", "fti-plugin")
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStandalone]:
+    standalone = AirflowStandalone(tmp_path_factory.mktemp("standalone-ui"))
+    land_demo_slice(standalone.raw_dir)
+    with standalone:
+        standalone.wait_for_dags(DAG_ID)
+        yield standalone
+
+
+def _browser_tools() -> tuple[str, Path]:
+    """node and chromium, or a failure saying which install step is missing (never a skip)."""
+    node = shutil.which("node")
+    problems = []
+    if node is None:
+        problems.append("node is not on PATH (scripts/install-system-deps.sh installs nodejs)")
+    if not (PROJECT_ROOT / "node_modules" / "playwright-core").is_dir():
+        problems.append("node_modules/playwright-core is missing (`make node` installs it)")
+    if not CHROMIUM.exists():
+        problems.append(f"{CHROMIUM} is missing (scripts/install-system-deps.sh installs chromium)")
+    if problems:
+        pytest.fail("cannot run the browser test: " + "; ".join(problems), pytrace=False)
+    assert node is not None
+    return node, CHROMIUM
+
+
+def _walk_through_the_ui(airflow: AirflowStandalone) -> tuple[subprocess.CompletedProcess[str], float]:
+    node, chromium = _browser_tools()
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/root"),
+        "BASE_URL": airflow.base_url,
+        "USERNAME": "admin",
+        "PASSWORD": airflow.password,
+        "ARTIFACTS": str(ARTIFACTS),
+        "CHROMIUM": str(chromium),
+        "DAG_ID": DAG_ID,
+        "RUN_TIMEOUT_S": str(RUN_TIMEOUT_S),
+    }
+    started = time.monotonic()
+    walk = subprocess.run(
+        [node, str(SCRIPT)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S + 300,
+    )
+    return walk, time.monotonic() - started
+
+
+def test_a_user_unpauses_and_triggers_feature_pipeline_in_the_ui_and_finds_its_run_on_the_fti_page(
+    airflow: AirflowStandalone,
+) -> None:
+    walk, seconds = _walk_through_the_ui(airflow)
+    output = f"{walk.stdout}\n{walk.stderr}"
+    print(f"ui walkthrough: exit {walk.returncode} after {seconds:.0f} s\n{output}")
+
+    triggered = re.search(r"^run_id: (\S+)$", walk.stdout, re.MULTILINE)
+    assert triggered, f"the walkthrough triggered no run:\n{output}"
+    run_id = triggered.group(1)
+    # Cross-check through the REST API: the UI showed what Airflow recorded.
+    run = airflow.api.get(f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}")
+    assert (run["run_type"], run["state"]) == ("manual", "success"), airflow.api.describe_run(DAG_ID, run_id)
+    assert airflow.api.get(f"/dags/{DAG_ID}")["is_paused"] is False
+
+    assert walk.returncode == 0, f"the ui walkthrough failed:\n{output}"
+    shots = re.findall(r"^screenshot: (.+\.png)$", walk.stdout, re.MULTILINE)
+    missing = [s for s in shots if not Path(s).is_file() or Path(s).stat().st_size == 0]
+    assert not missing, f"screenshots announced but not written: {missing}"
+    steps = [re.sub(r"^\d+-", "", Path(s).stem) for s in shots]
+    assert [s for s in STEPS if s not in steps] == [], f"steps without a screenshot; taken: {steps}"

@@ -1,0 +1,153 @@
+"""A user's day over REST API v2: the three pipelines run in ``airflow standalone``, then a lookup over HTTP.
+
+Real parts only: ``airflow standalone`` (scheduler, dag-processor, api-server, triggerer; SQLite,
+LocalExecutor) in a home of its own on a free port, a throwaway redis-server, the real slice of
+Online Retail II, and ``fti serve`` as a separate process reading the Redis the DAGs published to.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.harness.services import LOOPBACK, free_port, log_tail
+from tests.harness.standalone import AirflowStandalone, land_demo_slice
+
+pytestmark = pytest.mark.e2e
+
+RUN_TIMEOUT_S = 600  # per DAG run, on 2 cores
+PIPELINE: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("feature_pipeline", {}),
+    ("training_pipeline", {"window_days": 60}),  # the slice holds 122 days
+    ("batch_inference", {}),
+)
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStandalone]:
+    standalone = AirflowStandalone(tmp_path_factory.mktemp("standalone-rest"))
+    land_demo_slice(standalone.raw_dir)
+    with standalone:
+        standalone.wait_for_dags(*(dag_id for dag_id, _ in PIPELINE))
+        yield standalone
+
+
+@pytest.fixture(scope="module")
+def runs(airflow: AirflowStandalone) -> dict[str, str]:
+    """Each DAG unpaused, triggered and run to success in order; the manual run ids by DAG."""
+    run_ids = {}
+    for dag_id, conf in PIPELINE:
+        started = time.monotonic()
+        airflow.api.unpause(dag_id)
+        run_ids[dag_id] = airflow.api.trigger(dag_id, conf)
+        airflow.api.wait_for_run(dag_id, run_ids[dag_id], timeout=RUN_TIMEOUT_S)
+        print(f"{dag_id} {run_ids[dag_id]}: success in {time.monotonic() - started:.0f} s")
+    return run_ids
+
+
+@pytest.fixture(scope="module")
+def lookup_service(airflow: AirflowStandalone, runs: dict[str, str]) -> Iterator[httpx.Client]:
+    """``fti serve`` on a free port over the Redis the DAGs published to; an HTTP client of it."""
+    port = free_port()
+    log = airflow.home / "fti-serve.log"
+    args = ["fti", "serve", "--host", LOOPBACK, "--port", str(port), "--redis-url", airflow.redis.url]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, env=airflow.env, stdout=out, stderr=subprocess.STDOUT, cwd=airflow.home)
+    client = httpx.Client(base_url=f"http://{LOOPBACK}:{port}", timeout=10)
+    try:
+        _wait_until_answers(client, proc, log)
+        yield client
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_answers(client: httpx.Client, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"fti serve exited with {proc.returncode}:\n{log_tail(log)}"
+        try:
+            if client.get("/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"fti serve did not answer within 60 s:\n{log_tail(log)}")
+
+
+def _champion_version(airflow: AirflowStandalone) -> str:
+    from fti.registry import mlflow_registry as registry
+    from fti.settings import Settings
+
+    settings = Settings(var_dir=airflow.home / "var")
+    assert settings.mlflow_tracking_uri
+    client = registry.configure(settings.mlflow_tracking_uri)
+    return str(registry.resolve_alias(client, settings.model_name, registry.CHAMPION).version)
+
+
+def test_the_three_dags_triggered_over_the_rest_api_succeed_as_manual_runs(
+    airflow: AirflowStandalone, runs: dict[str, str]
+) -> None:
+    for dag_id, run_id in runs.items():
+        run = airflow.api.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+        assert (run["run_type"], run["state"]) == ("manual", "success"), dag_id
+
+
+def test_training_run_makes_its_model_the_champion(airflow: AirflowStandalone, runs: dict[str, str]) -> None:
+    verdict = airflow.api.xcom("training_pipeline", runs["training_pipeline"], "promote")
+    assert verdict["promoted"], f"the first model of a new registry was not promoted: {verdict['reasons']}"
+    assert verdict["champion"] == verdict["candidate"] == _champion_version(airflow)
+
+
+def test_lookup_service_serves_the_champions_prediction_of_the_published_run(
+    airflow: AirflowStandalone, runs: dict[str, str], lookup_service: httpx.Client
+) -> None:
+    published = airflow.api.xcom("batch_inference", runs["batch_inference"], "publish")
+    live = lookup_service.get("/live").json()
+    assert live["run"] == published["run"]
+    entity = _an_entity_of_the_last_feature_day(airflow)
+
+    response = lookup_service.get(f"/predictions/{quote(entity, safe='')}/{live['first_date']}")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["entity"], body["date"], body["run"]) == (entity, live["first_date"], published["run"])
+    assert isinstance(body["prediction"], float)
+    assert body["model_version"] == published["model_version"] == _champion_version(airflow)
+
+
+def test_lookup_service_answers_404_with_the_reason_for_an_unknown_entity(
+    runs: dict[str, str], lookup_service: httpx.Client
+) -> None:
+    live = lookup_service.get("/live").json()
+    entity = "Atlantis|NO-SUCH-ITEM"
+
+    response = lookup_service.get(f"/predictions/{quote(entity, safe='')}/{live['first_date']}")
+
+    assert response.status_code == 404, response.text
+    detail = response.json()["detail"]
+    assert entity in detail and "is not in live run" in detail, detail
+
+
+def _an_entity_of_the_last_feature_day(airflow: AirflowStandalone) -> str:
+    from fti.pipelines.feature import feature_store
+    from fti.settings import Settings
+
+    settings = Settings(var_dir=airflow.home / "var")
+    store = feature_store(settings)
+    last_day = store.committed_days(settings.feature_set)[-1]
+    features = store.read(settings.feature_set, last_day, last_day)
+    return str(features.sort_values("entity")["entity"].iloc[0])

@@ -1,0 +1,376 @@
+"""``airflow standalone`` for one isolated project: its own home, port and Redis, driven over REST API v2.
+
+Everything Airflow and the project write (metadata DB, logs, ``airflow.cfg``, the feature store,
+MLflow) stays under the ``home`` folder the caller gives. The api-server listens on a free loopback
+port, and the workers' Execution API URL points at that port, not at 8080 (which ``make run`` may
+hold). The whole tree runs in a process group of its own; on exit it gets SIGTERM, then SIGKILL
+after ``stop_timeout`` seconds, and the harness fails if any process of this Airflow is left.
+
+    with AirflowStandalone(tmp / "airflow-e2e") as airflow:
+        airflow.wait_for_dags("feature_pipeline")
+        run_id = airflow.api.trigger("feature_pipeline")
+        airflow.api.wait_for_run("feature_pipeline", run_id, timeout=600)
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+import psutil
+
+from tests.harness.airflow import PROJECT_ROOT, AirflowProject
+from tests.harness.services import LOOPBACK, HarnessError, RedisServer, free_port, log_tail
+
+PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
+FINISHED = ("success", "failed")
+# The real slice of Online Retail II that tests/e2e/test_walking_skeleton.py runs on: 1-2 minutes of DAGs.
+SLICE_START, SLICE_END = date(2011, 8, 1), date(2011, 11, 30)
+SLICE_COUNTRIES = ("France", "Germany", "EIRE")
+
+
+def land_demo_slice(raw_dir: Path) -> list[Path]:
+    """Land the slice as daily raw files, from the download `make setup` cached (no download then)."""
+    from fti.data.online_retail import fetch, split_daily
+    from fti.settings import Settings
+
+    cached = fetch(Settings().cache_dir)
+    return split_daily(cached, raw_dir, SLICE_START, SLICE_END, countries=list(SLICE_COUNTRIES))
+
+
+class AirflowRestClient:
+    """REST API v2 as a user would drive it: a JWT from ``/auth/token``, JSON in and out.
+
+    Paths are relative to ``/api/v2``; an unexpected status raises HarnessError with the body.
+    """
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base_url = base_url
+        self._credentials = {"username": username, "password": password}
+        self._http = httpx.Client(base_url=base_url, timeout=30)
+        self._token: str | None = None
+
+    @staticmethod
+    def health(base_url: str) -> dict[str, Any] | str:
+        """``/api/v2/monitor/health`` (no login needed), or why it did not answer."""
+        try:
+            return dict(httpx.get(f"{base_url}/api/v2/monitor/health", timeout=5).json())
+        except (httpx.HTTPError, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    def token(self) -> str:
+        """A fresh access token for the admin user."""
+        response = self._http.post("/auth/token", json=self._credentials)
+        if response.status_code not in (200, 201):
+            raise HarnessError(f"POST /auth/token: {response.status_code} {response.text[:500]}")
+        return str(response.json()["access_token"])
+
+    def request(self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
+        """Send ``method /api/v2{path}``; raise unless the status is in ``ok``."""
+        if self._token is None:
+            self._token = self.token()
+        headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
+        response = self._http.request(method, f"/api/v2{path}", headers=headers, **kwargs)
+        if response.status_code not in ok:
+            raise HarnessError(f"{method} /api/v2{path}: {response.status_code} {response.text[:1000]}")
+        return response
+
+    def get(self, path: str, ok: tuple[int, ...] = (200,), **params: Any) -> Any:
+        """GET ``path`` with query ``params``; the JSON body."""
+        return self.request("GET", path, ok, params=params).json()
+
+    def post(self, path: str, body: dict[str, Any], ok: tuple[int, ...] = (200,)) -> Any:
+        """POST ``body`` as JSON; the JSON body of the answer."""
+        return self.request("POST", path, ok, json=body).json()
+
+    def patch(self, path: str, body: dict[str, Any], ok: tuple[int, ...] = (200,)) -> Any:
+        """PATCH ``body`` as JSON; the JSON body of the answer."""
+        return self.request("PATCH", path, ok, json=body).json()
+
+    def unpause(self, dag_id: str) -> None:
+        """Unpause ``dag_id``, as its toggle in the UI does."""
+        self.patch(f"/dags/{dag_id}", {"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """Trigger a manual run of ``dag_id`` now; its run id."""
+        run = self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
+        return str(run["dag_run_id"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float, poll: float = 3) -> dict[str, Any]:
+        """Wait until the run finishes; return it if it succeeded, else raise with task states and logs."""
+        deadline = time.monotonic() + timeout
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
+        run = self.get(path)
+        while run["state"] not in FINISHED and time.monotonic() < deadline:
+            time.sleep(poll)
+            run = self.get(path)
+        if run["state"] == "success":
+            return dict(run)
+        why = "failed" if run["state"] == "failed" else f"still {run['state']} after {timeout} s"
+        raise HarnessError(f"{dag_id} run {run_id} {why}\n{self.describe_run(dag_id, run_id)}")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The run's task instances (mapped ones one per map index)."""
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances"
+        return list(self.get(path)["task_instances"])
+
+    def task_log(self, dag_id: str, run_id: str, task: dict[str, Any]) -> list[str]:
+        """The log of one task instance's latest try, one line per event, errors with their traceback."""
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task['task_id']}"
+        params = {"map_index": task["map_index"]} if task.get("map_index", -1) >= 0 else {}
+        body = self.get(f"{path}/logs/{task['try_number']}", **params)
+        return [line for event in body.get("content", []) for line in _log_lines(event)]
+
+    def describe_run(self, dag_id: str, run_id: str, log_lines: int = 60) -> str:
+        """Every task's state, then the log tail of each failed task: what a failure report needs."""
+        tasks = self.task_instances(dag_id, run_id)
+        lines = [f"  {_label(t)}: {t['state']} (try {t['try_number']})" for t in tasks]
+        for task in tasks:
+            if task["state"] in ("failed", "upstream_failed", "up_for_retry") and task["try_number"] > 0:
+                log = self.task_log(dag_id, run_id, task)[-log_lines:]
+                lines += [f"--- log of {_label(task)} try {task['try_number']} ---", *log]
+        return "task states:\n" + "\n".join(lines)
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """The XCom ``key`` a task pushed (deserialized)."""
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self.get(path, deserialize=True)["value"]
+
+
+_LIVE: set[AirflowStandalone] = set()
+
+
+class AirflowStandalone:
+    """``airflow standalone`` (SQLite, LocalExecutor, simple auth) over a throwaway ``redis-server``.
+
+    Args:
+        home: empty folder for all state: ``home/airflow`` is ``AIRFLOW_HOME``, ``home/var`` is
+            ``FTI_VAR_DIR``; the raw data must land in ``home/var/raw``.
+        extra_env: more environment for every Airflow process (and so every task).
+        scheduled_runs: whether the scheduler creates scheduled runs. Off by default: unpausing a
+            DAG would otherwise start a run for the latest interval, which fails on data that ended
+            in 2011 and, with ``max_active_runs=1``, holds the manual run back until its retries end.
+        startup_timeout: seconds to wait for the api-server, the scheduler and the dag-processor.
+        stop_timeout: seconds between SIGTERM and SIGKILL of the process group.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        extra_env: dict[str, str] | None = None,
+        scheduled_runs: bool = False,
+        startup_timeout: float = 240,
+        stop_timeout: float = 60,
+    ) -> None:
+        self.home = home
+        self.port = free_port()
+        self.base_url = f"http://{LOOPBACK}:{self.port}"
+        self.redis = RedisServer()
+        self.log = home / "airflow-standalone.log"
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.project = AirflowProject(home, extra_env=self._airflow_env(scheduled_runs, extra_env or {}))
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pgid: int | None = None  # kept after the leader is gone: its children may not be
+        self._api: AirflowRestClient | None = None
+
+    def _airflow_env(self, scheduled_runs: bool, extra_env: dict[str, str]) -> dict[str, str]:
+        return {
+            "AIRFLOW__API__HOST": LOOPBACK,
+            "AIRFLOW__API__PORT": str(self.port),
+            # The UI builds its links from base_url; the workers reach the Execution API through it.
+            "AIRFLOW__API__BASE_URL": self.base_url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(scheduled_runs),
+            # LocalExecutor forks one worker per slot up front: 32 by default, far more than 2 cores use.
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            **extra_env,
+        }
+
+    @property
+    def raw_dir(self) -> Path:
+        """The landing folder of the project's raw files (``FTI_VAR_DIR/raw``)."""
+        return self.home / "var" / "raw"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of the Airflow processes: use it for `airflow` and `fti` commands too."""
+        return {**self.project.env, "AIRFLOW_CONN_FTI_REDIS": self.redis.url, "FTI_REDIS_URL": self.redis.url}
+
+    @property
+    def password(self) -> str:
+        """The admin password the simple auth manager generated."""
+        path = Path(self.project.env["AIRFLOW_HOME"]) / PASSWORD_FILE
+        return str(json.loads(path.read_text())["admin"])
+
+    @property
+    def api(self) -> AirflowRestClient:
+        """A REST API v2 client logged in as admin."""
+        if self._api is None:
+            self._api = AirflowRestClient(self.base_url, "admin", self.password)
+        return self._api
+
+    def start(self) -> None:
+        """Start Redis and Airflow, and wait until the api-server, scheduler and dag-processor are up."""
+        try:
+            self.redis.start()
+            self.project.migrate()
+            # As `make airflow-init` does: the fti_inference pool and the rest of airflow_settings.yaml.
+            # AIRFLOW_CONN_FTI_REDIS wins over the file's connection (environment before database).
+            self._load_airflow_settings()
+            with self.log.open("ab") as log:
+                self._proc = subprocess.Popen(
+                    ["airflow", "standalone"],
+                    env=self.env,
+                    cwd=self.home,  # anything written to the working directory stays in home
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    process_group=0,
+                )
+            self._pgid = self._proc.pid
+            _LIVE.add(self)
+            self._wait_until_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _load_airflow_settings(self) -> None:
+        script = PROJECT_ROOT / "scripts" / "load_airflow_settings.py"
+        args = [sys.executable, str(script), str(PROJECT_ROOT / "airflow_settings.yaml")]
+        done = subprocess.run(args, env=self.env, cwd=self.home, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise HarnessError(f"{script.name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        status: Any = "no answer"
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if (code := self._proc.poll()) is not None:
+                raise HarnessError(f"airflow standalone exited with {code}; log:\n{log_tail(self.log, 40)}")
+            status = AirflowRestClient.health(self.base_url)
+            if isinstance(status, dict) and _components_healthy(status):
+                if (Path(self.project.env["AIRFLOW_HOME"]) / PASSWORD_FILE).exists():
+                    return
+            time.sleep(1)
+        raise HarnessError(
+            f"airflow standalone on {self.base_url} not healthy after {self.startup_timeout} s "
+            f"(last health: {status}); its log:\n{log_tail(self.log, 40)}"
+        )
+
+    def wait_for_dags(self, *dag_ids: str, timeout: float = 120) -> None:
+        """Wait until the dag-processor has parsed ``dag_ids``; fail with the import errors if not."""
+        deadline = time.monotonic() + timeout
+        missing = list(dag_ids)
+        while missing and time.monotonic() < deadline:
+            missing = [d for d in dag_ids if self.api.get(f"/dags/{d}", ok=(200, 404)).get("dag_id") != d]
+            time.sleep(1 if missing else 0)
+        if missing:
+            errors = self.api.get("/importErrors").get("import_errors", [])
+            raise HarnessError(f"DAGs {missing} not parsed within {timeout} s; import errors: {errors}")
+
+    def processes(self) -> list[psutil.Process]:
+        """Every live process of this Airflow: its process group, and anything with its AIRFLOW_HOME."""
+        pgid, marker = self._pgid, self.project.env["AIRFLOW_HOME"]
+        found = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if (pgid is not None and os.getpgid(proc.pid) == pgid) or (
+                    proc.environ().get("AIRFLOW_HOME") == marker
+                ):
+                    found.append(proc)
+            except (psutil.Error, ProcessLookupError):
+                continue  # gone meanwhile, or not ours to read
+        return found
+
+    def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL what is left after ``stop_timeout`` s, stop Redis.
+
+        Raises HarnessError if a process of this Airflow survives even SIGKILL.
+        """
+        proc, self._proc = self._proc, None
+        left = self._end_processes(proc) if proc is not None else []
+        self.redis.stop()
+        _LIVE.discard(self)
+        if left:
+            raise HarnessError(f"processes of {self.home} left after SIGKILL: {[_cmdline(p) for p in left]}")
+
+    def _end_processes(self, leader: subprocess.Popen[bytes]) -> list[psutil.Process]:
+        _signal_group(leader.pid, signal.SIGTERM)
+        # The scheduler may take many seconds to finish its loop; the task processes end with it.
+        _, alive = psutil.wait_procs(self.processes(), timeout=self.stop_timeout)
+        for survivor in alive:
+            print(f"harness: SIGKILL {_cmdline(survivor)}", file=sys.stderr)
+            survivor.kill()
+        _signal_group(leader.pid, signal.SIGKILL)
+        leader.wait(timeout=30)
+        psutil.wait_procs(alive, timeout=10)
+        return self.processes()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _log_lines(event: dict[str, Any]) -> list[str]:
+    """A structured log event as text: ``time level message``, then ``Type: value`` and frames of errors."""
+    head = " ".join(str(event[k]) for k in ("timestamp", "level") if event.get(k))
+    lines = [f"{head} {event.get('event', '')}".strip()]
+    for error in event.get("error_detail") or []:
+        frames = error.get("frames", [])
+        # The project's frames and where it ended; Airflow's and the libraries' own are noise here.
+        shown = [f for f in frames[:-1] if "site-packages" not in f["filename"]] + frames[-1:]
+        lines += [f"    {f['filename']}:{f['lineno']} in {f['name']}" for f in shown]
+        lines.append(f"  {error.get('exc_type')}: {error.get('exc_value')}")
+    return lines
+
+
+def _label(task: dict[str, Any]) -> str:
+    index = task.get("map_index", -1)
+    return f"{task['task_id']}[{index}]" if index >= 0 else str(task["task_id"])
+
+
+def _components_healthy(status: dict[str, Any]) -> bool:
+    wanted = ("metadatabase", "scheduler", "dag_processor")
+    return all(status.get(name, {}).get("status") == "healthy" for name in wanted)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _cmdline(proc: psutil.Process) -> str:
+    try:
+        return f"{proc.pid}: {' '.join(proc.cmdline())[:160]}"
+    except psutil.Error:
+        return str(proc.pid)
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Stop standalones whose owner forgot to, e.g. after a crash in a fixture."""
+    for airflow in list(_LIVE):
+        try:
+            airflow.stop()
+        except Exception as exc:  # at exit: report and go on
+            print(f"harness: could not stop airflow standalone in {airflow.home}: {exc}", file=sys.stderr)
