@@ -88,8 +88,11 @@ def decide(
         reasons.append("there is no champion yet")
         return GateDecision(promote, reasons)
     fresher = champion.as_of is not None and champion.as_of < candidate_as_of
-    allowed = champion.wape * (1 + tolerance) if fresher else champion.wape
-    if math.isnan(champion.wape) or candidate_wape < allowed or (fresher and candidate_wape <= allowed):
+    # Against an older champion: at most `tolerance` worse; otherwise: strictly better.
+    good_enough = (
+        candidate_wape <= champion.wape * (1 + tolerance) if fresher else candidate_wape < champion.wape
+    )
+    if math.isnan(champion.wape) or good_enough:
         reasons.append(
             f"WAPE {candidate_wape:.4f} vs champion v{champion.version} {champion.wape:.4f} on the same "
             + (f"window (within tolerance {tolerance:.0%} for fresher data)" if fresher else "window")
