@@ -1,18 +1,19 @@
 """
-### batch_inference
+### batch_inference__&lt;data set&gt;
 
-Nightly: predicts every entity for each horizon day from the latest features and publishes the
-batch to Redis, where it goes live in one atomic step.
+One DAG per data-set spec. Predicts every entity for each forecast period from the newest features
+and publishes the batch to Redis (prefix `fti:<env>:<data set>`), where it goes live in one atomic step.
 
-1. **resolve_champion** pins the `champion` version once: the whole run uses it, even if the
-   alias moves meanwhile.
-2. **check_inputs** checks tonight's features against the champion: schema (its MLflow signature,
-   its feature-set version) and drift (Jensen-Shannon distance per feature against its training
-   snapshot, thresholds `FTI_DRIFT_WARN` / `FTI_DRIFT_FAIL` / `FTI_DRIFT_THRESHOLDS`). Every score
-   is recorded (`fti features drift`); a failure stops the run here and the previous batch stays live.
-3. **plan_run** opens the run's namespace in Redis and cuts the entities into chunks.
-4. **predict_chunk** is mapped over the chunks (dynamic task mapping): under the CeleryExecutor
-   they spread over the workers. A retried chunk rewrites the same values.
+1. **resolve_champion** pins the `champion` version once: the whole run uses it, even if the alias
+   moves meanwhile.
+2. **check_inputs** reads the newest committed partition; its last period is the forecast origin.
+   It checks that the known-future covariates of every forecast period have landed, that the model
+   inputs are the champion's signature, and the drift of every feature against the champion's
+   training snapshot (thresholds `FTI_DRIFT_WARN` / `FTI_DRIFT_FAIL` / `FTI_DRIFT_THRESHOLDS`; every
+   score is recorded). A failure stops the run here and the previous batch stays live.
+3. **plan_run** stages the origin rows in bucket order and opens the run's namespace in Redis.
+4. **predict_chunk** is mapped over the chunks (dynamic task mapping): each reads only its slice;
+   under the CeleryExecutor they spread over the workers. A retried chunk rewrites the same values.
 5. **publish** switches the live pointer to the run only if Redis counted every prediction, then
    drops runs beyond `FTI_KEEP_RUNS`.
 
@@ -25,93 +26,105 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import DAG, CronTriggerTimetable, dag, task
 
-from fti.notify import on_task_failure
-
-REDIS_CONN_ID = "fti_redis"
+from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
 
-def _redis() -> Any:
-    """A Redis client from the ``fti_redis`` Airflow Connection (never from code)."""
-    from airflow.sdk import Connection
+def batch_inference(spec: Any) -> DAG:
+    """The batch-inference pipeline of one data set."""
 
-    from fti.cache.client import connect, redis_url
+    @dag(
+        dag_id=f"batch_inference__{spec.name}",
+        schedule=CronTriggerTimetable(spec.crons["inference"], timezone=spec.time.timezone),
+        start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["fti", "inference", spec.name],
+        default_args=default_args(retries=2, retry_delay=timedelta(minutes=1)),
+        doc_md=__doc__ + "\n\n" + spec_doc(spec, "inference"),
+    )
+    def pipeline() -> None:
+        @task
+        def resolve_champion() -> dict[str, Any]:
+            """Pin the champion version (and the store read time) for the whole run."""
+            from fti.pipelines.inference import resolve_champion as resolve
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-    conn = Connection.get(REDIS_CONN_ID)
-    db = conn.extra_dejson.get("db", 0)
-    return connect(redis_url(conn.host, conn.port, db, conn.login, conn.password))
+            return fail_fast(resolve)(task_resources(), fail_fast(task_spec)(spec.name)).to_xcom()
+
+        @task
+        def check_inputs(model: dict[str, Any], **context: Any) -> dict[str, Any]:
+            """Known-future, schema and drift against the champion's training data; fails before any write."""
+            from fti.contracts import PinnedModel
+            from fti.pipelines.inference import check_inputs as check
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
+            pinned = PinnedModel.from_xcom(model)
+            loaded = fail_fast(task_spec)(spec.name)
+            return fail_fast(check)(task_resources(), loaded, pinned, context["run_id"]).to_xcom()
+
+        @task
+        def plan_run(model: dict[str, Any], checked: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+            """Stage the inputs, open the run's namespace in Redis; the chunk list drives the mapped tasks."""
+            from fti.contracts import CheckedInputs, PinnedModel
+            from fti.pipelines.inference import plan_run as plan
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
+            chunks = fail_fast(plan)(
+                task_resources(with_redis=True),
+                fail_fast(task_spec)(spec.name),
+                PinnedModel.from_xcom(model),
+                CheckedInputs.from_xcom(checked),
+                context["run_id"],
+            )
+            return [c.to_xcom() for c in chunks]
+
+        @task(pool="fti_inference", map_index_template="{{ chunk_label }}")
+        def predict_chunk(chunk: dict[str, Any], model: dict[str, Any]) -> int:
+            """Predict one chunk of entities for every forecast period and write it under the run."""
+            from airflow.sdk import get_current_context
+
+            from fti.contracts import ChunkPlan, PinnedModel
+            from fti.pipelines.inference import predict_chunk as predict
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
+            planned = ChunkPlan.from_xcom(chunk)
+            get_current_context()["chunk_label"] = planned.label  # type: ignore[typeddict-unknown-key]
+            resources = task_resources(with_redis=True)
+            return fail_fast(predict)(resources, fail_fast(task_spec)(spec.name), PinnedModel.from_xcom(model), planned)
+
+        @task
+        def publish(
+            model: dict[str, Any], checked: dict[str, Any], chunks: list[dict[str, Any]], written: list[int], **context: Any
+        ) -> dict[str, Any]:
+            """Make the run live in one atomic step if every chunk was counted."""
+            from fti.contracts import CheckedInputs, ChunkPlan, PinnedModel
+            from fti.pipelines.inference import publish as go_live
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
+            published = fail_fast(go_live)(
+                task_resources(with_redis=True),
+                fail_fast(task_spec)(spec.name),
+                PinnedModel.from_xcom(model),
+                CheckedInputs.from_xcom(checked),
+                [ChunkPlan.from_xcom(c) for c in chunks],
+                list(written),
+                context["run_id"],
+            )
+            return published.to_xcom()
+
+        model = resolve_champion()
+        checked = check_inputs(model)
+        planned = plan_run(model, checked)
+        written = predict_chunk.partial(model=model).expand(chunk=planned)
+        publish(model, checked, planned, written)
+
+    return pipeline()
 
 
-@dag(
-    dag_id="batch_inference",
-    schedule="0 4 * * *",
-    start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["fti", "inference"],
-    default_args={
-        "owner": "fti",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "on_failure_callback": on_task_failure,
-    },
-    doc_md=__doc__,
-)
-def batch_inference() -> None:
-    @task
-    def resolve_champion() -> dict[str, str]:
-        """Pin the champion version (and the store read time) for the whole run."""
-        from fti.pipelines.inference import resolve_champion as resolve
-        from fti.settings import get_settings
-
-        return resolve(get_settings())
-
-    @task
-    def check_inputs(model: dict[str, str], **context: Any) -> dict[str, Any]:
-        """Schema and drift against the champion's training data; fails before any write."""
-        from fti.pipelines.inference import check_inputs as check
-        from fti.pipelines.inference import pinned_as_of
-        from fti.settings import get_settings
-
-        return check(get_settings(), model, context["run_id"], pinned_as_of(model["read_as_of"]))
-
-    @task
-    def plan_run(model: dict[str, str], checked: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
-        """Open the run's namespace in Redis; the chunk list drives the mapped predict tasks."""
-        from fti.pipelines.inference import plan_run as plan
-        from fti.settings import get_settings
-
-        return plan(_redis(), get_settings(), model, checked, context["run_id"])
-
-    @task(pool="fti_inference", map_index_template="{{ chunk_label }}")
-    def predict_chunk(chunk: dict[str, Any], model: dict[str, str], checked: dict[str, Any]) -> int:
-        """Predict one chunk of entities for every horizon day and write it under the run."""
-        from airflow.sdk import get_current_context
-
-        from fti.pipelines.inference import pinned_as_of
-        from fti.pipelines.inference import predict_chunk as predict
-        from fti.settings import get_settings
-
-        get_current_context()["chunk_label"] = f"chunk {chunk['chunk_id']}"  # type: ignore[typeddict-unknown-key]
-        as_of = pinned_as_of(model["read_as_of"])
-        return predict(_redis(), get_settings(), model, checked, chunk, as_of)
-
-    @task
-    def publish(
-        model: dict[str, str], checked: dict[str, Any], chunks: list[dict[str, Any]], written: list[int]
-    ) -> dict[str, Any]:
-        """Make the run live in one atomic step if every chunk was counted."""
-        from fti.pipelines.inference import publish as go_live
-        from fti.settings import get_settings
-
-        return go_live(_redis(), get_settings(), model, checked, chunks, list(written))
-
-    model = resolve_champion()
-    checked = check_inputs(model)
-    planned = plan_run(model, checked)
-    written = predict_chunk.partial(model=model, checked=checked).expand(chunk=planned)
-    publish(model, checked, planned, written)
-
-
-batch_inference()
+found = dataset_specs()
+for dataset in found.specs:
+    batch_inference(dataset)
+for spec_path, spec_error in found.broken:
+    broken_spec_dag("batch_inference", spec_path, spec_error)

@@ -1,13 +1,21 @@
 """
-### feature_pipeline
+### feature_pipeline__&lt;data set&gt;
 
-Turns the raw daily files of the landing folder into features in the feature store.
+One DAG per data-set spec in the specs folder (`FTI_SPECS_DIR`). It turns the raw files of the data
+set's landing folder into features in the feature store.
 
-* **Scheduled / backfill runs** process exactly the day of their data interval.
-* **Manual runs** process the day given in the `day` param, or, without one, every landed day
-  the store has not committed yet (the bootstrap path for a new installation).
+1. **plan_partitions**: a scheduled or backfill run processes the partition (a day, a week or a
+   month: the grain's) of its data interval; a manual run the `partition` param, or, without one,
+   every landed partition with a full look-back that the store has not committed yet.
+2. **validate_raw**: checks that every file the run reads (its partitions and their look-back) has
+   landed, naming all that have not; reads them once, validates them with the spec's raw suite
+   (Great Expectations) and records the result; stages the validated rows. Nothing is committed if
+   anything fails.
+3. **build_and_commit**: computes the features from exactly the staged rows, checks them with the
+   feature suite, commits one partition per period (and the known-future rows), and updates the
+   data set's Asset.
 
-Each committed day updates the Asset `fti://feature-store/retail_demand`.
+Errors no retry can fix (a bad spec or file, failed validation) fail the task at once.
 """
 
 from __future__ import annotations
@@ -16,75 +24,79 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, dag, task
 
-from fti.assets import RETAIL_DEMAND_FEATURES
-from fti.notify import on_task_failure
-
-FEATURES = Asset(RETAIL_DEMAND_FEATURES)
+from fti.assets import feature_set_asset_uri
+from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
 
-@dag(
-    dag_id="feature_pipeline",
-    # Each run covers one calendar day, [00:00, 24:00) UTC, and starts when it is over.
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["fti", "features"],
-    default_args={
-        "owner": "fti",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "on_failure_callback": on_task_failure,
-    },
-    params={"day": Param(None, type=["null", "string"], description="Feature day YYYY-MM-DD (manual runs).")},
-    doc_md=__doc__,
-)
-def feature_pipeline() -> None:
-    @task
-    def plan_days(**context: Any) -> list[str]:
-        """Decide which days this run processes (see the DAG docs)."""
-        from datetime import date
+def feature_pipeline(spec: Any) -> DAG:
+    """The feature pipeline of one data set."""
+    features = Asset(feature_set_asset_uri(spec.name))
 
-        from fti.pipelines.feature import pending_days
-        from fti.settings import get_settings
+    @dag(
+        dag_id=f"feature_pipeline__{spec.name}",
+        # Each run covers one partition and starts when it is over.
+        schedule=CronDataIntervalTimetable(spec.crons["features"], timezone=spec.time.timezone),
+        start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["fti", "features", spec.name],
+        default_args=default_args(retries=2, retry_delay=timedelta(minutes=1)),
+        params={
+            "partition": Param(
+                None, type=["null", "string"], description="A day inside the partition to (re)build, YYYY-MM-DD."
+            )
+        },
+        doc_md=__doc__ + "\n\n" + spec_doc(spec, "features"),
+    )
+    def pipeline() -> None:
+        @task
+        def plan_partitions(**context: Any) -> list[str]:
+            """Decide which partitions this run processes (see the DAG docs)."""
+            from fti.pipelines.feature import plan_partitions as plan
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-        day = context["params"].get("day")
-        if day:
-            return [date.fromisoformat(day).isoformat()]
-        if context["dag_run"].run_type in ("scheduled", "backfill"):
-            return [context["data_interval_start"].date().isoformat()]
-        return [d.isoformat() for d in pending_days(get_settings())]
+            interval = context.get("data_interval_start")
+            days = fail_fast(plan)(
+                task_resources(),
+                fail_fast(task_spec)(spec.name),
+                context["params"].get("partition"),
+                context["dag_run"].run_type,
+                interval.date() if interval is not None else None,
+            )
+            return [d.isoformat() for d in days]
 
-    @task
-    def validate_raw(days: list[str], **context: Any) -> dict[str, Any]:
-        """Check the raw files with the raw suite (Great Expectations); fail before anything is written."""
-        from datetime import date
+        @task
+        def validate_raw(partitions: list[str], **context: Any) -> dict[str, Any]:
+            """Validate every raw row the run reads; stage them; fail before anything is committed."""
+            from datetime import date
 
-        from fti.pipelines.feature import validate_raw as run
-        from fti.settings import get_settings
+            from fti.pipelines.feature import validate_raw as run
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-        if not days:
-            return {"success": True, "validation_id": None, "days": 0}
-        return run(get_settings(), [date.fromisoformat(d) for d in days], run_id=context["run_id"])
+            parsed = [date.fromisoformat(d) for d in partitions]
+            check = fail_fast(run)(task_resources(), fail_fast(task_spec)(spec.name), parsed, context["run_id"])
+            return check.to_xcom()
 
-    @task(outlets=[FEATURES])
-    def build_and_commit(days: list[str], validation: dict[str, Any], **context: Any) -> dict[str, object]:
-        """Compute the features of the planned days, check them, and commit one partition per day."""
-        from datetime import date
+        @task(outlets=[features])
+        def build_and_commit(check: dict[str, Any], **context: Any) -> dict[str, Any]:
+            """Compute the features of the staged rows, check them, commit one partition per period."""
+            from fti.contracts import RawCheck
+            from fti.pipelines.feature import build_and_commit as run
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-        from fti.pipelines.feature import ingest, summarize
-        from fti.settings import get_settings
+            checked = RawCheck.from_xcom(check)
+            summary = fail_fast(run)(task_resources(), fail_fast(task_spec)(spec.name), checked, context["run_id"])
+            return summary.to_xcom()
 
-        parsed = [date.fromisoformat(d) for d in days]
-        refs = ingest(
-            get_settings(), parsed, run_id=context["run_id"], validation_id=validation["validation_id"]
-        )
-        return summarize(refs)
+        build_and_commit(validate_raw(plan_partitions()))
 
-    days = plan_days()
-    build_and_commit(days, validate_raw(days))
+    return pipeline()
 
 
-feature_pipeline()
+found = dataset_specs()
+for dataset in found.specs:
+    feature_pipeline(dataset)
+for spec_path, spec_error in found.broken:
+    broken_spec_dag("feature_pipeline", spec_path, spec_error)

@@ -1,24 +1,23 @@
 """
-### training_pipeline
+### training_pipeline__&lt;data set&gt;
 
-Retrains the demand model on a point-in-time snapshot of the feature store and lets it replace
-the champion only when it is better.
+One DAG per data-set spec. Retrains the data set's model on a point-in-time snapshot of its feature
+store and lets it replace the champion only when it is better.
 
-1. **check_inputs**: the MLflow registry answers, the feature-set version exists and the snapshot
-   is large enough and has the model's columns. Nothing is logged or registered when this fails.
-2. **train_and_register**: split by time (train / validation / test, a horizon apart), optionally
-   tune (time-series cross-validation, bounded by `FTI_TUNE_TRIALS` / `FTI_TUNE_MINUTES`), fit the
-   Pipeline, analyse it (overall, per country and volume band, against the seasonal-naive and
-   moving-average baselines, train/validation/test drift), log plots and lineage to MLflow and
-   register a new version with the alias `challenger`. The task log links to the MLflow run.
-3. **promote**: the gate. The challenger becomes `champion` only if it beats both baselines and is
-   not worse than the current champion on the same test window (by more than
-   `FTI_PROMOTION_TOLERANCE`, for a champion trained on older data). Otherwise the champion stays
-   and the log says why.
+1. **check_inputs**: the MLflow registry answers, the feature-set version exists, the snapshot is
+   large enough and has the spec's columns. Nothing is logged or registered when this fails.
+2. **train_and_register**: split by time (train / validation / test, gap + horizon periods apart),
+   optionally tune (bounded by `FTI_TUNE_TRIALS` / `FTI_TUNE_MINUTES`), fit the Pipeline, analyse it
+   (overall, per slice, against the baselines, train/validation/test drift), log plots and lineage
+   to MLflow and register a new version of `fti-<data set>-<env>` with the alias `challenger`.
+3. **promote**: the gate. The challenger becomes `champion` only if it beats the baselines and is
+   not worse than the champion on the same test window (`FTI_PROMOTION_TOLERANCE` applies only to a
+   champion trained on an older, different snapshot); the log and the version's tags say which rule
+   decided.
 
-**Schedule**: `FTI_TRAINING_SCHEDULE` (cron, default Sundays 03:00 UTC); with
-`FTI_TRAIN_ON_NEW_FEATURES=true` also whenever the feature set's Asset is updated.
-**Manual runs** take `as_of`, `feature_set_version`, `window_days` and `tune`.
+**Schedule**: the spec's `schedule.training` (default per grain); with
+`FTI_TRAIN_ON_NEW_FEATURES=true` also whenever the data set's feature Asset is updated.
+**Manual runs** take `as_of`, `feature_set_version`, `window` (feature periods) and `tune`.
 """
 
 from __future__ import annotations
@@ -28,75 +27,77 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from fti.assets import RETAIL_DEMAND_FEATURES
-from fti.notify import on_task_failure
+from fti.assets import feature_set_asset_uri
+from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
-CRON = os.environ.get("FTI_TRAINING_SCHEDULE", "0 3 * * 0")
 ON_NEW_FEATURES = os.environ.get("FTI_TRAIN_ON_NEW_FEATURES", "false").lower() in ("1", "true", "yes")
-TIMETABLE = CronTriggerTimetable(CRON, timezone="UTC")
 
 
-@dag(
-    dag_id="training_pipeline",
-    schedule=(
-        AssetOrTimeSchedule(timetable=TIMETABLE, assets=[Asset(RETAIL_DEMAND_FEATURES)])
-        if ON_NEW_FEATURES
-        else TIMETABLE
-    ),
-    start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["fti", "training"],
-    default_args={
-        "owner": "fti",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=2),
-        "on_failure_callback": on_task_failure,
-    },
-    params={
-        "as_of": Param(
-            None, type=["null", "string"], description="Snapshot time, ISO 8601 (UTC); empty: now."
-        ),
-        "feature_set_version": Param(
-            None, type=["null", "integer"], minimum=1, description="Feature-set version; empty: newest."
-        ),
-        "window_days": Param(90, type="integer", minimum=21, description="Feature days to train on."),
-        "tune": Param(False, type="boolean", description="Run the bounded hyperparameter search first."),
-    },
-    doc_md=__doc__,
-)
-def training_pipeline() -> None:
-    @task
-    def check_inputs(**context: Any) -> dict[str, Any]:
-        """Registry reachable, version known, snapshot big enough and usable: fail here, before any write."""
-        from fti.pipelines.training import check_inputs as check
-        from fti.pipelines.training import parse_request
-        from fti.settings import get_settings
+def training_pipeline(spec: Any) -> DAG:
+    """The training pipeline of one data set."""
+    timetable = CronTriggerTimetable(spec.crons["training"], timezone=spec.time.timezone)
+    features = Asset(feature_set_asset_uri(spec.name))
 
-        settings = get_settings()
-        return check(settings, parse_request(context["params"], settings))
+    @dag(
+        dag_id=f"training_pipeline__{spec.name}",
+        schedule=AssetOrTimeSchedule(timetable=timetable, assets=[features]) if ON_NEW_FEATURES else timetable,
+        start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["fti", "training", spec.name],
+        default_args=default_args(retries=1, retry_delay=timedelta(minutes=2)),
+        params={
+            "as_of": Param(None, type=["null", "string"], description="Snapshot time, ISO 8601 (UTC); empty: now."),
+            "feature_set_version": Param(
+                None, type=["null", "integer"], minimum=1, description="Feature-set version; empty: newest."
+            ),
+            "window": Param(
+                spec.model.training_window, type="integer", minimum=1, description="Feature periods to train on."
+            ),
+            "tune": Param(False, type="boolean", description="Run the bounded hyperparameter search first."),
+        },
+        doc_md=__doc__ + "\n\n" + spec_doc(spec, "training"),
+    )
+    def pipeline() -> None:
+        @task
+        def check_inputs(**context: Any) -> dict[str, Any]:
+            """Registry reachable, version known, snapshot big enough and usable: fail here, before any write."""
+            from fti.pipelines.training import check_inputs as check
+            from fti.pipelines.training import parse_request
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-    @task
-    def train_and_register(inputs: dict[str, Any]) -> dict[str, Any]:
-        """Fit, analyse and register the challenger on the snapshot check_inputs resolved."""
-        from fti.pipelines.training import parse_request
-        from fti.pipelines.training import train_and_register as train
-        from fti.settings import get_settings
+            loaded = fail_fast(task_spec)(spec.name)
+            request = fail_fast(parse_request)(context["params"], loaded)
+            return fail_fast(check)(task_resources(), loaded, request)
 
-        settings = get_settings()
-        return train(settings, parse_request(inputs, settings))
+        @task
+        def train_and_register(inputs: dict[str, Any]) -> dict[str, Any]:
+            """Fit, analyse and register the challenger on the snapshot check_inputs resolved."""
+            from fti.contracts import TrainingRequest
+            from fti.pipelines.training import train_and_register as train
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-    @task
-    def promote(model: dict[str, Any]) -> dict[str, Any]:
-        """The registry gate: champion only if better; the reason is logged either way."""
-        from fti.pipelines.training import promote as gate
-        from fti.settings import get_settings
+            fields = {k: inputs[k] for k in TrainingRequest.model_fields}
+            request = TrainingRequest.model_validate(fields)
+            return fail_fast(train)(task_resources(), fail_fast(task_spec)(spec.name), request).to_xcom()
 
-        return gate(get_settings(), model["version"])
+        @task
+        def promote(model: dict[str, Any]) -> dict[str, Any]:
+            """The registry gate: champion only if better; the rule that decided is logged either way."""
+            from fti.pipelines.training import promote as gate
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-    promote(train_and_register(check_inputs()))
+            return fail_fast(gate)(task_resources(), fail_fast(task_spec)(spec.name), model["version"]).to_xcom()
+
+        promote(train_and_register(check_inputs()))
+
+    return pipeline()
 
 
-training_pipeline()
+found = dataset_specs()
+for dataset in found.specs:
+    training_pipeline(dataset)
+for spec_path, spec_error in found.broken:
+    broken_spec_dag("training_pipeline", spec_path, spec_error)

@@ -105,7 +105,7 @@ class _FtiLink(BaseOperatorLink):
         if not links.applies(self.name, ti_key.dag_id, ti_key.task_id):
             return ""
         value = return_value(ti_key) if links.needs_return_value(self.name) else None
-        return links.link_url(self.name, value, api_base_url())
+        return links.link_url(self.name, value, api_base_url(), links.split_dag_id(ti_key.dag_id)[1])
 
 
 class MlflowRunLink(_FtiLink):

@@ -9,7 +9,8 @@ time zone (``datetime64``).
 The feature store commits, and the feature pipeline runs, per *partition*: a day for hourly and daily
 data, a week for weekly data, a month for monthly data. A partition is named by the date it starts on.
 
-Pure numpy; no pandas import.
+numpy is imported by the methods that need it, never at import time: DAG files import this module
+(through the spec models) while they are parsed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
@@ -58,6 +60,8 @@ class Calendar:
     # ----- period numbers -------------------------------------------------------------------------
     def index(self, stamps: Any) -> Any:
         """Period number of each timestamp (int64): the period it falls into, counted from the epoch."""
+        import numpy as np
+
         values = np.asarray(stamps, dtype="datetime64[us]")
         if self.grain is Grain.WEEK:
             days = values.astype("datetime64[D]").astype("int64")
@@ -66,6 +70,8 @@ class Calendar:
 
     def start(self, index: Any) -> Any:
         """Start of period number ``index`` (``datetime64[us]``, naive wall clock)."""
+        import numpy as np
+
         numbers = np.asarray(index, dtype="int64")
         if self.grain is Grain.WEEK:
             days = numbers * 7 - _EPOCH_WEEKDAY + self.week_start
@@ -88,11 +94,15 @@ class Calendar:
 
     def partition_start(self, day: date) -> date:
         """The start date of the partition holding ``day``."""
+        import numpy as np
+
         found = self.partition_of(np.datetime64(day, "D"))
         return _as_date(found)
 
     def partitions(self, first: date, last: date) -> list[date]:
         """Start dates of every partition from the one holding ``first`` to the one holding ``last``."""
+        import numpy as np
+
         if last < first:
             return []
         cal = self.partition_calendar
@@ -101,6 +111,8 @@ class Calendar:
 
     def next_partition(self, day: date, n: int = 1) -> date:
         """The start date of the partition ``n`` partitions after the one holding ``day``."""
+        import numpy as np
+
         cal = self.partition_calendar
         return _as_date(cal.start(cal.index(np.datetime64(day, "D")) + n))
 
@@ -111,6 +123,8 @@ class Calendar:
 
     def periods_of_partition(self, day: date) -> tuple[int, int]:
         """First and last period number inside the partition holding ``day``."""
+        import numpy as np
+
         start = np.datetime64(self.partition_start(day), "us")
         end = np.datetime64(self.partition_end(day), "us") - np.timedelta64(1, "us")
         return int(self.index(start)), int(self.index(end))
@@ -126,6 +140,8 @@ class Calendar:
     # ----- text -----------------------------------------------------------------------------------
     def format(self, stamp: Any) -> str:
         """A period start as text: ``2016-12-19T16:00`` for hours, the ISO date otherwise."""
+        import numpy as np
+
         value = np.datetime64(stamp, "m")
         if self.grain is Grain.HOUR:
             return str(value)
@@ -138,6 +154,8 @@ class Calendar:
             ValueError: ``text`` is not such a period start, e.g. a time of day for daily data, or a
                 date that is not the first day of its week or month.
         """
+        import numpy as np
+
         value = text.strip()
         try:
             if self.grain is Grain.HOUR:
@@ -198,6 +216,8 @@ def as_dates(values: Iterable[Any]) -> list[date]:
 
 
 def _as_date(value: Any) -> date:
+    import numpy as np
+
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

@@ -31,14 +31,14 @@ class Settings(BaseSettings):
 
     env: Environment = Field(Environment.SANDBOX, description="Deployment environment.")
     var_dir: Path = Field(PROJECT_ROOT / "var", description="Root of all local state.")
-    raw_dir: Path | None = Field(None, description="Landing folder of daily raw files.")
+    specs_dir: Path | None = Field(None, description="Folder of data-set specs, one YAML file each.")
+    raw_dir: Path | None = Field(None, description="Root of the landing folders of every data set.")
     cache_dir: Path | None = Field(None, description="Where downloads (the demo data) are cached.")
     store_uri: str | None = Field(None, description="Root URI of the Parquet feature store.")
     catalog_url: str | None = Field(None, description="SQLAlchemy URL of the feature-store catalog.")
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking (and registry) URI.")
     mlflow_artifact_uri: str | None = Field(None, description="Artifact root for new MLflow experiments.")
     mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI that task logs link to.")
-    training_window_days: int = Field(90, ge=21, description="Feature days a training snapshot spans.")
     tune_trials: int = Field(12, ge=1, description="Tuning budget: most trials of the search.")
     tune_minutes: float = Field(8.0, gt=0, description="Tuning budget: minutes after which no trial starts.")
     promotion_tolerance: float = Field(
@@ -64,12 +64,9 @@ class Settings(BaseSettings):
     split_drift_threshold: float = Field(
         0.2, gt=0, le=1, description="Jensen-Shannon distance between split windows that is flagged."
     )
-    feature_set: str = Field("retail_demand", description="Feature set the pipelines read and write.")
-    horizon_days: int = Field(7, ge=1, le=60, description="Days ahead predicted for every entity.")
-    dataset_spec: Path | None = Field(None, description="YAML spec of the raw data set (see specs/).")
 
     def model_post_init(self, __context: object) -> None:
-        """Derive the paths left unset from ``var_dir``; the data-set spec defaults to the checkout's."""
+        """Derive the paths left unset from ``var_dir``; the specs folder defaults to the checkout's."""
         var = self.var_dir
         self.raw_dir = self.raw_dir or var / "raw"
         self.cache_dir = self.cache_dir or var / "cache"
@@ -77,17 +74,15 @@ class Settings(BaseSettings):
         self.catalog_url = self.catalog_url or f"sqlite:///{var / 'catalog.db'}"
         self.mlflow_tracking_uri = self.mlflow_tracking_uri or f"sqlite:///{var / 'mlflow' / 'mlflow.db'}"
         self.mlflow_artifact_uri = self.mlflow_artifact_uri or str(var / "mlflow" / "artifacts")
-        self.dataset_spec = self.dataset_spec or PROJECT_ROOT / "specs" / "online_retail.yaml"
+        self.specs_dir = self.specs_dir or PROJECT_ROOT / "specs"
 
-    @property
-    def model_name(self) -> str:
-        """Registered model name, one per environment."""
-        return f"fti-demand-{self.env.value}"
+    def model_name(self, dataset: str) -> str:
+        """Registered model name of a data set, one per environment: ``fti-<dataset>-<env>``."""
+        return f"fti-{dataset}-{self.env.value}"
 
-    @property
-    def cache_prefix(self) -> str:
-        """Prefix of every Redis key this environment writes."""
-        return f"fti:{self.env.value}"
+    def cache_prefix(self, dataset: str) -> str:
+        """Prefix of every Redis key of a data set in this environment: ``fti:<env>:<dataset>``."""
+        return f"fti:{self.env.value}:{dataset}"
 
 
 @lru_cache(maxsize=1)

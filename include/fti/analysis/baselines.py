@@ -1,104 +1,102 @@
 """Naive forecasts a model has to beat, computed on exactly the rows the model is scored on.
 
-Both baselines use only what is known on a row's feature day ``date``, like the model: a
-baseline that peeks at the target would make any model look bad.
+Every baseline uses only what is known at a row's feature period ``period``, like the model: a
+baseline that peeks at the target would make any model look bad. Both read the target's history
+(``actuals``: ``entity``, ``period``, the target of every stored row of the snapshot) on a dense
+entity x period grid, so an absent period is 0 (``absent: zero``) or unknown (``absent: missing``)
+exactly as the spec says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fti.periods import Grain
+
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fti.specs import DatasetSpec
+
+SEASON: Mapping[Grain, int] = MappingProxyType({Grain.HOUR: 24, Grain.DAY: 7, Grain.WEEK: 52, Grain.MONTH: 12})
+"""Season length in periods: a day of hours, a week of days, a year of weeks or months."""
+
 BASELINES: Mapping[str, str] = MappingProxyType(
     {
-        "seasonal_naive": "demand on the same weekday one week (or the fewest whole weeks) before the "
-        "target, the latest such day known on the feature day",
-        "moving_average": "the entity's 28-day mean demand on the feature day (rolling_mean_28)",
+        "seasonal_naive": "the target one season before the target period (a day of hours, a week of days, "
+        "a year of weeks or months), or whole seasons further back so that it is known at the feature "
+        "period; the moving average where that period is outside the history",
+        "moving_average": "the entity's mean target over the last activity-window periods up to the "
+        "feature period",
     }
 )
 """Baseline name -> what it predicts; the names prefix the baselines' metrics (``seasonal_naive_wape``)."""
 
-SEASONAL_FALLBACK = "rolling_mean_7"
-"""Column predicted by :func:`seasonal_naive` when the seasonal day lies outside ``demand_by_day``."""
+
+@dataclass(frozen=True)
+class History:
+    """The target on a dense entity x period grid (NaN where unknown)."""
+
+    entities: pd.Index
+    first: int
+    values: np.ndarray
+
+    def at(self, entity_codes: np.ndarray, periods: np.ndarray) -> np.ndarray:
+        """Values at (entity, period); NaN outside the grid or for unknown entities."""
+        offset = periods - self.first
+        inside = (entity_codes >= 0) & (offset >= 0) & (offset < self.values.shape[1])
+        out = np.full(len(periods), np.nan)
+        out[inside] = self.values[entity_codes[inside], offset[inside]]
+        return out
 
 
-def seasonal_naive(rows: pd.DataFrame, demand_by_day: pd.DataFrame, season_days: int = 7) -> np.ndarray:
-    """Demand on ``target_date - k * season_days``, k the smallest whole number of seasons (>= 1)
-    that lands on or before the feature day ``date``.
-
-    So horizon 1..7 looks back one week from the target, 8..14 two weeks, and the baseline never
-    uses demand after the feature day. An entity without a row on that day sold nothing (see
-    :func:`fti.features.model_inputs.attach_labels`): 0. When the day is not one of
-    ``demand_by_day``'s days at all (before the snapshot starts), demand there is unknown, not 0, so
-    the row's own :data:`SEASONAL_FALLBACK` (``rolling_mean_7``) is predicted instead.
-
-    Args:
-        rows: ``entity``, ``date``, ``target_date`` and ``rolling_mean_7`` (expanded model rows).
-        demand_by_day: ``entity``, ``date``, ``demand``, at most one row per entity and day.
-        season_days: length of the season in days.
-
-    Raises:
-        ValueError: ``season_days`` is not positive, or ``demand_by_day`` repeats an entity and day.
-    """
+def history(actuals: pd.DataFrame, spec: DatasetSpec) -> History:
+    """The dense grid of ``actuals``: 0 for absent periods with ``absent: zero``, NaN otherwise."""
     import pandas as pd
 
-    if season_days < 1:
-        raise ValueError(f"season_days must be a positive number of days, got {season_days}")
-    feature_day = day_numbers(rows["date"])
-    target_day = day_numbers(rows["target_date"])
-    seasons = np.maximum(1, -(-(target_day - feature_day) // season_days))  # ceil, at least one season
-    source_day = target_day - seasons * season_days
-
-    known_day = day_numbers(demand_by_day["date"])
-    entities = pd.Index(pd.unique(demand_by_day["entity"]))
-    span = int(known_day.max() - known_day.min() + 1) if len(known_day) else 1
-    first = int(known_day.min()) if len(known_day) else 0
-    known_key = pd.Index(entities.get_indexer(demand_by_day["entity"]) * span + (known_day - first))
-    if not known_key.is_unique:
-        raise ValueError("demand_by_day must hold at most one row per entity and date")
-
-    row_entity = entities.get_indexer(rows["entity"])
-    in_span = (source_day >= first) & (source_day < first + span) & (row_entity >= 0)
-    row_key = np.where(in_span, row_entity * span + (source_day - first), -1)
-    position = known_key.get_indexer(row_key)
-    demand = demand_by_day["demand"].to_numpy(dtype="float64")
-    found = demand[np.where(position >= 0, position, 0)] if len(demand) else np.zeros(len(rows))
-    predicted = np.where(position >= 0, found, 0.0)
-
-    covered = np.isin(source_day, np.unique(known_day))
-    fallback = rows[SEASONAL_FALLBACK].to_numpy(dtype="float64")
-    return np.where(covered, predicted, fallback)
+    index = spec.calendar.index(actuals["period"].to_numpy(dtype="datetime64[us]"))
+    entities = pd.Index(pd.unique(actuals["entity"]))
+    if len(index) == 0:
+        return History(entities, 0, np.zeros((0, 0)))
+    first = int(index.min())
+    fill = 0.0 if spec.target.absent == "zero" else np.nan
+    values = np.full((len(entities), int(index.max()) - first + 1), fill)
+    values[entities.get_indexer(actuals["entity"]), index - first] = actuals[spec.target.name].to_numpy("float64")
+    return History(entities, first, values)
 
 
-def moving_average(rows: pd.DataFrame, column: str = "rolling_mean_28") -> np.ndarray:
-    """The rolling mean stored on each row (known on the feature day), as the forecast of every horizon.
+def moving_average(rows: pd.DataFrame, past: History, spec: DatasetSpec) -> np.ndarray:
+    """Mean target over the activity window ending at each row's feature period (NaN-aware)."""
+    window = spec.features.activity_window
+    codes = past.entities.get_indexer(rows["entity"])
+    feature = spec.calendar.index(rows["period"].to_numpy(dtype="datetime64[us]"))
+    stacked = np.vstack([past.at(codes, feature - k) for k in range(window)])
+    with np.errstate(invalid="ignore"):
+        counts = np.sum(~np.isnan(stacked), axis=0)
+        sums = np.nansum(stacked, axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
-    Raises:
-        KeyError: ``rows`` has no ``column``.
-    """
-    if column not in rows.columns:
-        raise KeyError(f"moving_average needs the column {column!r}; the rows have {list(rows.columns)}")
-    return rows[column].to_numpy(dtype="float64")
+
+def seasonal_naive(rows: pd.DataFrame, past: History, spec: DatasetSpec, average: np.ndarray) -> np.ndarray:
+    """The target ``k`` seasons before the target period, ``k`` the fewest whole seasons that land on or
+    before the feature period; ``average`` (the moving average) where that value is unknown."""
+    season = SEASON[spec.time.grain]
+    codes = past.entities.get_indexer(rows["entity"])
+    cal = spec.calendar
+    feature = cal.index(rows["period"].to_numpy(dtype="datetime64[us]"))
+    target = cal.index(rows["target_period"].to_numpy(dtype="datetime64[us]"))
+    seasons = np.maximum(1, -(-(target - feature) // season))  # ceil, at least one season
+    found = past.at(codes, target - seasons * season)
+    return np.where(np.isnan(found), average, found)
 
 
-def day_numbers(days: pd.Series) -> np.ndarray:
-    """Days since 1970-01-01 as int64, from ``datetime.date`` objects, Timestamps or datetime64.
-
-    Converts each distinct day once: a day column of millions of rows holds a few hundred days.
-
-    Raises:
-        ValueError: a day is missing.
-    """
-    import pandas as pd
-
-    codes, uniques = pd.factorize(days)
-    if (codes < 0).any():
-        raise ValueError(f"{days.name!r} has {int((codes < 0).sum())} missing days")
-    distinct = pd.to_datetime(pd.Series(uniques)).to_numpy(dtype="datetime64[D]").astype("int64")
-    return distinct[codes]
+def baseline_forecasts(rows: pd.DataFrame, actuals: pd.DataFrame, spec: DatasetSpec) -> dict[str, np.ndarray]:
+    """Every baseline of :data:`BASELINES` for ``rows`` (expanded rows with ``target_period``)."""
+    past = history(actuals, spec)
+    average = moving_average(rows, past, spec)
+    return {"seasonal_naive": seasonal_naive(rows, past, spec, average), "moving_average": average}

@@ -2,7 +2,7 @@
 
 Shared by training (train vs validation vs test windows) and nightly inference (scored rows vs
 the training window). Values are counted on the store's FIXED bin edges
-(:data:`fti.store.statistics.FIXED_BINS`), the very edges of the histograms recorded with each
+(:func:`fti.features.schema.bins` of the data set), the very edges of the histograms recorded with each
 partition, so a window can be compared with stored statistics without re-reading its rows. The
 distance is the Jensen-Shannon distance with base 2: symmetric, 0 for identical and 1 for
 disjoint distributions, finite even when a bin is empty on one side (unlike KL divergence).
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import combinations
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fti.store.statistics import FIXED_BINS, bin_edges, histogram_counts
+from fti.store.statistics import bin_edges, histogram_counts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +52,7 @@ def js_distance(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray
 def column_histogram(
     values: pd.Series | np.ndarray | Sequence[float],
     column: str,
-    bins: Mapping[str, Sequence[float]] = FIXED_BINS,
+    bins: Mapping[str, Sequence[float]] = MappingProxyType({}),
 ) -> np.ndarray:
     """Counts of ``values`` on the store's edges for ``column`` (:func:`fti.store.statistics.bin_edges`).
 
@@ -67,7 +68,11 @@ def column_histogram(
     return np.asarray(counts, dtype="int64")
 
 
-def split_drift(windows: Mapping[str, pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+def split_drift(
+    windows: Mapping[str, pd.DataFrame],
+    columns: Sequence[str],
+    bins: Mapping[str, Sequence[float]] = MappingProxyType({}),
+) -> pd.DataFrame:
     """:func:`js_distance` of every column between every pair of windows, in the windows' order.
 
     With ``{"train": ..., "validation": ..., "test": ...}`` the pairs are ``train~validation``,
@@ -85,7 +90,9 @@ def split_drift(windows: Mapping[str, pd.DataFrame], columns: Sequence[str]) -> 
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise KeyError(f"window {name!r} has no column(s) {missing} to measure drift on")
-    counts = {(name, c): column_histogram(frame[c], c) for name, frame in windows.items() for c in columns}
+    counts = {
+        (name, c): column_histogram(frame[c], c, bins) for name, frame in windows.items() for c in columns
+    }
     records = [
         (c, f"{a}{PAIR_SEPARATOR}{b}", js_distance(counts[a, c], counts[b, c]))
         for c in columns

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fti.analysis import plots
-from fti.analysis.baselines import BASELINES, moving_average, seasonal_naive
+from fti.analysis.baselines import BASELINES
 from fti.analysis.drift import flag_drift, split_drift
 from fti.analysis.metrics import regression_metrics
-from fti.analysis.slices import SLICE_COLUMNS, flag_slices, slice_metrics, volume_band
+from fti.analysis.slices import SLICE_COLUMNS, flag_slices, slice_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,8 +38,8 @@ class ModelAnalysis:
     Attributes:
         overall: :func:`fti.analysis.metrics.regression_metrics` of the model on all test rows.
         baselines: the same metrics of each baseline of :data:`fti.analysis.baselines.BASELINES`.
-        slices: dimension (``country``, ``volume_band``, ``horizon``) -> slice table with ``share``
-            and ``flagged`` (:func:`fti.analysis.slices.flag_slices`).
+        slices: dimension (a key column, ``volume_band``, ``horizon``, ...) -> slice table with
+            ``share`` and ``flagged`` (:func:`fti.analysis.slices.flag_slices`).
         flagged_slices: the flagged rows of every slice table, with their ``dimension``.
         split_drift: :func:`fti.analysis.drift.split_drift` of the train, validation and test windows.
         flagged_drift: the rows of ``split_drift`` above the threshold, largest first.
@@ -129,10 +129,12 @@ class ModelAnalysis:
 def analyse(
     test_rows: pd.DataFrame,
     predicted: np.ndarray,
-    demand_by_day: pd.DataFrame,
+    baselines: Mapping[str, np.ndarray],
+    slices: Mapping[str, pd.Series],
     importances: Mapping[str, float],
     split_windows: Mapping[str, pd.DataFrame],
     drift_columns: Sequence[str],
+    bins: Mapping[str, Sequence[float]],
     slice_factor: float = 2.0,
     drift_threshold: float = 0.2,
     *,
@@ -142,13 +144,14 @@ def analyse(
     """Score ``predicted`` against ``test_rows[label]``, next to the baselines, per slice, with split drift.
 
     Args:
-        test_rows: expanded, labelled test rows (``entity``, ``country``, ``date``, ``horizon``,
-            ``target_date``, the feature columns and ``label``).
+        test_rows: expanded, labelled test rows with a ``label`` column.
         predicted: the model's prediction of each test row, in row order.
-        demand_by_day: ``entity``, ``date``, ``demand`` of every stored row (for the seasonal baseline).
+        baselines: baseline name -> its forecast of each test row (:func:`fti.analysis.baselines.baseline_forecasts`).
+        slices: dimension name -> the slice of each test row (:func:`fti.analysis.slices.slice_keys`).
         importances: feature name -> importance of the fitted model.
         split_windows: window name -> its rows, e.g. ``{"train": ..., "validation": ..., "test": ...}``.
         drift_columns: columns whose drift between windows is measured.
+        bins: histogram edges by column (:func:`fti.features.schema.bins`).
         slice_factor: a slice is flagged when its WAPE exceeds this many times the overall WAPE.
         drift_threshold: Jensen-Shannon distance above which a column's drift is flagged.
         min_slice_rows: slices with fewer rows are pooled into ``(other)``.
@@ -160,20 +163,16 @@ def analyse(
     """
     actual, forecast = _checked(test_rows, predicted)
     overall = regression_metrics(actual, forecast)
-    baseline_forecasts = {
-        "seasonal_naive": seasonal_naive(test_rows, demand_by_day),
-        "moving_average": moving_average(test_rows),
-    }
-    slices = {}
-    for name, keys in _slice_keys(test_rows).items():
+    tables = {}
+    for name, keys in slices.items():
         table = slice_metrics(actual, forecast, keys, min_slice_rows)
-        slices[name] = flag_slices(table, overall["wape"], slice_factor, min_slice_share)
-    drift = split_drift(split_windows, drift_columns)
+        tables[name] = flag_slices(table, overall["wape"], slice_factor, min_slice_share)
+    drift = split_drift(split_windows, drift_columns, bins)
     return ModelAnalysis(
         overall=overall,
-        baselines={name: regression_metrics(actual, baseline_forecasts[name]) for name in BASELINES},
-        slices=slices,
-        flagged_slices=_flagged(slices),
+        baselines={name: regression_metrics(actual, baselines[name]) for name in BASELINES},
+        slices=tables,
+        flagged_slices=_flagged(tables),
         split_drift=drift,
         flagged_drift=flag_drift(drift, drift_threshold),
         importances={str(k): float(v) for k, v in importances.items()},
@@ -192,18 +191,6 @@ def _checked(test_rows: pd.DataFrame, predicted: np.ndarray) -> tuple[np.ndarray
     if not np.isfinite(forecast).all():
         raise ValueError(f"{int((~np.isfinite(forecast)).sum())} predictions are NaN or infinite")
     return test_rows[LABEL].to_numpy(dtype="float64"), forecast
-
-
-def _slice_keys(test_rows: pd.DataFrame) -> dict[str, pd.Series]:
-    """The slicing of the test rows: by country, by volume band and by horizon (the latter two in order)."""
-    import pandas as pd
-
-    horizon = test_rows["horizon"]
-    return {
-        "country": test_rows["country"],
-        "volume_band": volume_band(test_rows),
-        "horizon": pd.Series(pd.Categorical(horizon, categories=sorted(horizon.unique()), ordered=True)),
-    }
 
 
 def _flagged(slices: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Error per slice of the scored rows (a country, a volume band) and the slices that stand out.
 
 An overall WAPE hides where a model fails: a model can be good on the few big sellers that carry
-most demand and poor on a whole country. Slices are scored with the same metrics as the whole
+most demand and poor on a whole country. The dimensions follow the spec (:func:`slice_keys`): each
+key column and categorical attribute with few enough values, the volume band, the horizon. Slices are scored with the same metrics as the whole
 (:func:`fti.analysis.metrics.regression_metrics`), from per-slice sums in one group-by.
 """
 
@@ -16,35 +17,53 @@ from fti.analysis.metrics import safe_ratio
 if TYPE_CHECKING:
     import pandas as pd
 
+    from fti.specs import DatasetSpec
+
 VOLUME_BANDS: tuple[tuple[str, float], ...] = (
     ("none", 0.0),
-    ("low", 1.0),
-    ("medium", 5.0),
-    ("high", 20.0),
+    ("low", 0.25),
+    ("medium", 1.0),
+    ("high", 4.0),
     ("top", np.inf),
 )
-"""Band label and its upper bound (inclusive) on ``rolling_mean_28``, units per day:
-``none`` = 0 (nothing sold in 28 days), ``low`` (0, 1], ``medium`` (1, 5], ``high`` (5, 20],
-``top`` > 20. Fixed, not quantiles, so a band means the same thing in every model's report."""
+"""Band label and its upper bound (inclusive) on a row's moving average (the target's mean over the
+activity window known at the feature period) RELATIVE to the mean target of all scored rows: ``none``
+= 0 (nothing in the window), ``low`` up to a quarter of the average series, ``medium`` up to the
+average, ``high`` up to 4 times it, ``top`` above. Fixed ratios, not quantiles, so a band means the
+same thing in every model's report of a data set."""
+
+MAX_SLICES = 60
+"""A key column or attribute with more distinct values than this is not a slice dimension (a slice
+per product of thousands would be noise); the volume band covers such entities."""
 
 OTHER_SLICE = "(other)"
-"""Label of the pooled slices smaller than ``min_rows`` (brackets: no country is called that)."""
+"""Label of the pooled slices smaller than ``min_rows`` (brackets: no key value is called that)."""
 
 SLICE_COLUMNS = ["slice", "rows", "actual_sum", "wape", "mae", "rmse", "bias"]
 
 
-def volume_band(rows: pd.DataFrame, column: str = "rolling_mean_28") -> pd.Series:
-    """The :data:`VOLUME_BANDS` label of each row, an ordered categorical (NaN when ``column`` is NaN).
-
-    Banded on the 28-day mean known on the feature day, not on the label, so a band is the
-    segment a planner would pick before knowing the outcome.
-    """
+def volume_band(average: np.ndarray, scale: float) -> pd.Series:
+    """The :data:`VOLUME_BANDS` label of each row, an ordered categorical, from its moving average."""
     import pandas as pd
 
+    relative = np.asarray(average, dtype="float64") / (scale if scale > 0 else 1.0)
     edges = [-np.inf, *(upper for _, upper in VOLUME_BANDS)]
     labels = [name for name, _ in VOLUME_BANDS]
-    banded = pd.cut(rows[column].astype("float64"), bins=edges, labels=labels, right=True)
-    return banded.rename("volume_band")
+    return pd.Series(pd.cut(relative, bins=edges, labels=labels, right=True), name="volume_band")
+
+
+def slice_keys(rows: pd.DataFrame, spec: DatasetSpec, average: np.ndarray) -> dict[str, pd.Series]:
+    """The slicings of scored rows: key columns and categorical attributes of at most
+    :data:`MAX_SLICES` values, the volume band, and the horizon (the last two in order)."""
+    import pandas as pd
+
+    candidates = [*spec.entity.key_fields, *(k for k, kind in spec.static_fields.items() if kind == "categorical")]
+    keys = {c: rows[c].astype(str).reset_index(drop=True) for c in candidates if rows[c].nunique() <= MAX_SLICES}
+    scale = float(rows["label"].mean()) if len(rows) else 0.0
+    keys["volume_band"] = volume_band(average, scale)
+    horizon = rows["horizon"]
+    keys["horizon"] = pd.Series(pd.Categorical(horizon, categories=sorted(horizon.unique()), ordered=True))
+    return keys
 
 
 def slice_metrics(actual: np.ndarray, predicted: np.ndarray, keys: pd.Series, min_rows: int) -> pd.DataFrame:

@@ -12,14 +12,16 @@ import math
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from fti.cache import layout
+from fti.periods import Calendar, Grain
 
 if TYPE_CHECKING:
+    import numpy as np
     import redis
 
 
@@ -28,7 +30,7 @@ class CacheUnavailable(ConnectionError):
 
 
 class PredictionNotFound(LookupError):
-    """No live prediction exists for that entity and date (or nothing is live)."""
+    """No live prediction exists for that entity and period (or nothing is live)."""
 
 
 def redis_url(
@@ -152,32 +154,35 @@ def live_run(client: redis.Redis, prefix: str) -> dict[str, str] | None:
 
 @dataclass(frozen=True)
 class LiveRun:
-    """What a reader needs of the live run to find a prediction: its buckets and dates."""
+    """What a reader needs of the live run to find a prediction: its buckets and periods."""
 
     run: str
-    first_date: date
-    horizon_days: int
+    calendar: Calendar
+    first_period: str
+    horizon: int
     n_buckets: int
     meta: Mapping[str, str]
 
     @classmethod
     def from_meta(cls, run: str, meta: Mapping[str, str]) -> LiveRun:
         try:
-            return cls(
-                run,
-                date.fromisoformat(meta["first_date"]),
-                int(meta["horizon_days"]),
-                int(meta["n_buckets"]),
-                dict(meta),
-            )
+            calendar = Calendar(Grain(meta["grain"]), int(meta.get("week_start", "0")))
+            calendar.parse(meta["first_period"])
+            return cls(run, calendar, meta["first_period"], int(meta["horizon"]), int(meta["n_buckets"]), dict(meta))
         except (KeyError, ValueError) as exc:
             raise PredictionNotFound(
                 f"live run {run} has no usable metadata ({exc!r}): its keys expired or were never written"
             ) from exc
 
     @property
-    def last_date(self) -> date:
-        return self.first_date + timedelta(days=self.horizon_days - 1)
+    def last_period(self) -> str:
+        cal = self.calendar
+        return cal.format(cal.start(cal.index(cal.parse(self.first_period)) + self.horizon - 1))
+
+    def offset(self, period: np.datetime64) -> int:
+        """Position of ``period`` among the run's values (may be outside 0 .. horizon - 1)."""
+        cal = self.calendar
+        return int(cal.index(period)) - int(cal.index(cal.parse(self.first_period)))
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ class Prediction:
     """One live prediction and where it comes from."""
 
     entity: str
-    target_date: date
+    period: str
     value: float
     run: str
     model_version: str | None
@@ -194,10 +199,10 @@ class Prediction:
 class PredictionClient:
     """Lookups of live predictions, one round trip each while the live run does not move.
 
-    The client remembers the live run's id, bucket count and dates; the lookup script checks that
+    The client remembers the live run's id, bucket count and periods; the lookup script checks that
     run is still live (same id, same ``published_at``) before reading, and otherwise returns the
     live run's metadata, so the client retries once. A value is therefore always from the run that
-    was live when it was read, decoded with that run's dates.
+    was live when it was read, decoded with that run's periods.
     The redis client must return bytes (``decode_responses=False``): values are packed float32.
     """
 
@@ -219,29 +224,33 @@ class PredictionClient:
         """Metadata of the live run (with its id under ``run``), or None when nothing is live."""
         return live_run(self.client, self.prefix)
 
-    def lookup(self, entity: str, target_date: date | str) -> tuple[float, str]:
-        """The live prediction for ``entity`` on ``target_date`` and the run that made it.
+    def lookup(self, entity: str, period: str | date | datetime) -> tuple[float, str]:
+        """The live prediction for ``entity`` in ``period`` and the run that made it.
+
+        Args:
+            period: the period's start as the data set writes it (``2011-12-10``,
+                ``2016-12-19T08:00``), or a date / datetime.
 
         Raises:
-            PredictionNotFound: nothing is live, the entity is not in the live run, the date is
-                outside its horizon, or the run holds no prediction (NaN) for that day.
-            ValueError: ``target_date`` is not an ISO date.
+            PredictionNotFound: nothing is live, the entity is not in the live run, the period is
+                outside its horizon, or the run holds no prediction (NaN) for it.
+            ValueError: ``period`` is not the start of a period of the live run's grain.
         """
-        found = self.prediction(entity, target_date)
+        found = self.prediction(entity, period)
         return found.value, found.run
 
-    def prediction(self, entity: str, target_date: date | str) -> Prediction:
+    def prediction(self, entity: str, period: str | date | datetime) -> Prediction:
         """Like :meth:`lookup`, with the model version of the run."""
-        day = _as_date(target_date)
         found = self._read([entity])
         if found is None:
-            raise _missing(entity, day, f"nothing is live under {self.prefix!r}")
+            raise _missing(entity, str(period), f"nothing is live under {self.prefix!r}")
         live, (raw,) = found
-        value = _decode(live, entity, day, raw)
-        return Prediction(entity, day, value, live.run, live.meta.get("model_version"))
+        stamp = _as_period(live.calendar, period)
+        value = _decode(live, entity, stamp, raw)
+        return Prediction(entity, live.calendar.format(stamp), value, live.run, live.meta.get("model_version"))
 
-    def many(self, pairs: Iterable[tuple[str, date | str]]) -> tuple[list[float | None], str]:
-        """Predictions of many (entity, date) pairs from one run, in one round trip.
+    def many(self, pairs: Iterable[tuple[str, str | date | datetime]]) -> tuple[list[float | None], str]:
+        """Predictions of many (entity, period) pairs from one run, in one round trip.
 
         Returns:
             One value per pair (None where :meth:`lookup` would raise PredictionNotFound) and the
@@ -249,16 +258,17 @@ class PredictionClient:
 
         Raises:
             PredictionNotFound: nothing is live.
+            ValueError: a period is not the start of a period of the live run's grain.
         """
-        wanted = [(entity, _as_date(day)) for entity, day in pairs]
+        wanted = list(pairs)
         found = self._read([entity for entity, _ in wanted])
         if found is None:
             raise PredictionNotFound(f"no live predictions: nothing is live under {self.prefix!r}")
         live, raws = found
         values: list[float | None] = []
-        for (entity, day), raw in zip(wanted, raws, strict=True):
+        for (entity, period), raw in zip(wanted, raws, strict=True):
             try:
-                values.append(_decode(live, entity, day, raw))
+                values.append(_decode(live, entity, _as_period(live.calendar, period), raw))
             except PredictionNotFound:
                 values.append(None)
         return values, live.run
@@ -283,40 +293,41 @@ class PredictionClient:
         raise PredictionNotFound(f"the live run under {self.prefix!r} kept changing during the lookup")
 
 
-def _missing(entity: str, day: date, reason: str) -> PredictionNotFound:
-    return PredictionNotFound(f"no live prediction for entity {entity!r} on {day}: {reason}")
+def _missing(entity: str, period: str, reason: str) -> PredictionNotFound:
+    return PredictionNotFound(f"no live prediction for entity {entity!r} in period {period}: {reason}")
 
 
-def _decode(live: LiveRun, entity: str, day: date, raw: bytes | None) -> float:
-    """One day's value out of an entity's packed predictions, or PredictionNotFound saying why not."""
+def _decode(live: LiveRun, entity: str, period: np.datetime64, raw: bytes | None) -> float:
+    """One period's value out of an entity's packed predictions, or PredictionNotFound saying why not."""
+    text = live.calendar.format(period)
     if raw is None:
-        raise _missing(entity, day, f"the entity is not in live run {live.run}")
-    offset = (day - live.first_date).days
-    if not 0 <= offset < live.horizon_days:
-        raise _missing(
-            entity,
-            day,
-            f"the date is outside live run {live.run}'s horizon ({live.first_date} to {live.last_date})",
-        )
-    if len(raw) != live.horizon_days * layout.VALUE_BYTES:
-        raise _missing(
-            entity, day, f"live run {live.run} stores {len(raw)} bytes, not {live.horizon_days} float32"
-        )
+        raise _missing(entity, text, f"the entity is not in live run {live.run}")
+    offset = live.offset(period)
+    if not 0 <= offset < live.horizon:
+        span = f"{live.first_period} to {live.last_period}"
+        raise _missing(entity, text, f"the period is outside live run {live.run}'s horizon ({span})")
+    if len(raw) != live.horizon * layout.VALUE_BYTES:
+        raise _missing(entity, text, f"live run {live.run} stores {len(raw)} bytes, not {live.horizon} float32")
     (value,) = struct.unpack_from(layout.VALUE_FORMAT, raw, offset * layout.VALUE_BYTES)
     if math.isnan(value):
-        raise _missing(entity, day, f"live run {live.run} has no prediction for that day (NaN)")
+        raise _missing(entity, text, f"live run {live.run} has no prediction for that period (NaN)")
     return float(value)
 
 
-def _as_date(value: date | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"target date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+def _as_period(calendar: Calendar, value: str | date | datetime) -> np.datetime64:
+    """The period start ``value`` names; strict: it must be a period start of ``calendar``.
+
+    Raises:
+        ValueError: naming the value and the expected form.
+    """
+    import numpy as np
+
+    if isinstance(value, datetime | date):
+        stamp = np.datetime64(value, "us")
+        if calendar.floor(stamp) != stamp:
+            raise ValueError(f"{value!r} is not the start of a {calendar.describe()} period")
+        return stamp
+    return calendar.parse(value)
 
 
 def _pairs(flat: Sequence[bytes | str]) -> dict[str, str]:

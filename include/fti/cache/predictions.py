@@ -20,7 +20,7 @@ safety net for runs that never go live (a crashed publisher) or escape the reten
 (``PERSIST`` at :func:`go_live`): a live run never expires under its readers, however late the
 next run is; the run it replaces gets its TTL back in the same script.
 
-**Counts.** "Predictions" are non-NaN values: an entity row stores ``horizon_days`` float32, and
+**Counts.** "Predictions" are non-NaN values: an entity row stores ``horizon`` float32, and
 NaN (stored as-is, a lookup of it raises PredictionNotFound) is not counted.
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -65,26 +65,30 @@ class IncompleteRun(RuntimeError):
 
 
 class RunConflict(ValueError):
-    """A run id is reused with another plan (dates, horizon or buckets), or was never begun."""
+    """A run id is reused with another plan (first period, horizon or buckets), or was never begun."""
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Where a run's predictions go: fixed before the first write, stored in its metadata."""
+    """Where a run's predictions go: fixed before the first write, stored in its metadata.
+
+    ``first_period`` is the first forecast period as text (``Calendar.format``); value ``i`` of an
+    entity is the forecast of the ``i``-th period after it, on the data set's calendar.
+    """
 
     run: str
-    first_date: date
-    horizon_days: int
+    first_period: str
+    horizon: int
     n_buckets: int
 
 
-def plan_run(run: str, first_date: date, horizon_days: int, n_entities: int) -> RunPlan:
-    """The plan of a run of ``n_entities`` x ``horizon_days`` predictions from ``first_date`` on."""
+def plan_run(run: str, first_period: str, horizon: int, n_entities: int) -> RunPlan:
+    """The plan of a run of ``n_entities`` x ``horizon`` predictions from ``first_period`` on."""
     if not _RUN_ID.fullmatch(run):
         raise ValueError(f"run id {run!r} must match {_RUN_ID.pattern} (it is part of Redis keys)")
-    if horizon_days < 1 or n_entities < 0:
-        raise ValueError(f"need horizon_days >= 1 and n_entities >= 0, got {horizon_days} and {n_entities}")
-    return RunPlan(run, first_date, horizon_days, layout.n_buckets_for(n_entities))
+    if horizon < 1 or n_entities < 0:
+        raise ValueError(f"need horizon >= 1 and n_entities >= 0, got {horizon} and {n_entities}")
+    return RunPlan(run, first_period, horizon, layout.n_buckets_for(n_entities))
 
 
 def bucket_order(plan: RunPlan, entities: Sequence[str]) -> np.ndarray:
@@ -98,14 +102,14 @@ def bucket_order(plan: RunPlan, entities: Sequence[str]) -> np.ndarray:
 
 
 _BEGIN = Script("""
-local plan = redis.call('HMGET', KEYS[2], 'first_date', 'horizon_days', 'n_buckets')
+local plan = redis.call('HMGET', KEYS[2], 'first_period', 'horizon', 'n_buckets')
 if plan[1] and (plan[1] ~= ARGV[3] or plan[2] ~= ARGV[4] or plan[3] ~= ARGV[5]) then
   return {'conflict', plan[1], plan[2] or '', plan[3] or ''}
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return {'live'} end
 local fields = {}
 for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
-for _, f in ipairs({'run', ARGV[1], 'state', 'writing', 'first_date', ARGV[3], 'horizon_days', ARGV[4],
+for _, f in ipairs({'run', ARGV[1], 'state', 'writing', 'first_period', ARGV[3], 'horizon', ARGV[4],
                     'n_buckets', ARGV[5]}) do fields[#fields + 1] = f end
 redis.call('HSET', KEYS[2], unpack(fields))
 redis.call('EXPIRE', KEYS[2], ARGV[2])
@@ -127,8 +131,8 @@ def begin_run(client: redis.Redis, prefix: str, plan: RunPlan, meta: Mapping[str
     reply = _BEGIN(client, [layout.live_key(prefix), layout.meta_key(prefix, plan.run)], args)
     if _s(reply[0]) == "conflict":
         raise RunConflict(
-            f"run {plan.run} was begun with first_date={_s(reply[1])}, horizon_days={_s(reply[2])}, "
-            f"n_buckets={_s(reply[3])}; this plan has {plan.first_date}, {plan.horizon_days}, "
+            f"run {plan.run} was begun with first_period={_s(reply[1])}, horizon={_s(reply[2])}, "
+            f"n_buckets={_s(reply[3])}; this plan has {plan.first_period}, {plan.horizon}, "
             f"{plan.n_buckets}: use a new run id"
         )
 
@@ -146,7 +150,7 @@ def write_chunk(
 
     Args:
         entities: Entity ids, unique across the run (each is a field of its bucket).
-        values: ``len(entities) x plan.horizon_days`` predictions, day ``first_date + j`` in
+        values: ``len(entities) x plan.horizon`` predictions, period ``j`` after ``first_period`` in
             column ``j``; NaN where there is none.
 
     Returns:
@@ -156,8 +160,8 @@ def write_chunk(
         RunConflict: the run was not begun, or was begun with another plan.
     """
     rows = np.asarray(values, dtype=np.float32)
-    if rows.shape != (len(entities), plan.horizon_days):
-        raise ValueError(f"values have shape {rows.shape}, expected ({len(entities)}, {plan.horizon_days})")
+    if rows.shape != (len(entities), plan.horizon):
+        raise ValueError(f"values have shape {rows.shape}, expected ({len(entities)}, {plan.horizon})")
     if (repeats := len(entities) - len(set(entities))) > 0:  # counted twice, stored once
         raise ValueError(f"chunk {chunk_id} repeats entities ({repeats} duplicates)")
     refresh_ttl = _check_begun(client, prefix, plan)
@@ -181,12 +185,12 @@ def _check_begun(client: redis.Redis, prefix: str, plan: RunPlan) -> bool:
     """Fail unless ``plan`` is the begun run's plan; True when its keys take a TTL (it is not live)."""
     pipe = client.pipeline(transaction=False)
     pipe.get(layout.live_key(prefix))
-    pipe.hmget(layout.meta_key(prefix, plan.run), ["first_date", "horizon_days", "n_buckets"])
+    pipe.hmget(layout.meta_key(prefix, plan.run), ["first_period", "horizon", "n_buckets"])
     live, stored = pipe.execute()
     if stored[0] is None:
         raise RunConflict(f"run {plan.run} has no metadata under {prefix!r}: call begin_run first")
     if [_s(v) for v in stored] != _plan_fields(plan):
-        found = dict(zip(("first_date", "horizon_days", "n_buckets"), map(_s, stored), strict=True))
+        found = dict(zip(("first_period", "horizon", "n_buckets"), map(_s, stored), strict=True))
         raise RunConflict(f"run {plan.run} was begun with {found}, not with {plan}")
     return live is None or _s(live) != plan.run
 
@@ -196,7 +200,7 @@ def _bucket_fields(
 ) -> Iterable[tuple[int, list[str | bytes]]]:
     """(bucket, [entity, packed row, entity, packed row, ...]) for every bucket the chunk touches."""
     rows = np.where(np.isnan(rows), np.float32("nan"), rows)  # one NaN bit pattern: same input, same bytes
-    packed = np.ascontiguousarray(rows, dtype="<f4").view(np.dtype((np.void, 4 * plan.horizon_days)))
+    packed = np.ascontiguousarray(rows, dtype="<f4").view(np.dtype((np.void, 4 * plan.horizon)))
     blobs = cast(list[bytes], packed.ravel().tolist())  # void items come out as bytes
     buckets = np.fromiter((layout.bucket_of(e, plan.n_buckets) for e in entities), np.int64, len(entities))
     order = np.argsort(buckets, kind="stable")
@@ -340,20 +344,20 @@ def runs(client: redis.Redis, prefix: str) -> list[str]:
     return [_s(r) for r in client.lrange(layout.runs_key(prefix), 0, -1)]
 
 
-def lookup(client: redis.Redis, prefix: str, entity: str, target_date: date | str) -> tuple[float, str]:
-    """The live prediction for ``entity`` on ``target_date`` and the run that made it.
+def lookup(client: redis.Redis, prefix: str, entity: str, period: str) -> tuple[float, str]:
+    """The live prediction for ``entity`` in ``period`` and the run that made it.
 
     A one-off: it first learns the live run (two round trips). For many lookups keep one
     :class:`~fti.cache.client.PredictionClient`, which needs one round trip each.
 
     Raises:
-        PredictionNotFound: nothing is live, or the live run has no prediction for that entity and date.
+        PredictionNotFound: nothing is live, or the live run has no prediction for that entity and period.
     """
-    return PredictionClient(client, prefix).lookup(entity, target_date)
+    return PredictionClient(client, prefix).lookup(entity, period)
 
 
 def _plan_fields(plan: RunPlan) -> list[str]:
-    return [plan.first_date.isoformat(), str(plan.horizon_days), str(plan.n_buckets)]
+    return [plan.first_period, str(plan.horizon), str(plan.n_buckets)]
 
 
 def _now() -> str:

@@ -7,9 +7,10 @@ Jensen-Shannon distance (:func:`fti.analysis.drift.js_distance`) then meets two 
 feature: above ``warn`` the run goes on and records a warning; above ``fail`` it stops before
 anything is published.
 
-Calendar features (``day_of_week``, ``month``) are not scored by default: one inference day has a
-single weekday and month, so its distance to a 90-day window is large by construction and says
-nothing about the data. They are still checked for schema.
+The scored features are the data set's stored numeric columns except the calendar and holiday
+features (:func:`fti.features.schema.drift_columns`): one inference partition has a single weekday
+and month, so their distance to a training window is large by construction and says nothing about
+the data. They are still checked for schema.
 """
 
 from __future__ import annotations
@@ -19,12 +20,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from fti.analysis.drift import js_distance
-from fti.features.demand import FEATURE_COLUMNS
 
 Status = Literal["ok", "warn", "fail"]
-CALENDAR_FEATURES = ("day_of_week", "month")
-DRIFT_FEATURES: tuple[str, ...] = tuple(c for c in FEATURE_COLUMNS if c not in CALENDAR_FEATURES)
-"""Features scored for drift unless the thresholds say otherwise."""
 
 
 class DriftFailed(ValueError):
@@ -58,7 +55,15 @@ class DriftPolicy:
 
     default: Thresholds = field(default_factory=lambda: Thresholds(0.2, 0.4))
     overrides: Mapping[str, Thresholds] = field(default_factory=dict)
-    features: Sequence[str] = DRIFT_FEATURES
+    features: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.overrides) - set(self.features))
+        if unknown:
+            raise ValueError(
+                f"drift thresholds name {unknown}, which are not scored features of this data set "
+                f"(scored: {', '.join(self.features)}); check FTI_DRIFT_THRESHOLDS for a misspelt name"
+            )
 
     def thresholds(self, feature: str) -> Thresholds:
         return self.overrides.get(feature, self.default)

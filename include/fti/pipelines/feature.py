@@ -1,143 +1,224 @@
-"""Feature pipeline steps: read raw daily files, compute features, commit them to the store."""
+"""Feature pipeline steps: plan the partitions, validate their raw rows once, compute and commit features.
+
+1. :func:`plan_partitions`: a scheduled run processes the partition of its data interval; a manual
+   run the one asked for, or every landed partition with a full look-back the store lacks.
+2. :func:`validate_raw`: checks that every file the run reads (its partitions AND their look-back)
+   has landed, naming all that have not; reads them once; validates them with the spec's raw suite
+   (and the early-landed future partitions with the known-future suite); records the result; stages
+   the validated rows. Nothing is committed when any of it fails.
+3. :func:`build_and_commit`: computes the features from exactly the staged rows, checks them with
+   the feature suite, and commits one partition per period of the run (and the known-future rows).
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import logging
+import time
+from datetime import date
+from typing import TYPE_CHECKING
 
-from fti.features.demand import LOOKBACK_DAYS, build_features, clean_transactions, daily_demand
-from fti.store import FeatureStore
+from fti.contracts import CommitSummary, RawCheck
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fti.settings import Settings
+    from fti.resources import Resources
+    from fti.specs import DatasetSpec
+
+log = logging.getLogger(__name__)
+
+RAW = "raw"
+FUTURE = "future"
 
 
-class RawDataMissing(FileNotFoundError):
-    """A raw daily file the run needs has not landed."""
+def lookback_partitions(spec: DatasetSpec) -> int:
+    """Partitions before a run's first one that its features read."""
+    return spec.calendar.partitions_for_periods(spec.features.lookback)
 
 
-def feature_store(settings: Settings) -> FeatureStore:
-    """The feature store the settings point at."""
-    assert settings.store_uri and settings.catalog_url
-    return FeatureStore(settings.store_uri, settings.catalog_url)
+def lookahead_partitions(spec: DatasetSpec) -> int:
+    """Partitions after a run's last one whose known-future rows it commits (none without such covariates)."""
+    if not spec.covariates.known_future:
+        return 0
+    return spec.calendar.partitions_for_periods(spec.forecast.gap + spec.forecast.horizon)
 
 
-def pending_days(settings: Settings) -> list[date]:
-    """Landed days with a full look-back of history that the store has not committed yet."""
-    from fti.data.online_retail import landed_days
+def pending_partitions(resources: Resources, spec: DatasetSpec) -> list[date]:
+    """Landed partitions with a full look-back of landed history that the store has not committed yet.
 
-    assert settings.raw_dir
-    landed = landed_days(settings.raw_dir)
+    Raises:
+        RawDataMissing: nothing has landed for the data set.
+    """
+    from fti.data.source import RawDataMissing, landed_partitions, landing_dir
+    from fti.store.feature_store import FeatureSetNotFound
+
+    raw_dir = resources.settings.raw_dir
+    assert raw_dir is not None
+    landed = landed_partitions(spec, raw_dir)
     if not landed:
-        raise RawDataMissing(f"no raw files in {settings.raw_dir}; run `fti data load` first")
-    first_feature_day = landed[0] + timedelta(days=LOOKBACK_DAYS)
-    store = feature_store(settings)
+        raise RawDataMissing(
+            f"no raw files of {spec.name!r} in {landing_dir(spec, raw_dir)}: land them first "
+            f"(`fti data land --dataset {spec.name} FILE...`)"
+        )
+    first = spec.calendar.next_partition(landed[0], lookback_partitions(spec))
     try:
-        committed = set(store.committed_days(settings.feature_set))
-    except LookupError:
+        committed = set(resources.store.committed_days(spec.feature_set))
+    except FeatureSetNotFound:
         committed = set()
-    return [d for d in landed if d >= first_feature_day and d not in committed]
+    return [d for d in landed if d >= first and d not in committed]
 
 
-def read_raw(raw_dir: Path, start: date, end: date) -> pd.DataFrame:
-    """Transactions of the raw files from ``start`` to ``end``, every one of which must have landed.
-
-    Raises:
-        RawDataMissing: naming the days whose file is missing (a shop drops one every day).
-    """
-    import pandas as pd
-
-    from fti.data.online_retail import raw_path, read_raw_file
-
-    paths = {start + timedelta(days=i): None for i in range((end - start).days + 1)}
-    missing = [d for d in paths if not raw_path(raw_dir, d).exists()]
-    if missing:
-        shown = ", ".join(d.isoformat() for d in missing[:5])
-        raise RawDataMissing(f"{len(missing)} raw file(s) have not landed in {raw_dir}: {shown}")
-    return pd.concat([read_raw_file(raw_path(raw_dir, d)) for d in paths], ignore_index=True)
-
-
-def compute_features(raw_dir: Path, days: list[date]) -> pd.DataFrame:
-    """Feature rows of ``days``, computed from their raw files and the look-back before them."""
-    first, last = min(days), max(days)
-    raw = read_raw(raw_dir, first - timedelta(days=LOOKBACK_DAYS), last)
-    features = build_features(daily_demand(clean_transactions(raw)), first, last)
-    return features[features["date"].isin(set(days))]
-
-
-def validate_raw(settings: Settings, days: list[date], run_id: str) -> dict[str, Any]:
-    """Validate the raw files of ``days`` with the raw suite and keep the result in the catalog.
-
-    The full result is stored as a JSON document linked from the catalog, pass or fail. The suite's
-    bounds come from the data-set spec at ``settings.dataset_spec``, loaded first so that a broken
-    spec fails the task before any file is read or anything is written.
-
-    Returns:
-        The small summary (for XCom) with the ``validation_id`` to commit the features under.
+def plan_partitions(
+    resources: Resources, spec: DatasetSpec, requested: str | None, run_type: str, interval_start: date | None
+) -> list[date]:
+    """The partitions a run processes (see the module docstring).
 
     Raises:
-        SpecError: the data-set spec is missing or invalid (naming the file and each field).
-        ValidationFailed: naming each failing expectation and its observed value; nothing is written
-            to the feature store.
+        ValueError: ``requested`` is not a date.
     """
-    from fti.data.spec import load_spec
-    from fti.validation.raw_suite import build_raw_suite
+    cal = spec.calendar
+    if requested:
+        return [cal.partition_start(date.fromisoformat(requested))]
+    if run_type in ("scheduled", "backfill") and interval_start is not None:
+        return [cal.partition_start(interval_start)]
+    return pending_partitions(resources, spec)
+
+
+def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date], run_id: str) -> RawCheck:
+    """Validate every raw row the run reads, record the result, stage the rows (see module docstring).
+
+    Raises:
+        RawDataMissing: a file of the run or of its look-back has not landed (all are named).
+        RawSchemaMismatch: a file is not the spec's format or columns (naming file and column).
+        ValidationFailed: naming each failing expectation and its observed value; nothing is committed.
+    """
+    from fti.data.source import read_future, read_partitions
+    from fti.validation.raw_suite import build_future_suite, build_raw_suite
     from fti.validation.runner import validate
 
-    assert settings.raw_dir and settings.dataset_spec
-    spec = load_spec(settings.dataset_spec)
-    first, last = min(days), max(days)
-    raw = read_raw(settings.raw_dir, first, last)
-    suite = build_raw_suite(first, last, spec=spec)
-    report = validate(raw, suite, name=f"raw {first}..{last}")
-    # Great Expectations leaves the suite's meta out of its result: keep it, so the stored document
-    # says which interval and which spec (name, SHA-256 of the file) judged the data.
-    document = {**report.result_json, "meta": {**report.result_json["meta"], "suite": dict(suite.meta)}}
-    validation_id = feature_store(settings).record_validation(
-        settings.feature_set, run_id, first, last, report.success, report.summary(), document
-    )
-    report.raise_for_failures()
-    return {**report.summary(), "validation_id": validation_id}
+    if not partitions:
+        return RawCheck(dataset=spec.name, partitions=[])
+    raw_dir = resources.settings.raw_dir
+    assert raw_dir is not None
+    cal = spec.calendar
+    first, last = min(partitions), max(partitions)
+    read_first = cal.next_partition(first, -lookback_partitions(spec))
+    started = time.monotonic()
+    raw = read_partitions(spec, raw_dir, read_first, last)
+    future = read_future(spec, raw_dir, cal.next_partition(last), cal.next_partition(last, lookahead_partitions(spec)))
+    log.info("read %d raw rows of %s..%s (%d partitions with look-back) and %d early future rows in %.1f s",
+             len(raw), read_first, last, len(cal.partitions(read_first, last)), len(future), time.monotonic() - started)  # fmt: skip
+    report = validate(raw, build_raw_suite(spec, read_first, last), name=f"raw {spec.name} {read_first}..{last}")
+    reports = [report]
+    if len(future):
+        horizon_end = cal.next_partition(last, lookahead_partitions(spec))
+        reports.append(
+            validate(future, build_future_suite(spec, cal.next_partition(last), horizon_end), name=f"future {spec.name}")
+        )
+    document = {
+        "spec": {"name": spec.name, "sha256": spec.source_sha256},
+        "results": [r.result_json for r in reports],
+    }
+    summary = {**report.summary(), "failed": sum(len(r.failures) for r in reports)}
+    success = all(r.success for r in reports)
+    validation_id = resources.store.record_validation(spec.feature_set, run_id, read_first, last, success, summary, document)
+    for r in reports:
+        r.raise_for_failures()
+    uri = resources.store.write_staging(spec.name, run_id, RAW, raw)
+    if len(future):
+        resources.store.write_staging(spec.name, run_id, FUTURE, future)
+    log.info("raw ok: %d expectations on %d rows (%s..%s), validation %s",
+             summary.get("evaluated") or 0, len(raw), read_first, last, validation_id)  # fmt: skip
+    return RawCheck(
+        dataset=spec.name, partitions=sorted(partitions), read_first=read_first, validation_id=validation_id,
+        evaluated=int(summary.get("evaluated") or 0), failed=0, rows=len(raw), future_rows=len(future),
+        staging_uri=uri,
+    )  # fmt: skip
 
 
-def ingest(
-    settings: Settings, days: list[date], run_id: str | None = None, validation_id: str | None = None
-) -> list[dict[str, object]]:
-    """Compute the features of ``days``, check them with the feature suite, then commit one partition a day.
+def compute(spec: DatasetSpec, raw: pd.DataFrame, future: pd.DataFrame | None, partitions: list[date]) -> tuple[
+    pd.DataFrame, pd.DataFrame | None
+]:
+    """Feature rows of ``partitions`` and known-future rows of them and the look-ahead, from raw rows."""
+    import pandas as pd
+
+    from fti.features.aggregate import to_panel
+    from fti.features.engine import build_features, build_future
+
+    cal = spec.calendar
+    first_period = cal.start(cal.periods_of_partition(min(partitions))[0])
+    last_period = cal.start(cal.periods_of_partition(max(partitions))[1])
+    panel = to_panel(raw, spec)
+    features = build_features(panel, spec, first_period, last_period)
+    keep = cal.partition_of(features["period"].to_numpy(dtype="datetime64[us]")).astype("datetime64[D]")
+    features = features[pd.Index(keep).isin(pd.Index(partitions, dtype="datetime64[D]"))].reset_index(drop=True)
+    if not spec.covariates.known_future:
+        return features, None
+    rows = raw if future is None or future.empty else pd.concat([raw, future], ignore_index=True)
+    last_future = cal.start(cal.periods_of_partition(cal.next_partition(max(partitions), lookahead_partitions(spec)))[1])
+    return features, build_future(to_panel(rows, spec), spec, first_period, last_future)
+
+
+def build_and_commit(resources: Resources, spec: DatasetSpec, check: RawCheck, run_id: str) -> CommitSummary:
+    """Compute features from the staged rows, check them, commit one partition per period of the run.
 
     Raises:
         ValidationFailed: the features break the feature suite; nothing is committed.
     """
+    from fti.features.schema import bins
     from fti.validation.feature_suite import build_feature_suite
     from fti.validation.runner import validate
 
-    assert settings.raw_dir
-    if not days:
-        return []
-    features = compute_features(settings.raw_dir, days)
-    validate(features, build_feature_suite, name=f"features {min(days)}..{max(days)}").raise_for_failures()
-    store = feature_store(settings)
-    by_day = dict(iter(features.groupby("date", sort=True)))
-    refs = []
-    for day in sorted(days):
-        rows = by_day[day].reset_index(drop=True) if day in by_day else features.iloc[:0]
-        ref = store.write(settings.feature_set, day, rows, run_id=run_id, validation_id=validation_id)
-        refs.append(ref.as_dict())
-    return refs
+    store = resources.store
+    if not check.partitions or check.staging_uri is None:
+        return CommitSummary(dataset=spec.name, partitions=0, committed=0, unchanged=0, rows=0, first=None,
+                             last=None, versions=[])  # fmt: skip
+    raw = store.read_staging(check.staging_uri)
+    future = store.read_staging(check.staging_uri.replace(f"/{RAW}.parquet", f"/{FUTURE}.parquet")) if check.future_rows else None
+    started = time.monotonic()
+    features, future_rows = compute(spec, raw, future, check.partitions)
+    log.info("computed %d feature rows of %d partitions in %.1f s", len(features), len(check.partitions),
+             time.monotonic() - started)  # fmt: skip
+    validate(features, build_feature_suite(spec), name=f"features {spec.name}").raise_for_failures()
+    edges = bins(spec)
+    refs = store.write_partitions(spec.feature_set, _by_partition(spec, features, check.partitions), run_id=run_id,
+                                  validation_id=check.validation_id, bins=edges)  # fmt: skip
+    future_committed = 0
+    if future_rows is not None:
+        days = sorted(set(_partitions_of(spec, future_rows)))
+        future_refs = store.write_partitions(spec.future_feature_set, _by_partition(spec, future_rows, days),
+                                             run_id=run_id, validation_id=check.validation_id, bins=edges)  # fmt: skip
+        future_committed = sum(r.committed for r in future_refs)
+    store.delete_staging(spec.name, run_id)
+    committed = [r for r in refs if r.committed]
+    summary = CommitSummary(
+        dataset=spec.name, partitions=len(refs), committed=len(committed), unchanged=len(refs) - len(committed),
+        rows=sum(r.row_count for r in refs), first=min(check.partitions), last=max(check.partitions),
+        versions=sorted({r.version for r in refs}), future_committed=future_committed,
+    )  # fmt: skip
+    log.info("committed %d of %d partitions (%d unchanged), %d rows, %s..%s; %d known-future partitions",
+             summary.committed, summary.partitions, summary.unchanged, summary.rows, summary.first, summary.last,
+             future_committed)  # fmt: skip
+    return summary
 
 
-def summarize(refs: list[dict[str, object]]) -> dict[str, object]:
-    """What a run committed, in a few hundred bytes (XCom carries this, not one record per day)."""
-    committed = [r for r in refs if r["committed"]]
-    return {
-        "days": len(refs),
-        "committed": len(committed),
-        "unchanged": len(refs) - len(committed),
-        "rows": sum(int(str(r["row_count"])) for r in refs),
-        "first_day": refs[0]["day"] if refs else None,
-        "last_day": refs[-1]["day"] if refs else None,
-        "versions": sorted({int(str(r["version"])) for r in refs}),
-    }
+def _partitions_of(spec: DatasetSpec, rows: pd.DataFrame) -> list[date]:
+    from fti.periods import as_dates
+
+    return as_dates(spec.calendar.partition_of(rows["period"].to_numpy(dtype="datetime64[us]")))
+
+
+def _by_partition(spec: DatasetSpec, rows: pd.DataFrame, partitions: list[date]) -> dict[date, pd.DataFrame]:
+    """``rows`` cut by partition; a partition without rows gets an empty frame (a closed period)."""
+    import numpy as np
+
+    keys = spec.calendar.partition_of(rows["period"].to_numpy(dtype="datetime64[us]"))
+    groups: dict[date, pd.DataFrame] = {}
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    for day in sorted(partitions):
+        lo, hi = np.searchsorted(sorted_keys, np.datetime64(day, "D"), "left"), np.searchsorted(
+            sorted_keys, np.datetime64(day, "D"), "right"
+        )
+        groups[day] = rows.iloc[order[lo:hi]].reset_index(drop=True)
+    return groups

@@ -1,14 +1,16 @@
 """Batch inference steps: pin the champion, check the data, predict in chunks, publish atomically.
 
 1. :func:`resolve_champion` reads the ``champion`` alias ONCE; every later step gets the pinned
-   version (and its training lineage), so a promotion during the run changes nothing of it.
-2. :func:`check_inputs` reads tonight's features (the newest committed day of the champion's
-   feature-set version, at a pinned ``as_of``), checks their schema against the model's signature
-   and the training snapshot, scores drift per feature against the training snapshot's stored
-   statistics, records every score, and fails on a drift failure: before anything is written.
-3. :func:`plan_run` opens the run's namespace in Redis and cuts the sorted entities into chunks.
-4. :func:`predict_chunk` (one Airflow mapped task per chunk) predicts a chunk's entities for every
-   horizon day and writes them; rewriting a chunk writes the same bytes.
+   version and its training lineage, so a promotion during the run changes nothing of it.
+2. :func:`check_inputs` reads the newest committed partition of the champion's feature-set version
+   (at a pinned ``as_of``); the rows at its last period are the *origin*, predicted from. It checks
+   that the known-future covariates of the forecast periods have landed, that the model inputs are
+   the champion's signature, and scores drift per feature against the training snapshot's stored
+   statistics (every score recorded); any failure stops the run before anything is written.
+3. :func:`plan_run` stages the origin rows in bucket order (one Parquet file, row groups of a chunk)
+   and opens the run's namespace in Redis; each chunk is a slice of that file.
+4. :func:`predict_chunk` (one mapped task per chunk) reads only its slice, predicts every forecast
+   period and writes them; rewriting a chunk writes the same bytes.
 5. :func:`publish` makes the run live in one atomic step, only if every chunk is counted.
 """
 
@@ -16,328 +18,348 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from fti.features.demand import FEATURE_COLUMNS
-from fti.features.model_inputs import MODEL_INPUTS, expand_horizons
+import numpy as np
+
+from fti.contracts import CheckedInputs, ChunkPlan, DriftSummary, Lineage, PinnedModel, Published
+from fti.features.model_inputs import TARGET_PERIOD, attach_future, check_future_complete, expand_horizons
+from fti.features.schema import ENTITY, PERIOD, bins, drift_columns, model_inputs
 from fti.monitoring.drift_check import DriftPolicy, DriftReport, Thresholds, score_drift
-from fti.pipelines.feature import feature_store
 from fti.registry import mlflow_registry as registry
 
 if TYPE_CHECKING:
     import pandas as pd
-    import redis
+    from sklearn.pipeline import Pipeline
 
+    from fti.resources import Resources
     from fti.settings import Settings
-    from fti.store.feature_store import FeatureStore
+    from fti.specs import DatasetSpec
 
 log = logging.getLogger(__name__)
 
-LINEAGE_KEYS = ("feature_set", "feature_set_version", "snapshot_start", "snapshot_end", "as_of")
-"""Training-lineage tags the inference checks need from the champion's version."""
-
 
 class InferenceSchemaMismatch(ValueError):
-    """Tonight's features are not the columns or types the champion was trained on."""
+    """Tonight's inputs are not the columns or types the champion was trained on."""
 
 
-def resolve_champion(settings: Settings) -> dict[str, str]:
-    """The champion now, with the training lineage the drift check needs; pinned for the whole run.
+def resolve_champion(resources: Resources, spec: DatasetSpec) -> PinnedModel:
+    """The champion now, with its training lineage; pinned for the whole run.
 
     Raises:
         ModelNotFound: there is no champion yet (train and promote one first).
-        InferenceSchemaMismatch: the champion has no training lineage (registered by other means).
+        InferenceSchemaMismatch: the champion has no complete lineage (registered by other means).
     """
-    assert settings.mlflow_tracking_uri
-    registry.check_available(settings.mlflow_tracking_uri)
-    client = registry.configure(settings.mlflow_tracking_uri)
-    ref = registry.resolve_alias(client, settings.model_name, registry.CHAMPION)
-    tags = client.get_model_version(ref.name, ref.version).tags
-    missing = [k for k in LINEAGE_KEYS if k not in tags]
+    client = resources.registry
+    ref = registry.resolve_alias(client, resources.model_name(spec), registry.CHAMPION)
+    tags = dict(client.get_model_version(ref.name, ref.version).tags)
+    missing = Lineage.missing_tags(tags)
     if missing:
         raise InferenceSchemaMismatch(f"champion {ref.name} v{ref.version} lacks lineage tags {missing}")
-    log.info("champion pinned: %s v%s (run %s)", ref.name, ref.version, ref.run_id)
-    return {
-        "read_as_of": pinned_as_of().isoformat(),
-        "name": ref.name,
-        "version": ref.version,
-        "run_id": ref.run_id,
-        **{k: tags[k] for k in LINEAGE_KEYS},
-    }
+    pinned = PinnedModel(
+        name=ref.name, version=ref.version, run_id=ref.run_id, read_as_of=utcnow(), lineage=Lineage.from_tags(tags)
+    )
+    log.info("champion pinned: %s v%s (run %s), store read as of %s", ref.name, ref.version, ref.run_id,
+             pinned.read_as_of.isoformat())  # fmt: skip
+    return pinned
 
 
-def drift_policy(settings: Settings) -> DriftPolicy:
-    """Thresholds from the settings: a default pair and per-feature overrides."""
-    overrides = {name: Thresholds(*pair) for name, pair in settings.drift_thresholds.items()}
-    return DriftPolicy(default=Thresholds(settings.drift_warn, settings.drift_fail), overrides=overrides)
-
-
-def inference_day(store: FeatureStore, model: dict[str, str], as_of: datetime) -> date:
-    """The newest feature day of the champion's feature-set version committed at ``as_of``.
+def drift_policy(settings: Settings, spec: DatasetSpec) -> DriftPolicy:
+    """Thresholds from the settings (a default pair, per-feature overrides) for the spec's drift columns.
 
     Raises:
-        InferenceSchemaMismatch: a newer feature-set version holds newer days: the schema changed
-            after the champion was trained, so it must be retrained before it predicts them.
+        ValueError: an override names a feature the data set does not score.
     """
-    feature_set, version = model["feature_set"], int(model["feature_set_version"])
-    latest = store.latest_version(feature_set, as_of)
-    days = store.committed_days(feature_set, version, as_of)
-    if latest != version and (not days or store.committed_days(feature_set, latest, as_of)[-1] > days[-1]):
+    overrides = {name: Thresholds(*pair) for name, pair in settings.drift_thresholds.items()}
+    default = Thresholds(settings.drift_warn, settings.drift_fail)
+    return DriftPolicy(default=default, overrides=overrides, features=drift_columns(spec))
+
+
+def inference_partition(resources: Resources, spec: DatasetSpec, pinned: PinnedModel) -> date:
+    """The newest partition of the champion's feature-set version committed at the pinned time.
+
+    Raises:
+        InferenceSchemaMismatch: a newer feature-set version holds newer partitions: the schema
+            changed after the champion was trained, so it must be retrained before it predicts them.
+    """
+    store, as_of, version = resources.store, pinned.read_as_of, pinned.lineage.feature_set_version
+    latest = store.latest_version(spec.feature_set, as_of)
+    days = store.committed_days(spec.feature_set, version, as_of)
+    newer = store.committed_days(spec.feature_set, latest, as_of) if latest != version else []
+    if latest != version and (not days or newer[-1] > days[-1]):
         raise InferenceSchemaMismatch(
-            f"feature set {feature_set!r} is at v{latest}, the champion {model['name']} v{model['version']} "
-            f"was trained on v{version}: retrain on the new version before predicting its days"
+            f"feature set {spec.feature_set!r} is at v{latest}, the champion {pinned.name} v{pinned.version} "
+            f"was trained on v{version}: retrain on the new version before predicting its partitions"
         )
     return days[-1]
 
 
-def read_features(settings: Settings, model: dict[str, str], day: date, as_of: datetime) -> pd.DataFrame:
-    """Tonight's feature rows, sorted by entity: the same frame in every task."""
-    store = feature_store(settings)
-    frame = store.read(model["feature_set"], day, day, as_of=as_of, version=int(model["feature_set_version"]))
-    return frame.sort_values("entity", kind="stable").reset_index(drop=True)
+def partition_rows(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, day: date) -> pd.DataFrame:
+    """The feature rows of one partition, as committed at the pinned time."""
+    version = pinned.lineage.feature_set_version
+    return resources.store.read(spec.feature_set, day, day, as_of=pinned.read_as_of, version=version)
 
 
-def check_schema(features: pd.DataFrame, signature_inputs: dict[str, str], horizon_days: int) -> None:
-    """The model inputs built from ``features`` must be the signature's columns, each of its kind.
+def origin_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows at the partition's last period (the forecast origin), sorted by entity."""
+    if rows.empty:
+        return rows
+    origin = rows[PERIOD].max()
+    at = rows[rows[PERIOD] == origin]
+    return at.sort_values(ENTITY, kind="stable").reset_index(drop=True)
 
-    Args:
-        signature_inputs: the MLflow signature's input column -> type name (``string``, ``double``, ...).
+
+def future_rows(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, first: date, last: date) -> Any:
+    """Known-future rows of partitions ``first`` .. ``last`` at the pinned time (None without such covariates)."""
+    from fti.store.feature_store import FeatureSetNotFound
+
+    if not spec.covariates.known_future:
+        return None
+    try:
+        return resources.store.read(spec.future_feature_set, first, last, as_of=pinned.read_as_of)
+    except FeatureSetNotFound:
+        return None
+
+
+def forecast_inputs(
+    resources: Resources, spec: DatasetSpec, pinned: PinnedModel, origin: pd.DataFrame
+) -> pd.DataFrame:
+    """Origin rows expanded to every forecast period, with the known-future covariates joined.
+
+    Raises:
+        KnownFutureMissing: a known-future covariate has not landed for a forecast period.
+    """
+    expanded = expand_horizons(origin, spec)
+    if spec.covariates.known_future and len(expanded):
+        periods = expanded[TARGET_PERIOD].to_numpy(dtype="datetime64[us]")
+        first, last = (spec.calendar.partition_start(p.astype("datetime64[D]").item()) for p in (periods.min(), periods.max()))
+        expanded = attach_future(expanded, future_rows(resources, spec, pinned, first, last), spec)
+        check_future_complete(expanded, spec)
+    return expanded
+
+
+def check_schema(inputs: pd.DataFrame, spec: DatasetSpec, signature: dict[str, str]) -> None:
+    """The model inputs built from tonight's rows must be the signature's columns, each of its kind.
 
     Raises:
         InferenceSchemaMismatch: naming every missing, extra or retyped column.
     """
     import pandas as pd
 
-    missing_features = [c for c in FEATURE_COLUMNS if c not in features]
-    if missing_features:
-        raise InferenceSchemaMismatch(f"features lack columns {missing_features}")
-    inputs = expand_horizons(features.head(1), horizon_days)[MODEL_INPUTS]
-    problems = [
-        f"model expects {c!r}, the features do not have it" for c in signature_inputs if c not in inputs
-    ]
-    problems += [f"{c!r} is not in the model's signature" for c in inputs if c not in signature_inputs]
-    for column, kind in signature_inputs.items():
-        if column not in inputs:
-            continue
-        numeric = pd.api.types.is_numeric_dtype(inputs[column])
-        if (kind == "string") == numeric:
+    columns = model_inputs(spec)
+    problems = [f"model expects {c!r}, the inputs do not have it" for c in signature if c not in columns]
+    problems += [f"{c!r} is not in the model's signature" for c in columns if c not in signature]
+    for column, kind in signature.items():
+        if column in inputs and (kind == "string") == pd.api.types.is_numeric_dtype(inputs[column]):
             problems.append(f"{column!r} is {inputs[column].dtype}, the signature says {kind}")
     if problems:
         raise InferenceSchemaMismatch(
-            "inference inputs do not match the champion's signature: " + "; ".join(problems)
+            "inference inputs do not match the champion's signature (retrain after a spec change): "
+            + "; ".join(problems)
         )
 
 
-def reference_histograms(
-    settings: Settings, model: dict[str, str], columns: list[str]
-) -> dict[str, list[int]]:
-    """Each column's counts over the champion's training snapshot, from the store's statistics.
-
-    Partitions committed before statistics were recorded have none: then the snapshot's rows are
-    read and counted on the same fixed bins.
-    """
-    from fti.analysis.drift import column_histogram
-    from fti.store.feature_store import StatisticsNotFound
-
-    store = feature_store(settings)
-    span = (
-        model["feature_set"],
-        date.fromisoformat(model["snapshot_start"]),
-        date.fromisoformat(model["snapshot_end"]),
-    )
-    as_of, version = datetime.fromisoformat(model["as_of"]), int(model["feature_set_version"])
-    try:
-        return {
-            c: list(store.histogram(span[0], c, span[1], span[2], as_of, version).counts) for c in columns
-        }
-    except StatisticsNotFound:
-        log.warning("training partitions have no statistics: counting the snapshot's rows instead")
-        rows = store.read(*span, as_of=as_of, version=version)
-        return {c: column_histogram(rows[c], c).tolist() for c in columns}
-
-
-def check_inputs(settings: Settings, model: dict[str, str], run_id: str, as_of: datetime) -> dict[str, Any]:
-    """Schema and drift of tonight's features against the champion's training data; scores recorded.
-
-    Returns:
-        The feature day, the entity count and the drift summary (XCom-sized).
-
-    Raises:
-        InferenceSchemaMismatch: see :func:`check_schema` and :func:`inference_day`.
-        DriftFailed: a feature drifted beyond its failure threshold (scores are recorded first).
-    """
-    from fti.analysis.drift import column_histogram
-
-    # Each Airflow task is a process of its own: point MLflow at the registry before any lookup.
-    registry.configure(settings.mlflow_tracking_uri or "")
-    store = feature_store(settings)
-    day = inference_day(store, model, as_of)
-    features = read_features(settings, model, day, as_of)
-    check_schema(features, signature_inputs(model), settings.horizon_days)
-    policy = drift_policy(settings)
-    columns = list(policy.features)
-    current = {c: column_histogram(features[c], c).tolist() for c in columns}
-    report: DriftReport = score_drift(reference_histograms(settings, model, columns), current, policy)
-    store.record_drift(
-        model["feature_set"],
-        int(model["feature_set_version"]),
-        run_id,
-        day,
-        f"{model['name']}/{model['version']}",
-        report.records(),
-    )
-    for score in report.scores:
-        if score.status != "ok":
-            log.warning("drift %s: %s", score.status, score.describe())
-    report.raise_for_failure()
-    return {"feature_day": day.isoformat(), "entities": len(features), "drift": report.summary()}
-
-
-def signature_inputs(model: dict[str, str]) -> dict[str, str]:
+def signature_inputs(pinned: PinnedModel) -> dict[str, str]:
     """The champion's MLflow signature inputs: column -> type name."""
     from mlflow.models import get_model_info
 
-    info = get_model_info(registry.ModelRef(model["name"], model["version"], model["run_id"]).uri)
+    info = get_model_info(pinned.uri)
     if info.signature is None:
-        raise InferenceSchemaMismatch(f"champion {model['name']} v{model['version']} has no signature")
+        raise InferenceSchemaMismatch(f"champion {pinned.name} v{pinned.version} has no signature")
     return {
         str(spec.name): str(spec.type.name if hasattr(spec.type, "name") else spec.type)
         for spec in info.signature.inputs.inputs
     }
 
 
-def batch_id(feature_day: str, model_version: str, airflow_run_id: str) -> str:
+def reference_histograms(resources: Resources, spec: DatasetSpec, pinned: PinnedModel) -> dict[str, list[int]]:
+    """Each scored column's counts over the champion's training snapshot, from the store's statistics."""
+    from fti.analysis.drift import column_histogram
+    from fti.store.feature_store import StatisticsNotFound
+
+    lineage, store = pinned.lineage, resources.store
+    span = (spec.feature_set, lineage.snapshot_start, lineage.snapshot_end)
+    columns = drift_columns(spec)
+    try:
+        return {
+            c: list(store.histogram(span[0], c, span[1], span[2], lineage.as_of, lineage.feature_set_version).counts)
+            for c in columns
+        }
+    except StatisticsNotFound:
+        log.warning("training partitions have no statistics: counting the snapshot's rows instead")
+        rows = store.read(*span, as_of=lineage.as_of, version=lineage.feature_set_version)
+        edges = bins(spec)
+        return {c: column_histogram(rows[c], c, edges).tolist() for c in columns}
+
+
+def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, run_id: str) -> CheckedInputs:
+    """Known-future completeness, schema and drift of tonight's inputs; drift scores are recorded.
+
+    Raises:
+        InferenceSchemaMismatch: see :func:`check_schema` and :func:`inference_partition`.
+        KnownFutureMissing: planned values of a forecast period have not landed.
+        DriftFailed: a feature drifted beyond its failure threshold (scores are recorded first).
+    """
+    from fti.analysis.drift import column_histogram
+
+    policy = drift_policy(resources.settings, spec)  # a misspelt override fails before any read
+    day = inference_partition(resources, spec, pinned)
+    rows = partition_rows(resources, spec, pinned, day)
+    origin = origin_rows(rows)
+    if origin.empty:
+        raise InferenceSchemaMismatch(f"partition {day} of {spec.feature_set!r} has no rows to predict from")
+    inputs = forecast_inputs(resources, spec, pinned, origin)
+    check_schema(inputs, spec, signature_inputs(pinned))
+    edges = bins(spec)
+    current = {c: column_histogram(rows[c], c, edges).tolist() for c in policy.features}
+    report: DriftReport = score_drift(reference_histograms(resources, spec, pinned), current, policy)
+    resources.store.record_drift(
+        spec.feature_set, pinned.lineage.feature_set_version, run_id, day, f"{pinned.name}/{pinned.version}",
+        report.records(),
+    )  # fmt: skip
+    summary = report.summary()
+    log.info("drift %s: %d features scored, max %s %.3f", summary["status"], len(report.scores),
+             summary["max_feature"], summary["max_distance"] or 0.0)  # fmt: skip
+    for score in report.scores:
+        if score.status != "ok":
+            log.warning("drift %s: %s", score.status, score.describe())
+    report.raise_for_failure()
+    cal = spec.calendar
+    first = inputs[TARGET_PERIOD].min()
+    return CheckedInputs(
+        feature_partition=day,
+        origin=cal.format(origin[PERIOD].iloc[0]),
+        first_period=cal.format(first),
+        entities=len(origin),
+        drift=DriftSummary(
+            status=report.status,
+            scored=len(report.scores),
+            warned=sum(s.status == "warn" for s in report.scores),
+            failed=sum(s.status == "fail" for s in report.scores),
+            max_feature=summary["max_feature"],  # type: ignore[arg-type]
+            max_distance=float(summary["max_distance"] or 0.0),
+        ),
+    )
+
+
+def batch_id(feature_partition: date, model_version: str, airflow_run_id: str) -> str:
     """Short, key-safe id of one publication: the same for a rerun of the same DAG run."""
     digest = hashlib.sha1(airflow_run_id.encode()).hexdigest()[:8]
-    return f"{feature_day.replace('-', '')}-v{model_version}-{digest}"
+    return f"{feature_partition:%Y%m%d}-v{model_version}-{digest}"
 
 
 def plan_run(
-    client: redis.Redis,
-    settings: Settings,
-    model: dict[str, str],
-    checked: dict[str, Any],
-    airflow_run_id: str,
-) -> list[dict[str, Any]]:
-    """Open the run's namespace (meta in state ``writing``) and cut the entities into chunks.
-
-    Returns:
-        One self-contained record per chunk (the run's id, first date, bucket count, expected totals
-        and the chunk's slice of the entity-sorted features): what each mapped task gets.
-    """
+    resources: Resources, spec: DatasetSpec, pinned: PinnedModel, checked: CheckedInputs, airflow_run_id: str
+) -> list[ChunkPlan]:
+    """Stage the origin rows in bucket order, open the run's namespace (meta ``writing``), cut the chunks."""
     from fti.cache import predictions as cache
 
-    day = date.fromisoformat(checked["feature_day"])
-    run = batch_id(checked["feature_day"], model["version"], airflow_run_id)
-    n, size = int(checked["entities"]), settings.inference_chunk_entities
-    plan = cache.plan_run(run, day + timedelta(days=1), settings.horizon_days, n)
+    settings = resources.settings
+    rows = partition_rows(resources, spec, pinned, checked.feature_partition)
+    origin = origin_rows(rows)
+    run = batch_id(checked.feature_partition, pinned.version, airflow_run_id)
+    n, size, horizon = len(origin), settings.inference_chunk_entities, spec.forecast.horizon
+    plan = cache.plan_run(run, checked.first_period, horizon, n)
+    # Chunks are slices of the entities in bucket order: each chunk then fills whole buckets with a
+    # few large writes. The order depends only on the entities and the plan.
+    ordered = origin.iloc[cache.bucket_order(plan, origin[ENTITY].astype(str).tolist())]
+    uri = resources.store.write_staging(spec.name, airflow_run_id, "origin", ordered, row_group_size=size)
     meta = {
-        "model_name": model["name"],
-        "model_version": model["version"],
-        "model_run_id": model["run_id"],
-        "feature_set": model["feature_set"],
-        "feature_set_version": model["feature_set_version"],
-        "feature_day": checked["feature_day"],
+        "dataset": spec.name,
+        "grain": spec.time.grain.value,
+        "week_start": str(spec.calendar.week_start),
+        "origin": checked.origin,
+        "model_name": pinned.name,
+        "model_version": pinned.version,
+        "model_run_id": pinned.run_id,
+        "feature_set": spec.feature_set,
+        "feature_set_version": str(pinned.lineage.feature_set_version),
+        "feature_partition": checked.feature_partition.isoformat(),
         "airflow_run_id": airflow_run_id,
         "started_at": datetime.now(UTC).isoformat(),
     }
-    cache.begin_run(client, settings.cache_prefix, plan, meta, ttl_s=_ttl_s(settings))
+    cache.begin_run(resources.redis, resources.cache_prefix(spec), plan, meta, ttl_s=_ttl_s(settings))
     starts = range(0, n, size)
-    common = {
-        "run": run,
-        "first_date": plan.first_date.isoformat(),
-        "n_buckets": plan.n_buckets,
-        "expected_predictions": n * settings.horizon_days,
-        "chunks_total": len(starts),
-    }
-    return [{**common, "chunk_id": f"{i // size:05d}", "start": i, "stop": min(i + size, n)} for i in starts]
+    return [
+        ChunkPlan(
+            run=run, staging_uri=uri, first_period=checked.first_period, horizon=horizon, n_buckets=plan.n_buckets,
+            expected_predictions=n * horizon, chunks_total=len(starts), chunk_id=f"{i // size:05d}", start=i,
+            stop=min(i + size, n),
+        )  # fmt: skip
+        for i in starts
+    ]
 
 
-def _run_plan(chunk: dict[str, Any], settings: Settings) -> Any:
+@lru_cache(maxsize=2)
+def _loaded_model(name: str, version: str, run_id: str) -> Pipeline:
+    """The pinned model, loaded once per process (a worker running several chunks loads it once)."""
+    return registry.load_model(registry.ModelRef(name, version, run_id))
+
+
+def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, chunk: ChunkPlan) -> int:
+    """Predict and write one chunk of entities for every forecast period; returns predictions written."""
     from fti.cache import predictions as cache
 
-    return cache.RunPlan(
-        chunk["run"], date.fromisoformat(chunk["first_date"]), settings.horizon_days, int(chunk["n_buckets"])
-    )
-
-
-def predict_chunk(
-    client: redis.Redis,
-    settings: Settings,
-    model: dict[str, str],
-    checked: dict[str, Any],
-    chunk: dict[str, Any],
-    as_of: datetime,
-) -> int:
-    """Predict and write one chunk of entities for every horizon day; returns predictions written."""
-    import numpy as np
-
-    from fti.cache import predictions as cache
-
-    plan = _run_plan(chunk, settings)
-    features = read_features(settings, model, date.fromisoformat(checked["feature_day"]), as_of)
-    # Chunks are slices of the entities in bucket order: each chunk then fills whole buckets with
-    # a few large writes. The order depends only on the entities and the plan: every task agrees.
-    features = features.iloc[cache.bucket_order(plan, features["entity"].astype(str).tolist())]
-    part = features.iloc[int(chunk["start"]) : int(chunk["stop"])]
-    registry.configure(settings.mlflow_tracking_uri or "")
-    pipeline = registry.load_model(registry.ModelRef(model["name"], model["version"], model["run_id"]))
-    h = settings.horizon_days
-    predicted = pipeline.predict(expand_horizons(part, h)[MODEL_INPUTS])
-    values = np.asarray(predicted, dtype="float32").reshape(len(part), h)
+    part = resources.store.read_staging(chunk.staging_uri, chunk.start, chunk.stop)
+    inputs = forecast_inputs(resources, spec, pinned, part)
+    resources.registry  # noqa: B018 - points MLflow at the registry before the model is downloaded
+    pipeline = _loaded_model(pinned.name, pinned.version, pinned.run_id)
+    predicted = pipeline.predict(inputs[model_inputs(spec)])
+    values = np.asarray(predicted, dtype="float32").reshape(len(part), chunk.horizon)
+    plan = cache.RunPlan(chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets)
     return cache.write_chunk(
-        client,
-        settings.cache_prefix,
-        plan,
-        chunk["chunk_id"],
-        part["entity"].astype(str).tolist(),
-        values,
-        ttl_s=_ttl_s(settings),
-    )
+        resources.redis, resources.cache_prefix(spec), plan, chunk.chunk_id, part[ENTITY].astype(str).tolist(),
+        values, ttl_s=_ttl_s(resources.settings),
+    )  # fmt: skip
 
 
 def publish(
-    client: redis.Redis,
-    settings: Settings,
-    model: dict[str, str],
-    checked: dict[str, Any],
-    chunks: list[dict[str, Any]],
+    resources: Resources,
+    spec: DatasetSpec,
+    pinned: PinnedModel,
+    checked: CheckedInputs,
+    chunks: list[ChunkPlan],
     written: list[int],
-) -> dict[str, Any]:
+    airflow_run_id: str,
+) -> Published:
     """Make the run live in one atomic step, only if Redis counted every chunk's predictions."""
     from fti.cache import predictions as cache
 
-    plan = chunks[0]
-    drift = checked["drift"]
+    first = chunks[0]
     meta = {
-        "entities": str(checked["entities"]),
+        "entities": str(checked.entities),
         "predictions": str(sum(written)),
-        "drift_status": str(drift["status"]),
-        "drift_max_feature": str(drift["max_feature"]),
-        "drift_max_distance": str(drift["max_distance"]),
+        "drift_status": checked.drift.status,
+        "drift_max_feature": str(checked.drift.max_feature),
+        "drift_max_distance": str(checked.drift.max_distance),
         "published_at": datetime.now(UTC).isoformat(),
     }
     result = cache.go_live(
-        client,
-        settings.cache_prefix,
-        _run_plan(plan, settings),
-        expected_chunks=int(plan["chunks_total"]),
-        expected_predictions=int(plan["expected_predictions"]),
+        resources.redis,
+        resources.cache_prefix(spec),
+        cache.RunPlan(first.run, first.first_period, first.horizon, first.n_buckets),
+        expected_chunks=first.chunks_total,
+        expected_predictions=first.expected_predictions,
         meta=meta,
-        keep_runs=settings.keep_runs,
-        ttl_s=_ttl_s(settings),
+        keep_runs=resources.settings.keep_runs,
+        ttl_s=_ttl_s(resources.settings),
     )
-    log.info("run %s is live: %s", plan["run"], result)
-    return {"run": plan["run"], "model_version": model["version"], **meta}
+    resources.store.delete_staging(spec.name, airflow_run_id)
+    log.info("LIVE %s: %s predictions of %s entities from %s (model v%s); replaced %s",
+             first.run, meta["predictions"], checked.entities, first.first_period, pinned.version,
+             result["previous"] or "nothing")  # fmt: skip
+    return Published(
+        run=first.run, model_version=pinned.version, entities=checked.entities, predictions=sum(written),
+        first_period=first.first_period, drift_status=checked.drift.status,
+    )  # fmt: skip
 
 
 def _ttl_s(settings: Settings) -> int:
     return int(settings.run_ttl_hours * 3600)
 
 
-def pinned_as_of(value: str | None = None) -> datetime:
-    """The run's store read time: given (a retry keeps it), or now (naive UTC)."""
-    if value:
-        return datetime.fromisoformat(value)
+def utcnow() -> datetime:
+    """Now, naive UTC (the catalog's time)."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fti.contracts import GATE_REASON_TAG, GATE_RULE_TAG, GATE_TAG
 from fti.registry.gate import ChampionScore, GateDecision
 from fti.registry.mlflow_registry import CHAMPION, ModelNotFound, ModelRef, resolve_alias, set_alias
 
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GATE_TAG = "gate"
-"""Version tag the gate sets: ``passed`` or ``failed``; only ``passed`` versions may be copied onwards."""
-GATE_REASON_TAG = "gate_reason"
 POLL_S = 0.2
 
 
@@ -154,7 +152,7 @@ def promote_if_better(
     with lock():
         previous = current_champion(client, candidate.name)
         if previous is not None and previous.version == candidate.version:
-            decision = GateDecision(True, [f"v{candidate.version} is already the champion"])
+            decision = GateDecision(True, [f"v{candidate.version} is already the champion"], "already-champion")
             return PromotionResult(decision, previous, previous)
         decision = decide(score_champion(previous) if previous is not None else None)
         if decision.promote:
@@ -162,7 +160,7 @@ def promote_if_better(
         name, version = candidate.name, candidate.version
         client.set_model_version_tag(name, version, GATE_TAG, _verdict(decision))
         client.set_model_version_tag(name, version, GATE_REASON_TAG, decision.summary[:4000])
-    log.info("%s v%s: %s", candidate.name, candidate.version, decision.summary)
+        client.set_model_version_tag(name, version, GATE_RULE_TAG, decision.rule)
     return PromotionResult(decision, previous, candidate if decision.promote else previous)
 
 

@@ -1,78 +1,122 @@
-"""HTTP lookups of live predictions: a FastAPI app over :class:`fti.cache.client.PredictionClient`.
+"""HTTP lookups of live predictions of every data set: a FastAPI app over :class:`fti.cache.client.PredictionClient`.
 
 Endpoints (``fti serve``, or ``make serve``, runs it with uvicorn)::
 
-    GET /predictions/{entity}/{date}   200 {"entity", "date", "prediction", "run", "model_version"}
-                                       404 {"detail": "no live prediction for entity ... : <reason>"}
-    GET /live                          200 the live run's metadata, 404 when nothing is live
-    GET /health                        200 {"redis": "ok"}, 503 when Redis does not answer
+    GET /datasets                                      200 [{"dataset", "grain", "horizon", "live_run"}]
+    GET /{dataset}/predictions/{entity}/{period}       200 {"dataset", "entity", "period", "prediction",
+                                                            "run", "model_version"}
+                                                       404 {"detail": "no live prediction ... : <reason>"}
+                                                       422 {"detail": "'2011-13-01' is not a day period: ..."}
+    GET /{dataset}/live                                200 the live run's metadata, 404 when nothing is live
+    GET /health                                        200 {"redis": "ok"}, 503 when Redis does not answer
 
 Entity ids hold spaces and ``|``: percent-encode them in the path, e.g.
-``curl http://127.0.0.1:8000/predictions/United%20Kingdom%7C85123A/2024-03-05``
-(``urllib.parse.quote(entity, safe="")`` in Python). An encoded ``/`` (``%2F``) works too.
-A date that is not ``YYYY-MM-DD`` is a 422. Redis down on a lookup is a 503, never a guess.
+``curl http://127.0.0.1:8000/online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10``
+(``urllib.parse.quote(entity, safe="")`` in Python). A period is written as the data set's grain
+writes it (``2011-12-10``, ``2016-12-19T08:00``). Redis down on a lookup is a 503, never a guess.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from fti.settings import Settings
 
-def create_app(redis_url: str, prefix: str) -> FastAPI:
-    """The app reading the cache at ``redis_url`` under ``prefix`` (``fti:<env>``).
 
-    Nothing connects here: the Redis connection is made by the first request.
+def create_app(redis_url: str, settings: Settings) -> FastAPI:
+    """The app reading the cache at ``redis_url`` for every data set of the specs folder.
+
+    Nothing connects here: the Redis connection is made by the first request. A data set is found
+    by its spec, read when first asked for.
     """
     from fastapi import FastAPI, HTTPException
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    from fti.cache.client import PredictionClient, PredictionNotFound, address
+    from fti.cache.client import PredictionClient, PredictionNotFound, address, connect
+    from fti.specs import SpecError, load_dataset, spec_files
 
-    client = PredictionClient.from_url(redis_url, prefix)
+    redis = connect(redis_url, check=False)
+    clients: dict[str, PredictionClient] = {}
     down = (RedisConnectionError, RedisTimeoutError)
-    app = FastAPI(title="fti predictions", description="Live demand predictions from the Redis cache.")
+    app = FastAPI(title="fti predictions", description="Live forecasts of every data set, from the Redis cache.")
 
     def unavailable(exc: Exception) -> HTTPException:
         return HTTPException(503, f"the prediction cache at {address(redis_url)} is not reachable: {exc}")
 
-    @app.get("/predictions/{entity:path}/{target_date}")
-    def prediction(entity: str, target_date: date) -> dict[str, Any]:
-        """The live prediction of ``entity`` (URL-encoded) for ``target_date`` (YYYY-MM-DD)."""
+    def client_of(dataset: str) -> tuple[PredictionClient, Any]:
         try:
-            found = client.prediction(entity, target_date)
+            spec = load_dataset(settings.specs_dir, dataset)  # type: ignore[arg-type]
+        except SpecError as exc:
+            raise HTTPException(404, f"no data set {dataset!r}: {exc.problems[0]}") from exc
+        if dataset not in clients:
+            clients[dataset] = PredictionClient(redis, settings.cache_prefix(dataset))
+        return clients[dataset], spec
+
+    @app.get("/datasets")
+    def datasets() -> list[dict[str, Any]]:
+        """The data sets of the specs folder, their grain and horizon, and the run live now."""
+        out = []
+        for path in spec_files(settings.specs_dir):  # type: ignore[arg-type]
+            try:
+                client, spec = client_of(path.stem)
+                meta = client.live()
+            except HTTPException:
+                continue
+            except down as exc:
+                raise unavailable(exc) from exc
+            out.append(
+                {
+                    "dataset": spec.name,
+                    "grain": spec.calendar.describe(),
+                    "horizon": spec.forecast.horizon,
+                    "live_run": meta["run"] if meta else None,
+                }
+            )
+        return out
+
+    @app.get("/{dataset}/predictions/{entity:path}/{period}")
+    def prediction(dataset: str, entity: str, period: str) -> dict[str, Any]:
+        """The live prediction of ``entity`` (URL-encoded) for ``period``."""
+        client, spec = client_of(dataset)
+        try:
+            spec.calendar.parse(period)
+            found = client.prediction(entity, period)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
         except PredictionNotFound as exc:
             raise HTTPException(404, str(exc)) from exc
         except down as exc:
             raise unavailable(exc) from exc
         return {
+            "dataset": dataset,
             "entity": found.entity,
-            "date": found.target_date.isoformat(),
+            "period": found.period,
             "prediction": found.value,
             "run": found.run,
             "model_version": found.model_version,
         }
 
-    @app.get("/live")
-    def live() -> dict[str, str]:
-        """The live run's id and metadata (model version, counts, dates, timestamps)."""
+    @app.get("/{dataset}/live")
+    def live(dataset: str) -> dict[str, str]:
+        """The live run's id and metadata (model version, counts, periods, timestamps)."""
+        client, _ = client_of(dataset)
         try:
             meta = client.live()
         except down as exc:
             raise unavailable(exc) from exc
         if meta is None:
-            raise HTTPException(404, f"nothing is live under {prefix!r}")
+            raise HTTPException(404, f"nothing of {dataset!r} is live under {client.prefix!r}")
         return meta
 
     @app.get("/health")
     def health() -> dict[str, str]:
         """Whether Redis answers a PING."""
         try:
-            client.client.ping()
+            redis.ping()
         except down as exc:
             raise unavailable(exc) from exc
         return {"redis": "ok"}

@@ -196,6 +196,7 @@ class Target(_Strict):
     absent: Literal["zero", "missing"] = Field(
         description="An entity without rows in a period: 0 (transactions) or not observed (measurements)."
     )
+    non_negative: bool = Field(True, description="Never below 0: forecasts are clipped at 0.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

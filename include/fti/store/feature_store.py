@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import cached_property
+from datetime import date, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from fti.store import catalog, documents, history
+from fti.store import catalog, history
+from fti.store.base import (  # noqa: F401 - the store's errors are imported from here
+    ConcurrentCommit,
+    FeatureSetNotFound,
+    StatisticsNotFound,
+    ValidationNotFound,
+)
+from fti.store.base import utcnow as _utcnow
+from fti.store.records import RecordsMixin, _check_validation
+from fti.store.staging import StagingMixin
 from fti.store.statistics import (
     STATISTICS_COLUMNS,
     FeatureStatistics,
@@ -26,23 +34,6 @@ from fti.store.statistics import (
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.fs as pafs
-
-
-class ConcurrentCommit(RuntimeError):
-    """Another writer committed the same partition while this one was writing; this one committed nothing."""
-
-
-class FeatureSetNotFound(LookupError):
-    """A feature set (or version of it) that the catalog does not know was asked for."""
-
-
-class StatisticsNotFound(LookupError):
-    """No partition of the days asked for has statistics of the column asked for."""
-
-
-class ValidationNotFound(LookupError):
-    """A validation id that the catalog has not recorded was given."""
 
 
 @dataclass(frozen=True)
@@ -61,31 +52,13 @@ class PartitionRef:
         return dict(self.__dict__)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class FeatureStore:
-    """A versioned, point-in-time correct store of daily feature partitions.
+class FeatureStore(RecordsMixin, StagingMixin):
+    """A versioned, point-in-time correct store of feature partitions (a partition: a day, week or month).
 
     Args:
         store_uri: root of the Parquet files, a local path or any URI pyarrow's filesystems open.
         catalog_url: SQLAlchemy URL of the catalog.
     """
-
-    def __init__(self, store_uri: str, catalog_url: str) -> None:
-        self.store_uri = store_uri
-        self.catalog_url = catalog_url
-
-    @cached_property
-    def engine(self) -> sa.Engine:
-        return catalog.create_engine(self.catalog_url)
-
-    @cached_property
-    def _fs(self) -> tuple[pafs.FileSystem, str]:
-        import pyarrow.fs as pafs
-
-        return pafs.FileSystem.from_uri(self.store_uri)
 
     def write(
         self,
@@ -94,6 +67,7 @@ class FeatureStore:
         frame: pd.DataFrame,
         run_id: str | None = None,
         validation_id: str | None = None,
+        bins: Mapping[str, Sequence[float]] = MappingProxyType({}),
     ) -> PartitionRef:
         """Commit ``frame`` as the partition of ``day``; rewriting identical bytes commits nothing new.
 
@@ -106,6 +80,7 @@ class FeatureStore:
             validation_id: what :meth:`record_validation` returned for these rows; the partition
                 row keeps it. A rewrite of identical bytes commits nothing, so it keeps the link
                 of the partition committed first.
+            bins: histogram edges by column for the statistics (:func:`fti.features.schema.bins`).
 
         Raises:
             ConcurrentCommit: another writer committed this partition in the meantime.
@@ -125,7 +100,7 @@ class FeatureStore:
             return PartitionRef(
                 feature_set, version, day.isoformat(), seen.uri, seen.row_count, checksum, False
             )
-        stats = compute_statistics(frame)
+        stats = compute_statistics(frame, bins)
         uri = self._write_file(feature_set, version, day, checksum, payload)
         with self.engine.begin() as conn:
             catalog.lock_feature_set_version(conn, feature_set, version)
@@ -156,6 +131,20 @@ class FeatureStore:
             ).scalar_one()
             catalog.insert_statistics(conn, partition_id, [(s.column, s.kind, s.to_json()) for s in stats])
         return PartitionRef(feature_set, version, day.isoformat(), uri, table.num_rows, checksum, True)
+
+    def write_partitions(
+        self,
+        feature_set: str,
+        frames: Mapping[date, pd.DataFrame],
+        run_id: str | None = None,
+        validation_id: str | None = None,
+        bins: Mapping[str, Sequence[float]] = MappingProxyType({}),
+    ) -> list[PartitionRef]:
+        """:meth:`write` each partition, in date order; each commit is atomic on its own."""
+        return [
+            self.write(feature_set, day, frames[day], run_id=run_id, validation_id=validation_id, bins=bins)
+            for day in sorted(frames)
+        ]
 
     def read(
         self,
@@ -235,141 +224,6 @@ class FeatureStore:
             )
         return sum_histograms(column, [(r.day, FeatureStatistics.from_json(r.stats_json)) for r in rows])
 
-    def record_validation(
-        self,
-        feature_set: str,
-        run_id: str,
-        start: date,
-        end: date,
-        success: bool,
-        summary: dict[str, Any],
-        document: dict[str, Any],
-    ) -> str:
-        """Keep a validation of the days [start, end]: its document as a file, its outcome in the catalog.
-
-        The document is written (atomically) to
-        ``<store_uri>/_validation/<feature_set>/<run id>-<id prefix>.json`` before its catalog row
-        is committed, so a recorded validation always has its document. Values without a JSON form
-        (NaN, infinities) are written as null.
-
-        Args:
-            summary: a few counts and names, e.g. ``ValidationReport.summary()``: ``evaluated``,
-                ``failed`` and ``failing`` (names) are what ``fti features validations`` shows.
-            document: the full result, e.g. Great Expectations' ``to_json_dict()``.
-
-        Returns:
-            The validation's id, for :meth:`write`'s ``validation_id``.
-        """
-        if end < start:
-            raise ValueError(f"validation of {feature_set!r}: end {end} is before start {start}")
-        validation_id = uuid.uuid4().hex
-        summary_json = documents.dumps(summary)
-        payload = documents.dumps(document, indent=2).encode()
-        folder = f"{self._root}/_validation/{feature_set}"
-        name = f"{documents.safe_name(run_id)}-{validation_id[:8]}.json"
-        uri = self._write_atomically(folder, name, payload)
-        with self.engine.begin() as conn:
-            conn.execute(
-                catalog.validation_results.insert().values(
-                    id=validation_id,
-                    feature_set=feature_set,
-                    run_id=run_id,
-                    start_day=start,
-                    end_day=end,
-                    success=bool(success),
-                    summary_json=summary_json,
-                    uri=uri,
-                    created_at=_utcnow(),
-                )
-            )
-        return validation_id
-
-    def record_drift(
-        self,
-        feature_set: str,
-        version: int,
-        run_id: str,
-        feature_day: date,
-        model: str,
-        scores: list[dict[str, Any]],
-    ) -> int:
-        """Keep one inference run's drift scores (``feature``, ``distance``, ``warn``, ``fail``, ``status``).
-
-        A rerun of the same ``run_id`` replaces its scores, so the history has one set per run.
-
-        Returns:
-            The number of scores recorded.
-        """
-        table = catalog.drift_scores
-        now = _utcnow()
-        rows = [
-            {
-                "feature_set": feature_set,
-                "version": version,
-                "run_id": run_id,
-                "feature_day": feature_day,
-                "model": model,
-                "column_name": str(s["feature"]),
-                "distance": float(s["distance"]),
-                "warn": float(s["warn"]),
-                "fail": float(s["fail"]),
-                "status": str(s["status"]),
-                "created_at": now,
-            }
-            for s in scores
-        ]
-        with self.engine.begin() as conn:
-            conn.execute(table.delete().where(table.c.feature_set == feature_set, table.c.run_id == run_id))
-            if rows:
-                conn.execute(table.insert(), rows)
-        return len(rows)
-
-    def drift_history(self, feature_set: str, last_runs: int | None = None) -> pd.DataFrame:
-        """Recorded drift scores of ``feature_set``, oldest first (of the ``last_runs`` newest runs if given).
-
-        Columns: run_id, feature_day, model, version, feature, distance, warn, fail, status, created_at.
-        """
-        import pandas as pd
-
-        t = catalog.drift_scores
-        query = sa.select(
-            t.c.run_id,
-            t.c.feature_day,
-            t.c.model,
-            t.c.version,
-            t.c.column_name.label("feature"),
-            t.c.distance,
-            t.c.warn,
-            t.c.fail,
-            t.c.status,
-            t.c.created_at,
-        ).where(t.c.feature_set == feature_set)
-        if last_runs is not None:
-            newest = (
-                sa.select(t.c.run_id)
-                .where(t.c.feature_set == feature_set)
-                .group_by(t.c.run_id)
-                .order_by(sa.func.max(t.c.created_at).desc())
-                .limit(last_runs)
-            )
-            query = query.where(t.c.run_id.in_(newest.scalar_subquery()))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(t.c.created_at, t.c.id)).all()
-        return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
-
-    def validation_document(self, validation_id: str) -> dict[str, Any]:
-        """The full document :meth:`record_validation` wrote for ``validation_id``.
-
-        Raises:
-            ValidationNotFound: no validation with that id was recorded.
-        """
-        with self.engine.connect() as conn:
-            uri = _check_validation(conn, validation_id)
-        fs, _ = self._fs
-        with fs.open_input_stream(uri) as stream:
-            document: dict[str, Any] = json.loads(stream.read())
-        return document
-
     def versions(self, feature_set: str) -> list[history.VersionInfo]:
         """Every version of ``feature_set``, oldest first.
 
@@ -393,11 +247,6 @@ class FeatureStore:
         """The partitions :meth:`read` returns for the same arguments, by day, with their validations."""
         with self.engine.connect() as conn:
             return history.visible(conn, feature_set, version, start, end, as_of)
-
-    def validations(self, feature_set: str, last: int | None = None) -> list[history.ValidationRecord]:
-        """Validations recorded for ``feature_set``, oldest first; the ``last`` newest when given."""
-        with self.engine.connect() as conn:
-            return history.validations(conn, feature_set, last)
 
     def latest_version(
         self, feature_set: str, as_of: datetime | None = None, conn: sa.Connection | None = None
@@ -484,38 +333,16 @@ class FeatureStore:
             raise FeatureSetNotFound(f"feature set {feature_set!r} has no version {version}")
         return pa.schema([(name, _arrow_type(t)) for name, t in json.loads(found)])
 
-    @property
-    def _root(self) -> str:
-        return self._fs[1].rstrip("/")
-
     def _write_file(self, feature_set: str, version: int, day: date, checksum: str, payload: bytes) -> str:
         """The partition's Parquet file, named by its checksum."""
         folder = f"{self._root}/{feature_set}/v{version}/date={day.isoformat()}"
         return self._write_atomically(folder, f"part-{checksum[:16]}.parquet", payload)
 
-    def _write_atomically(self, folder: str, name: str, payload: bytes) -> str:
-        """Write under a temporary name, then rename: a reader never sees a partial file."""
-        fs, _ = self._fs
-        fs.create_dir(folder, recursive=True)
-        final = f"{folder}/{name}"
-        temp = f"{folder}/.tmp-{uuid.uuid4().hex}.{name.rsplit('.', 1)[-1]}"
-        with fs.open_output_stream(temp) as out:
-            out.write(payload)
-        fs.move(temp, final)
-        return final
 
 
 def _latest_one(conn: sa.Connection, feature_set: str, version: int, day: date) -> sa.Row[Any] | None:
     rows = catalog.latest_partitions(conn, feature_set, version, day, day, _utcnow())
     return rows[0] if rows else None
-
-
-def _check_validation(conn: sa.Connection, validation_id: str) -> str:
-    """The document URI of validation ``validation_id``; raises ValidationNotFound when unknown."""
-    uri = catalog.validation_uri(conn, validation_id)
-    if uri is None:
-        raise ValidationNotFound(f"no validation with id {validation_id!r} was recorded in the catalog")
-    return uri
 
 
 def _to_table(frame: pd.DataFrame) -> pa.Table:

@@ -1,6 +1,7 @@
 """Per-column statistics of a partition, recorded in the catalog with the commit that wrote it.
 
-Histograms count values on FIXED bin edges per column (:data:`FIXED_BINS`), never on edges taken
+Histograms count values on FIXED bin edges per column (given by the caller, from the data-set spec:
+:func:`fti.features.schema.bins`; :data:`DEFAULT_EDGES` otherwise), never on edges taken
 from the data, so the histograms of every partition of a feature-set version line up bin by bin:
 they can be summed over days (:func:`sum_histograms`) and two windows compared (e.g. by
 Jensen-Shannon distance). Bins are half-open ``[edge_i, edge_i+1)``; the last one also holds its
@@ -18,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
-
-from fti.features.demand import DEMAND_COLUMNS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,40 +58,23 @@ STATISTICS_COLUMNS: list[str] = [
 :meth:`FeatureStatistics.as_record` of one of its columns."""
 
 INF = math.inf
-
-DEMAND_EDGES: tuple[float, ...] = (0.0, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, INF)
-"""Non-negative, heavy-tailed unit counts and their means: 0 and fractions apart, then Fibonacci steps."""
-
-PRICE_EDGES: tuple[float, ...] = (
-    0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, INF,
-)  # fmt: skip
-"""Prices: log-spaced (1-2-5 steps per decade) from one penny up."""
-
+_DECADES = range(-2, 7)
 DEFAULT_EDGES: tuple[float, ...] = (
     -INF,
-    *(-(10.0**k) for k in range(6, -3, -1)),
+    *sorted(-(m * 10.0**k) for k in _DECADES for m in (1, 2, 5)),
     0.0,
-    *(10.0**k for k in range(-2, 7)),
+    *sorted(m * 10.0**k for k in _DECADES for m in (1, 2, 5)),
     INF,
 )
-"""Any other numeric column: symmetric decades from -1e6 to 1e6 around 0, open-ended both sides."""
+"""Edges of a numeric column without edges of its own: 0, then 1-2-5 steps per decade from 0.01 to
+5e6 on both sides, open-ended. Fixed, never taken from the data."""
+SHARE_EDGES: tuple[float, ...] = (*(round(0.05 * k, 2) for k in range(20)), 1.0, 1.0000001)
+"""Shares in [0, 1], 5-point steps (1.0 has a bin of its own)."""
 
 
 def unit_edges(low: int, high: int) -> tuple[float, ...]:
     """One bin per integer of ``[low, high]``, each integer in the middle of its bin."""
     return tuple(k - 0.5 for k in range(low, high + 2))
-
-
-FIXED_BINS: Mapping[str, tuple[float, ...]] = MappingProxyType(
-    {
-        **{name: DEMAND_EDGES for name in DEMAND_COLUMNS},
-        "active_days_28": unit_edges(0, 28),
-        "day_of_week": unit_edges(0, 6),
-        "month": unit_edges(1, 12),
-        "avg_price_28": PRICE_EDGES,
-    }
-)
-"""Bin edges by column name; a numeric column not named here gets :data:`DEFAULT_EDGES`."""
 
 
 class BinEdgesMismatch(ValueError):
@@ -167,7 +149,7 @@ class Histogram:
         return tuple(c / total if total else 0.0 for c in self.counts)
 
 
-def bin_edges(column: str, bins: Mapping[str, Sequence[float]] = FIXED_BINS) -> tuple[float, ...]:
+def bin_edges(column: str, bins: Mapping[str, Sequence[float]] = MappingProxyType({})) -> tuple[float, ...]:
     """The edges ``column`` is counted on: its entry in ``bins``, else :data:`DEFAULT_EDGES`."""
     edges = tuple(float(e) for e in bins.get(column, DEFAULT_EDGES))
     if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
@@ -197,7 +179,7 @@ def column_kind(series: pd.Series) -> Kind | None:
 
 
 def compute_statistics(
-    frame: pd.DataFrame, bins: Mapping[str, Sequence[float]] = FIXED_BINS
+    frame: pd.DataFrame, bins: Mapping[str, Sequence[float]] = MappingProxyType({})
 ) -> list[FeatureStatistics]:
     """Statistics of every numeric and string column of ``frame``, in column order.
 

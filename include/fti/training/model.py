@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 
-from fti.features.model_inputs import CATEGORICAL_INPUTS, NUMERIC_INPUTS
+from fti.features.schema import categorical_inputs, numeric_inputs
 
 if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
+
+    from fti.specs import DatasetSpec
 
 #: Defaults chosen on the full history (last 90 feature days up to 2011-12-09, horizons 1-7, test =
 #: the last 7 feature days, 177 k rows). An entity's daily demand is 0 on ~80% of days and
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 #: ``reg:quantileerror`` with ``quantile_alpha`` 0.6 halves the bias (-0.66) at a test WAPE of 0.99.
 #: Fitting those 90 days (2.6 M training rows) takes 1.5-2 minutes on 2 cores.
 DEFAULT_PARAMS: dict[str, Any] = {
-    "objective": "reg:absoluteerror",
     "n_estimators": 200,
     "max_depth": 6,
     "learning_rate": 0.1,
@@ -39,6 +40,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "colsample_bytree": 0.9,
     "min_child_weight": 1.0,
     "reg_lambda": 1.0,
+}
+#: XGBoost's objective for each ``model.objective`` of a spec.
+OBJECTIVES: dict[str, str] = {
+    "absolute_error": "reg:absoluteerror",
+    "squared_error": "reg:squarederror",
+    "tweedie": "reg:tweedie",
+    "poisson": "count:poisson",
 }
 #: Name of the one-hot column that takes every category not learned during fit.
 OTHER = "__other__"
@@ -53,12 +61,7 @@ class FrameEncoder(TransformerMixin, BaseEstimator):
     the column's ``__other__`` indicator, so a new country at serving time is not an error.
     """
 
-    def __init__(
-        self,
-        categorical: Sequence[str] = tuple(CATEGORICAL_INPUTS),
-        numeric: Sequence[str] = tuple(NUMERIC_INPUTS),
-        min_frequency: int = 20,
-    ) -> None:
+    def __init__(self, categorical: Sequence[str] = (), numeric: Sequence[str] = (), min_frequency: int = 20) -> None:
         self.categorical = categorical
         self.numeric = numeric
         self.min_frequency = min_frequency
@@ -117,40 +120,63 @@ def _one_hot(values: pd.Series, categories: list[str]) -> np.ndarray:
     return out
 
 
-class NonNegativeRegressor(RegressorMixin, BaseEstimator):
-    """Wraps a regressor and clips its predictions at 0: demand is never negative."""
+class ForecastRegressor(RegressorMixin, BaseEstimator):
+    """Wraps a regressor: learns on the transformed target, predicts back in units, clips at a floor.
 
-    def __init__(self, regressor: Any = None) -> None:
+    Args:
+        regressor: the unfitted regressor (a template, cloned at fit).
+        transform: ``log1p`` to learn on ``log(1 + y)`` (predictions are ``exp(.) - 1``), or ``none``.
+        clip_min: predictions below it are raised to it (0: a count is never negative); None: no clip.
+    """
+
+    def __init__(self, regressor: Any = None, transform: str = "none", clip_min: float | None = 0.0) -> None:
         self.regressor = regressor
+        self.transform = transform
+        self.clip_min = clip_min
 
-    def fit(self, X: Any, y: Any) -> NonNegativeRegressor:
-        """Fit a clone of ``regressor``: the unfitted one stays a template (sklearn's convention)."""
-        self.regressor_ = clone(self.regressor).fit(X, y)
+    def fit(self, X: Any, y: Any) -> ForecastRegressor:
+        """Fit a clone of ``regressor`` on the (transformed) target."""
+        target = np.asarray(y, dtype="float64")
+        if self.transform == "log1p":
+            target = np.log1p(np.clip(target, 0.0, None))
+        self.regressor_ = clone(self.regressor).fit(X, target)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """The wrapped regressor's predictions, negative ones raised to 0."""
-        return np.clip(self.regressor_.predict(X), 0.0, None)
+        """Predictions in the target's units, at least ``clip_min``."""
+        predicted = np.asarray(self.regressor_.predict(X), dtype="float64")
+        if self.transform == "log1p":
+            predicted = np.expm1(predicted)
+        return predicted if self.clip_min is None else np.clip(predicted, self.clip_min, None)
 
 
-def build_pipeline(params: dict[str, Any] | None = None, seed: int = 42) -> Pipeline:
-    """Unfitted Pipeline: encode the frame, XGBoost with :data:`DEFAULT_PARAMS` updated by ``params``, clip.
+def model_params(spec: DatasetSpec, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """XGBoost parameters: :data:`DEFAULT_PARAMS`, the spec's objective, then ``params`` (tuning)."""
+    return {**DEFAULT_PARAMS, "objective": OBJECTIVES[spec.model.objective], **(params or {})}
+
+
+def build_pipeline(spec: DatasetSpec, params: dict[str, Any] | None = None, seed: int = 42) -> Pipeline:
+    """Unfitted Pipeline: encode the spec's inputs, XGBoost with :func:`model_params`, transform and clip.
 
     Threads and the tree method are fixed here, not tunable: 2 threads is what the workers have.
     """
     from sklearn.pipeline import Pipeline
     from xgboost import XGBRegressor
 
-    regressor = XGBRegressor(
-        **{**DEFAULT_PARAMS, **(params or {})}, tree_method="hist", n_jobs=2, random_state=seed
-    )
-    return Pipeline([("preprocess", FrameEncoder()), ("model", NonNegativeRegressor(regressor))])
+    regressor = XGBRegressor(**model_params(spec, params), tree_method="hist", n_jobs=2, random_state=seed)
+    encoder = FrameEncoder(tuple(categorical_inputs(spec)), tuple(numeric_inputs(spec)))
+    clip = 0.0 if spec.target.non_negative else None
+    wrapped = ForecastRegressor(regressor, spec.features.target_transform, clip)
+    return Pipeline([("preprocess", encoder), ("model", wrapped)])
 
 
-def fit(frame: pd.DataFrame, label: str, params: dict[str, Any] | None = None, seed: int = 42) -> Pipeline:
+def fit(
+    spec: DatasetSpec, frame: pd.DataFrame, label: str, params: dict[str, Any] | None = None, seed: int = 42
+) -> Pipeline:
     """Fit a new Pipeline on ``frame``'s model inputs against its ``label`` column."""
-    pipeline = build_pipeline(params, seed)
-    pipeline.fit(frame[CATEGORICAL_INPUTS + NUMERIC_INPUTS], frame[label].to_numpy(dtype="float64"))
+    pipeline = build_pipeline(spec, params, seed)
+    inputs = categorical_inputs(spec) + numeric_inputs(spec)
+    pipeline.fit(frame[inputs], frame[label].to_numpy(dtype="float64"))
     return pipeline
 
 

@@ -4,7 +4,8 @@ A pickle runs code when it is loaded and breaks when a library changes its inter
 files written here are data only, readable by any XGBoost and any JSON parser:
 
 - ``pipeline.json``: format version, the encoder's learned categories, input columns, feature
-  names, the post-processing (clip at 0) and the XGBoost version that wrote the booster;
+  names, the post-processing (target transform, clip floor) and the XGBoost version that wrote the
+  booster;
 - ``booster.ubj``: the trees, in XGBoost's universal binary JSON (``XGBRegressor.save_model``).
 """
 
@@ -16,16 +17,16 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fti.training.model import FrameEncoder, NonNegativeRegressor
+from fti.training.model import ForecastRegressor, FrameEncoder
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PIPELINE_FILE = "pipeline.json"
 BOOSTER_FILE = "booster.ubj"
-#: The only post-processing :func:`load_pipeline` knows how to rebuild.
-CLIP_AT_ZERO = {"clip_min": 0.0}
+#: The target transforms :func:`load_pipeline` knows how to rebuild.
+TRANSFORMS = ("none", "log1p")
 
 
 class UnsupportedModelFormat(ValueError):
@@ -33,9 +34,9 @@ class UnsupportedModelFormat(ValueError):
 
 
 def save_pipeline(pipeline: Pipeline, directory: Path) -> None:
-    """Write the fitted ``pipeline`` (encoder, clipped XGBoost) as two files into ``directory``."""
+    """Write the fitted ``pipeline`` (encoder, XGBoost and its post-processing) as two files into ``directory``."""
     encoder: FrameEncoder = pipeline.named_steps["preprocess"]
-    wrapper: NonNegativeRegressor = pipeline.named_steps["model"]
+    wrapper: ForecastRegressor = pipeline.named_steps["model"]
     directory.mkdir(parents=True, exist_ok=True)
     wrapper.regressor_.save_model(directory / BOOSTER_FILE)
     document = {
@@ -43,7 +44,7 @@ def save_pipeline(pipeline: Pipeline, directory: Path) -> None:
         "input_columns": [*encoder.categorical, *encoder.numeric],
         "encoder": encoder.state(),
         "feature_names": [str(name) for name in encoder.get_feature_names_out()],
-        "postprocessing": CLIP_AT_ZERO,
+        "postprocessing": {"transform": wrapper.transform, "clip_min": wrapper.clip_min},
         "booster_file": BOOSTER_FILE,
         "regressor_params": _plain_params(wrapper.regressor_.get_params()),
         "xgboost_version": dist_version("xgboost-cpu"),
@@ -65,7 +66,8 @@ def load_pipeline(directory: Path) -> Pipeline:
     document = read_document(directory)
     booster = XGBRegressor(**document.get("regressor_params", {}))
     booster.load_model(directory / document["booster_file"])
-    wrapper = NonNegativeRegressor(clone(booster))
+    post = document["postprocessing"]
+    wrapper = ForecastRegressor(clone(booster), post["transform"], post["clip_min"])
     wrapper.regressor_ = booster
     encoder = FrameEncoder.from_state(document["encoder"])
     return Pipeline([("preprocess", encoder), ("model", wrapper)])
@@ -90,8 +92,10 @@ def read_document(directory: Path) -> dict[str, Any]:
             f"{path} has format_version {seen!r}; this code reads only version {FORMAT_VERSION}: "
             "load it with the fti version that wrote it, or retrain"
         )
-    if document.get("postprocessing") != CLIP_AT_ZERO:
+    post = document.get("postprocessing")
+    if not isinstance(post, dict) or post.get("transform") not in TRANSFORMS or set(post) != {"transform", "clip_min"}:
         raise UnsupportedModelFormat(
-            f"{path} asks for post-processing {document.get('postprocessing')!r}; expected {CLIP_AT_ZERO}"
+            f"{path} asks for post-processing {post!r}; this code rebuilds a transform of {TRANSFORMS} "
+            "and a clip floor (a number or null) only"
         )
     return document

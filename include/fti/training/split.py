@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from fti.periods import Calendar
 
 
 class NotEnoughData(ValueError):
@@ -16,7 +17,7 @@ class NotEnoughData(ValueError):
 
 @dataclass(frozen=True)
 class TimeSplit:
-    """Train, validation and test rows, split on the feature day."""
+    """Train, validation and test rows, split on the feature period."""
 
     train: pd.DataFrame
     validation: pd.DataFrame
@@ -24,30 +25,39 @@ class TimeSplit:
 
 
 def split_by_time(
-    rows: pd.DataFrame, validation_days: int, test_days: int, horizon_days: int, min_train_rows: int = 100
+    rows: pd.DataFrame,
+    calendar: Calendar,
+    validation_periods: int,
+    test_periods: int,
+    reach: int,
+    min_train_rows: int = 100,
 ) -> TimeSplit:
-    """Last ``test_days`` feature days are test, the ``validation_days`` before are validation.
+    """The last ``test_periods`` feature periods are test, the ``validation_periods`` before are validation.
 
-    A gap of ``horizon_days`` separates the windows, so no training label overlaps the
-    feature days of the next window.
+    ``reach`` periods (gap + horizon) separate the windows, so no label of a window falls on a
+    feature period of the next one.
+
+    Raises:
+        NotEnoughData: a window is empty or the training window has fewer than ``min_train_rows``.
     """
-    days = sorted(rows["date"].unique())
-    if not days:
+    if rows.empty:
         raise NotEnoughData("the training snapshot has no labelled rows")
-    last: date = days[-1]
-    test_start = last - timedelta(days=test_days - 1)
-    validation_end = test_start - timedelta(days=horizon_days + 1)
-    validation_start = validation_end - timedelta(days=validation_days - 1)
-    train_end = validation_start - timedelta(days=horizon_days + 1)
+    index = calendar.index(rows["period"].to_numpy(dtype="datetime64[us]"))
+    last = int(index.max())
+    test_start = last - test_periods + 1
+    validation_end = test_start - reach - 1
+    validation_start = validation_end - validation_periods + 1
+    train_end = validation_start - reach - 1
     split = TimeSplit(
-        train=rows[rows["date"] <= train_end],
-        validation=rows[(rows["date"] >= validation_start) & (rows["date"] <= validation_end)],
-        test=rows[rows["date"] >= test_start],
+        train=rows[index <= train_end],
+        validation=rows[(index >= validation_start) & (index <= validation_end)],
+        test=rows[index >= test_start],
     )
     if len(split.train) < min_train_rows or split.validation.empty or split.test.empty:
+        first = calendar.format(calendar.start(int(index.min())))
         raise NotEnoughData(
-            f"snapshot of {len(days)} feature days ({days[0]}..{last}) gives train={len(split.train)}, "
-            f"validation={len(split.validation)}, test={len(split.test)} rows; need at least "
-            f"{min_train_rows} train rows and non-empty validation and test windows"
+            f"snapshot of feature periods {first}..{calendar.format(calendar.start(last))} gives "
+            f"train={len(split.train)}, validation={len(split.validation)}, test={len(split.test)} rows; "
+            f"need at least {min_train_rows} train rows and non-empty validation and test windows"
         )
     return split

@@ -1,4 +1,4 @@
-"""Bounded random search of XGBoost hyper-parameters, scored by WAPE on time-ordered folds of days.
+"""Bounded random search of XGBoost hyper-parameters, scored by WAPE on time-ordered folds of periods.
 
 Bounded twice, so a scheduled retrain always ends: at most ``budget.trials`` trials, and no new
 trial starts once ``budget.minutes`` have passed (a trial already running is allowed to finish, so
@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from fti.analysis.metrics import regression_metrics
-from fti.features.model_inputs import MODEL_INPUTS
+from fti.features.schema import model_inputs
 from fti.training.model import DEFAULT_PARAMS, fit
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from fti.specs import DatasetSpec
 
 #: Choices per tuned parameter, around :data:`DEFAULT_PARAMS`: shallower/deeper and slower/faster
 #: trees, more regularisation (larger leaves, L2, row/column sampling) for the noisy, intermittent
@@ -39,8 +40,8 @@ SEARCH_SPACE: dict[str, tuple[Any, ...]] = {
 #: other jobs: the default budget ran its 12 trials in 6 minutes (7-123 s a trial); with 600 k rows
 #: it hit the 8-minute limit after 10 trials and ended at 9 minutes, too close to 10.
 MAX_CV_ROWS = 400_000
-#: One cross-validation fold: its training days and its validation days.
-Fold = tuple[list[date], list[date]]
+#: One cross-validation fold: its training periods and its validation periods (period numbers).
+Fold = tuple[list[int], list[int]]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class TuningResult:
 
 
 def tune(
+    spec: DatasetSpec,
     train_rows: pd.DataFrame,
     label: str,
     budget: TuningBudget,
@@ -77,7 +79,8 @@ def tune(
     """Random search within ``budget``; the best trial has the lowest mean WAPE over the folds.
 
     Args:
-        train_rows: labelled model-input rows with ``date`` (feature day) and ``horizon`` columns.
+        spec: the data set (its model inputs, objective and calendar).
+        train_rows: labelled model-input rows with ``period`` (feature period) and ``horizon`` columns.
         label: the label column.
         budget: maximum trials and minutes.
         n_splits: time-ordered folds over the distinct feature days.
@@ -86,7 +89,8 @@ def tune(
     """
     started = time.monotonic()
     rows = sample_entities(train_rows, max_rows, seed)
-    folds = day_folds(sorted(rows["date"].unique()), n_splits, gap_days=int(rows["horizon"].max()))
+    periods = spec.calendar.index(rows["period"].to_numpy(dtype="datetime64[us]"))
+    folds = period_folds(sorted(set(periods.tolist())), n_splits, gap=int(rows["horizon"].max()))
     candidates = [dict(DEFAULT_PARAMS), *sample_params(budget.trials - 1, seed)]
     trials: list[dict[str, Any]] = []
     stopped_by: Literal["trials", "minutes"] = "trials"
@@ -94,21 +98,27 @@ def tune(
         if trials and time.monotonic() - started >= budget.minutes * 60:
             stopped_by = "minutes"
             break
-        trials.append(run_trial(rows, label, params, folds, seed))
+        trials.append(run_trial(spec, rows, periods, label, params, folds, seed))
     best = min(trials, key=lambda trial: trial["mean_wape"])
     return TuningResult(best["params"], best["mean_wape"], trials, time.monotonic() - started, stopped_by)
 
 
 def run_trial(
-    rows: pd.DataFrame, label: str, params: dict[str, Any], folds: list[Fold], seed: int
+    spec: DatasetSpec,
+    rows: pd.DataFrame,
+    periods: np.ndarray,
+    label: str,
+    params: dict[str, Any],
+    folds: list[Fold],
+    seed: int,
 ) -> dict[str, Any]:
-    """Fit ``params`` on each fold's training days and score WAPE on its validation days."""
+    """Fit ``params`` on each fold's training periods and score WAPE on its validation periods."""
     started = time.monotonic()
     wapes = []
-    for train_days, validation_days in folds:
-        train = rows[rows["date"].isin(train_days)]
-        validation = rows[rows["date"].isin(validation_days)]
-        predicted = fit(train, label, params, seed).predict(validation[MODEL_INPUTS])
+    for train_periods, validation_periods in folds:
+        train = rows[np.isin(periods, train_periods)]
+        validation = rows[np.isin(periods, validation_periods)]
+        predicted = fit(spec, train, label, params, seed).predict(validation[model_inputs(spec)])
         wapes.append(regression_metrics(validation[label].to_numpy(), predicted)["wape"])
     return {
         "params": params,
@@ -118,17 +128,17 @@ def run_trial(
     }
 
 
-def day_folds(days: list[date], n_splits: int, gap_days: int) -> list[Fold]:
-    """Expanding-window folds over whole days: (training days, validation days), oldest first.
+def period_folds(periods: list[int], n_splits: int, gap: int) -> list[Fold]:
+    """Expanding-window folds over whole periods: (training periods, validation periods), oldest first.
 
-    ``gap_days`` days are left out between them, so no training label (``horizon`` days after its
-    feature day) falls on a validation day.
+    ``gap`` periods are left out between them, so no training label (``horizon`` periods after its
+    feature period) falls on a validation period.
     """
     from sklearn.model_selection import TimeSeriesSplit
 
-    ordered = np.asarray(days, dtype=object)
-    splitter = TimeSeriesSplit(n_splits=n_splits, gap=gap_days)
-    return [(list(ordered[train]), list(ordered[test])) for train, test in splitter.split(ordered)]
+    ordered = np.asarray(periods, dtype="int64")
+    splitter = TimeSeriesSplit(n_splits=n_splits, gap=gap)
+    return [(ordered[train].tolist(), ordered[test].tolist()) for train, test in splitter.split(ordered)]
 
 
 def sample_params(n: int, seed: int) -> list[dict[str, Any]]:

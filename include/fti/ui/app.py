@@ -2,10 +2,11 @@
 
 Routes (relative to the mount point)::
 
-    GET /                      the page (HTML): validations, drift, champion, live run
-    GET /api/summary           the same as JSON, each section {"available": true, "data": ...}
+    GET /?dataset=D            the page (HTML) of data set D (default: FTI_DATASET or the first spec):
+                               validations, drift, champion, live run, links to the other data sets
+    GET /api/summary?dataset=D the same as JSON, each section {"available": true, "data": ...}
                                or {"available": false, "reason": "..."}
-    GET /api/drift             the drift series only (?last_runs=30)
+    GET /api/drift?dataset=D   the drift series only (&last_runs=30)
     GET /validations/{id}      the stored validation document (JSON), 404 when unknown
     GET /icon.svg              the navigation icon (public: it shows nothing of the data)
 
@@ -57,27 +58,33 @@ def create_app(
     )
     router = APIRouter(dependencies=list(dependencies))
 
+    def chosen(dataset: str | None) -> str:
+        """The data set asked for, or the default one; 404 for a data set without a spec."""
+        import os
+
+        known = sources.datasets(settings_factory())
+        name = dataset or os.environ.get("FTI_DATASET") or (known[0] if known else "")
+        if name not in known:
+            raise HTTPException(404, f"no data set {name!r}: the specs folder has {known}")
+        return name
+
     @router.get("/", response_class=HTMLResponse)
-    def page() -> str:
-        """The control room page."""
-        return render_page(sources.gather(settings_factory(), redis_url))
+    def page(dataset: str | None = None) -> str:
+        """The control room page of one data set."""
+        return render_page(sources.gather(settings_factory(), chosen(dataset), redis_url))
 
     @router.get("/api/summary")
-    def summary() -> dict[str, Any]:
+    def summary(dataset: str | None = None) -> dict[str, Any]:
         """Everything the page shows, as JSON."""
-        room: dict[str, Any] = views.to_json(sources.gather(settings_factory(), redis_url))
+        room: dict[str, Any] = views.to_json(sources.gather(settings_factory(), chosen(dataset), redis_url))
         return room
 
     @router.get("/api/drift")
-    def drift(last_runs: int = Query(30, ge=1, le=1000)) -> dict[str, Any]:
+    def drift(dataset: str | None = None, last_runs: int = Query(30, ge=1, le=1000)) -> dict[str, Any]:
         """Drift scores per feature over the ``last_runs`` newest inference runs."""
-        settings = settings_factory()
-        series = views.drift_series(sources.drift_rows(settings, last_runs), settings.feature_set)
-        return {
-            "feature_set": settings.feature_set,
-            "last_runs": last_runs,
-            "drift": views.section_json(series),
-        }
+        name = chosen(dataset)
+        series = views.drift_series(sources.drift_rows(settings_factory(), name, last_runs), name)
+        return {"dataset": name, "last_runs": last_runs, "drift": views.section_json(series)}
 
     @router.get("/validations/{validation_id}")
     def validation_document(validation_id: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The task buttons ("extra links") of the Airflow UI: which task gets which link, and its URL (pure).
 
 Airflow 3 asks a plugin's global links for a URL on every task of every DAG; each link here
-answers only for the tasks it names and "" (no button) for the others. The URLs come from the
-task's return value (XCom ``return_value``), read by the plugin:
+answers only for the tasks it names and "" (no button) for the others. DAG ids are
+``<pipeline>__<data set>``; the control room opens on that data set. The URLs come from the task's
+return value (XCom ``return_value``), read by the plugin:
 
 ========================  ==============================================  ===========================
 button                    tasks                                           URL
@@ -39,9 +40,15 @@ LINKED_TASKS: dict[str, frozenset[tuple[str, str]]] = {
 }
 
 
+def split_dag_id(dag_id: str) -> tuple[str, str]:
+    """``(pipeline, data set)`` of a generated DAG id ``<pipeline>__<data set>`` (data set "" otherwise)."""
+    pipeline, _, dataset = dag_id.partition("__")
+    return pipeline, dataset
+
+
 def applies(name: str, dag_id: str, task_id: str) -> bool:
     """Whether the button ``name`` belongs on that task."""
-    return (dag_id, task_id) in LINKED_TASKS.get(name, frozenset())
+    return (split_dag_id(dag_id)[0], task_id) in LINKED_TASKS.get(name, frozenset())
 
 
 def needs_return_value(name: str) -> bool:
@@ -49,13 +56,15 @@ def needs_return_value(name: str) -> bool:
     return name != DRIFT_REPORT
 
 
-def control_room_url(base_url: str = "", fragment: str = "") -> str:
+def control_room_url(base_url: str = "", fragment: str = "", dataset: str = "") -> str:
     """URL of the control room under the API server's public ``base_url`` ("" keeps it host-relative)."""
     url = f"{base_url.rstrip('/')}{CONTROL_ROOM_PREFIX}/"
+    if dataset:
+        url += f"?dataset={quote(dataset, safe='')}"
     return f"{url}#{fragment}" if fragment else url
 
 
-def link_url(name: str, return_value: Any, base_url: str = "") -> str:
+def link_url(name: str, return_value: Any, base_url: str = "", dataset: str = "") -> str:
     """The URL of button ``name`` for a task that returned ``return_value``; "" when there is none.
 
     A task that failed has no return value: the MLflow buttons are then absent, while the
@@ -69,10 +78,11 @@ def link_url(name: str, return_value: Any, base_url: str = "") -> str:
         url = links.get(key) if isinstance(links, Mapping) else None
         return str(url) if url else ""
     if name == VALIDATION_DOCUMENT:
-        validation_id = value.get("validation_id")
-        if validation_id and validation_id != "none":  # training tags say "none" when not linked
+        lineage = value.get("lineage")
+        validation_id = value.get("validation_id") or (lineage.get("validation_id") if isinstance(lineage, Mapping) else None)
+        if validation_id and validation_id != "none":  # training lineage says "none" when not linked
             return f"{control_room_url(base_url)}validations/{quote(str(validation_id), safe='')}"
-        return control_room_url(base_url, "validations")
+        return control_room_url(base_url, "validations", dataset)
     if name == DRIFT_REPORT:
-        return control_room_url(base_url, "drift")
+        return control_room_url(base_url, "drift", dataset)
     return ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from html import escape
+from urllib.parse import quote
 from typing import Any, TypeVar
 
 from fti.ui.svg import drift_chart
@@ -43,7 +44,11 @@ span.num { font-variant-numeric: tabular-nums; }
 
 def render_page(room: ControlRoom) -> str:
     """The whole page for ``room``."""
-    title = f"FTI control room: {room.feature_set} / {room.model_name}"
+    title = f"FTI control room: {room.dataset} / {room.model_name}"
+    picker = " ".join(
+        f"<b>{escape(d)}</b>" if d == room.dataset else f'<a href="?dataset={quote(d)}">{escape(d)}</a>'
+        for d in room.datasets
+    )
     sections = [
         _section("validations", "Latest validations", room.validations, _validations),
         _section("drift", "Drift over inference runs", room.drift, _drift),
@@ -55,9 +60,10 @@ def render_page(room: ControlRoom) -> str:
             "<!doctype html>",
             '<html lang="en"><head><meta charset="utf-8">',
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-            f'<h1>FTI control room</h1><p class="meta">feature set <b>{escape(room.feature_set)}</b>'
+            f'<h1>FTI control room</h1><p class="meta datasets">data set: {picker}</p>'
+            f'<p class="meta">feature set <b>{escape(room.dataset)}</b>'
             f" · model <b>{escape(room.model_name)}</b> · as of {room.generated_at:%Y-%m-%d %H:%M:%S} UTC"
-            ' · <a href="api/summary">JSON</a></p>',
+            f' · <a href="api/summary?dataset={quote(room.dataset)}">JSON</a></p>',
             '<nav><a href="#validations">Validations</a><a href="#drift">Drift</a>'
             '<a href="#champion">Champion</a><a href="#live">Live</a></nav>',
             *sections,

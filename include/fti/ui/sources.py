@@ -43,22 +43,31 @@ REDIS_URL_ENV = "FTI_REDIS_URL"
 ANALYSIS_FILE = "analysis/analysis.json"
 
 
+def datasets(settings: Settings) -> list[str]:
+    """The data sets of the specs folder (file names), in order; the page offers each."""
+    from fti.specs import spec_files
+
+    assert settings.specs_dir is not None
+    return [p.stem for p in spec_files(settings.specs_dir)]
+
+
 def gather(
     settings: Settings,
+    dataset: str,
     redis_url: Callable[[], str | None],
     last_validations: int = 10,
     last_drift_runs: int = 30,
 ) -> ControlRoom:
-    """Everything the page shows, each section from its own source (``redis_url`` is asked last)."""
-    feature_set = settings.feature_set
+    """Everything the page shows of one data set, each section from its own source (Redis asked last)."""
     return ControlRoom(
-        feature_set=feature_set,
-        model_name=settings.model_name,
+        dataset=dataset,
+        datasets=datasets(settings),
+        model_name=settings.model_name(dataset),
         generated_at=datetime.now(UTC),
-        validations=validation_rows(validations(settings, last_validations), feature_set),
-        drift=drift_series(drift_rows(settings, last_drift_runs), feature_set),
-        champion=champion_view(champion(settings)),
-        live=live_view(live(redis_url, settings.cache_prefix)),
+        validations=validation_rows(validations(settings, dataset, last_validations), dataset),
+        drift=drift_series(drift_rows(settings, dataset, last_drift_runs), dataset),
+        champion=champion_view(champion(settings, dataset)),
+        live=live_view(live(redis_url, settings.cache_prefix(dataset))),
     )
 
 
@@ -84,21 +93,21 @@ def degrades(what: str) -> Callable[[Callable[P, R | Unavailable]], Callable[P, 
 
 
 @degrades("the feature store's validations")
-def validations(settings: Settings, last: int) -> list[ValidationRecord] | Unavailable:
-    """The ``last`` newest validations of the settings' feature set."""
+def validations(settings: Settings, dataset: str, last: int) -> list[ValidationRecord] | Unavailable:
+    """The ``last`` newest validations of the data set's feature set."""
     store = _store(settings)
     if isinstance(store, Unavailable):
         return store
-    return store.validations(settings.feature_set, last)
+    return store.validations(dataset, last)
 
 
 @degrades("the feature store's drift history")
-def drift_rows(settings: Settings, last_runs: int) -> list[dict[str, Any]] | Unavailable:
-    """Drift scores of the ``last_runs`` newest inference runs, as plain rows."""
+def drift_rows(settings: Settings, dataset: str, last_runs: int) -> list[dict[str, Any]] | Unavailable:
+    """Drift scores of the data set's ``last_runs`` newest inference runs, as plain rows."""
     store = _store(settings)
     if isinstance(store, Unavailable):
         return store
-    rows: list[dict[str, Any]] = store.drift_history(settings.feature_set, last_runs).to_dict("records")
+    rows: list[dict[str, Any]] = store.drift_history(dataset, last_runs).to_dict("records")
     return rows  # created_at are pandas Timestamps: datetimes to the views
 
 
@@ -117,8 +126,8 @@ def validation_document(settings: Settings, validation_id: str) -> dict[str, Any
 
 
 @degrades("the MLflow registry")
-def champion(settings: Settings) -> ChampionRecord | Unavailable:
-    """The version under the alias ``champion``, its MLflow links and its ``analysis.json``."""
+def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
+    """The data set's version under the alias ``champion``, its MLflow links and its ``analysis.json``."""
     from fti.pipelines.training import mlflow_links
     from fti.registry import mlflow_registry as registry
 
@@ -131,13 +140,13 @@ def champion(settings: Settings) -> ChampionRecord | Unavailable:
         return Unavailable(f"MLflow unreachable: {exc}")
     client = registry.configure(uri)
     try:
-        ref = registry.resolve_alias(client, settings.model_name, registry.CHAMPION)
+        ref = registry.resolve_alias(client, settings.model_name(dataset), registry.CHAMPION)
     except registry.ModelNotFound:
         return Unavailable(
-            f"no champion yet: model {settings.model_name!r} has no version with the alias "
+            f"no champion yet: model {settings.model_name(dataset)!r} has no version with the alias "
             f"{registry.CHAMPION!r} (training_pipeline's promote task sets it)"
         )
-    links = mlflow_links(settings, client.get_run(ref.run_id).info.experiment_id, ref)
+    links = mlflow_links(settings.mlflow_ui_url, client.get_run(ref.run_id).info.experiment_id, ref)
     try:
         analysis: dict[str, Any] | Unavailable = _analysis(uri, ref.run_id)
     except Exception as exc:  # noqa: BLE001 - a missing artifact is shown, the champion still is

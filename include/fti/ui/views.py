@@ -16,17 +16,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fti.store.history import ValidationRecord
 
-#: Slice dimensions of the analysis shown on the page (the JSON has them all).
-SLICE_DIMENSIONS = ("country", "volume_band")
 #: Metadata of the live run shown first, in this order; the other fields follow by name.
 LIVE_FIELDS = (
+    "dataset",
     "model_name",
     "model_version",
     "feature_set",
     "feature_set_version",
-    "feature_day",
-    "first_date",
-    "horizon_days",
+    "feature_partition",
+    "origin",
+    "first_period",
+    "horizon",
+    "grain",
     "entities",
     "predictions",
     "drift_status",
@@ -155,9 +156,10 @@ class LiveView:
 
 @dataclass(frozen=True)
 class ControlRoom:
-    """Everything the page shows, for one feature set and one model."""
+    """Everything the page shows, for one data set (its feature set and its model)."""
 
-    feature_set: str
+    dataset: str
+    datasets: list[str]
     model_name: str
     generated_at: datetime
     validations: list[ValidationRow] | Unavailable
@@ -216,9 +218,10 @@ def drift_series(
 
 
 def champion_view(
-    record: ChampionRecord | Unavailable, dimensions: Sequence[str] = SLICE_DIMENSIONS
+    record: ChampionRecord | Unavailable, dimensions: Sequence[str] | None = None
 ) -> ChampionView | Unavailable:
-    """The champion's overall metrics next to each baseline's, and its slices of ``dimensions``."""
+    """The champion's overall metrics next to each baseline's, and its slices of ``dimensions``
+    (default: every dimension of the analysis but the horizon)."""
     if isinstance(record, Unavailable):
         return record
     analysis = record.analysis
@@ -230,9 +233,8 @@ def champion_view(
     metrics += [_metric_row(name, m, is_model=False) for name, m in (analysis.get("baselines") or {}).items()]
     tables = analysis.get("slices") or {}
     overall_wape = _number(overall.get("wape"))
-    slices = {
-        dim: [_slice_row(s, overall_wape) for s in tables[dim]] for dim in dimensions if tables.get(dim)
-    }
+    shown = [d for d in tables if d != "horizon"] if dimensions is None else dimensions
+    slices = {dim: [_slice_row(s, overall_wape) for s in tables[dim]] for dim in shown if tables.get(dim)}
     beats = analysis.get("beats_baselines")
     return ChampionView(
         *head, beats_baselines=beats if isinstance(beats, bool) else None, metrics=metrics, slices=slices

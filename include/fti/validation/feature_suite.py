@@ -1,57 +1,70 @@
-"""The feature suite: what a frame of :func:`fti.features.demand.build_features` must satisfy before
-it is committed to the feature store.
+"""The feature suite: what the engine's rows must satisfy before they are committed to the store.
 
-Every rule here is VALIDATION: the features are computed by our own code from cleaned sales, so a
-violation is a bug (or a leak) in that code, never a property of the shop's data to clean away.
+Every rule here is VALIDATION, not cleaning: the features are computed by our own code from
+validated raw rows, so a violation is a bug (or a leak) in that code, never a property of the data.
+The rules follow from the spec: exact columns in order (a label or future value must never slip in),
+keys never null, one row per entity and period, counts, shares and calendar values in their ranges,
+and, when an absent period means 0, no missing value in anything computed from the target.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fti.features.demand import DEMAND_COLUMNS, FEATURE_COLUMNS, KEY_COLUMNS, LOOKBACK_DAYS
+from fti.features.schema import CALENDAR_RANGES, PERIOD, calendar_names, key_columns, stored_columns
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
 
-FEATURE_SUITE_NAME = "demand_features"
+    from fti.specs import DatasetSpec
 
-FEATURE_SET_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, *FEATURE_COLUMNS)
-"""The stored columns, in order: keys then features, nothing else."""
-NON_NEGATIVE_COLUMNS: tuple[str, ...] = (*DEMAND_COLUMNS, "avg_price_28")
-"""Sums and means of cleaned sales (positive quantities, positive prices): never below 0."""
-RANGES: dict[str, tuple[int, int]] = {
-    # A row exists only for an entity with a sale in its last 28 days, its own day included.
-    "active_days_28": (1, LOOKBACK_DAYS),
-    "day_of_week": (0, 6),  # Monday = 0
-    "month": (1, 12),
-}
-"""Closed ranges of the count and calendar features."""
+FEATURE_SUITE_NAME = "features"
 
 
-def build_feature_suite() -> ExpectationSuite:
-    """The feature suite: exact columns, no nulls, value ranges and one row per (entity, date).
-
-    Returns:
-        An unsaved ``ExpectationSuite`` named :data:`FEATURE_SUITE_NAME`.
-    """
+def build_feature_suite(spec: DatasetSpec) -> ExpectationSuite:
+    """The feature suite of ``spec``'s main feature set (an unsaved ``ExpectationSuite``)."""
     import great_expectations as gx
 
     e = gx.expectations
+    columns = stored_columns(spec)
+    keys = key_columns(spec)
     expectations = [
-        # Exact columns: any other column (label, target, future_*) would leak what the feature row
-        # must not know into the store, where training reads it; a missing one breaks the schema.
-        e.ExpectTableColumnsToMatchSet(column_set=list(FEATURE_SET_COLUMNS), exact_match=True),
-        e.ExpectTableColumnsToMatchOrderedList(column_list=list(FEATURE_SET_COLUMNS)),
-        # No nulls anywhere: the model gets no imputation step, and a null key cannot be looked up.
-        *(e.ExpectColumnValuesToNotBeNull(column=c) for c in FEATURE_SET_COLUMNS),
-        *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in NON_NEGATIVE_COLUMNS),
+        e.ExpectTableColumnsToMatchOrderedList(column_list=columns),
+        *(e.ExpectColumnValuesToNotBeNull(column=c) for c in keys),
+        *(e.ExpectColumnValuesToNotBeNull(column=c) for c in _never_null(spec)),
         *(
             e.ExpectColumnValuesToBeBetween(column=c, min_value=lo, max_value=hi)
-            for c, (lo, hi) in RANGES.items()
+            for c, (lo, hi) in _ranges(spec).items()
         ),
-        # One row per entity and day: a duplicate would be counted twice by training and by the
-        # label join, and the store's point-in-time read could return either.
-        e.ExpectCompoundColumnsToBeUnique(column_list=["entity", "date"]),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["entity", PERIOD]),
     ]
-    return gx.ExpectationSuite(name=FEATURE_SUITE_NAME, expectations=expectations)
+    meta = {"dataset": spec.name, "spec_sha256": spec.source_sha256}
+    return gx.ExpectationSuite(name=f"{FEATURE_SUITE_NAME}_{spec.name}", expectations=expectations, meta=meta)
+
+
+def _never_null(spec: DatasetSpec) -> list[str]:
+    """Columns that cannot be missing: calendar always; with ``absent: zero`` every target feature too."""
+    names = calendar_names(spec) + [r.name for r in spec.features.ratios]
+    if spec.target.absent == "zero":
+        names += [spec.target.name, *(f"lag_{k}" for k in spec.features.lags)]
+        names += [
+            n
+            for r in spec.features.rolling
+            if r.column is None
+            for s, n in r.feature_names().items()
+            if s != "std" or r.window > 1
+        ]
+    return [n for n in dict.fromkeys(names) if n in stored_columns(spec)]
+
+
+def _ranges(spec: DatasetSpec) -> dict[str, tuple[float, float]]:
+    ranges: dict[str, tuple[float, float]] = {
+        name: (float(lo), float(hi)) for name, (lo, hi) in CALENDAR_RANGES.items() if name in calendar_names(spec)
+    }
+    for rolling in spec.features.rolling:
+        for stat, name in rolling.feature_names().items():
+            if stat == "nonzero_count":
+                ranges[name] = (0.0, float(rolling.window))
+            elif stat == "nonzero_share":
+                ranges[name] = (0.0, 1.0)
+    return ranges

@@ -1,0 +1,69 @@
+"""``fti predictions`` and ``fti serve``: live predictions in Redis, from the shell and over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fti.cli.common import DEFAULT_REDIS, DatasetOption, RedisUrl, dataset_spec, fail, settings
+
+app = typer.Typer(help="Predictions live in Redis.", no_args_is_help=True)
+
+
+@app.command("lookup")
+def lookup(
+    entity: Annotated[str, typer.Argument(help="Entity id, e.g. 'United Kingdom|85123A'.")],
+    period: Annotated[str, typer.Argument(help="Period predicted: YYYY-MM-DD (hours: YYYY-MM-DDTHH:00).")],
+    dataset: DatasetOption = None,
+    redis_url: RedisUrl = DEFAULT_REDIS,
+) -> None:
+    """The live prediction for one entity and period (exit 1: none; exit 2: Redis unreachable)."""
+    from fti.cache.client import CacheUnavailable, PredictionClient, PredictionNotFound, connect
+
+    spec = dataset_spec(dataset)
+    try:
+        spec.calendar.parse(period)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PERIOD") from exc
+    try:
+        client = PredictionClient(connect(redis_url), settings().cache_prefix(spec.name))
+        found = client.prediction(entity, period)
+    except CacheUnavailable as exc:
+        raise fail(str(exc), 2) from exc
+    except PredictionNotFound as exc:
+        raise fail(f"not found: {exc}") from exc
+    typer.echo(f"{entity}\t{found.period}\t{found.value:.4f}\trun={found.run}\tmodel=v{found.model_version}")
+
+
+@app.command("live")
+def live(dataset: DatasetOption = None, redis_url: RedisUrl = DEFAULT_REDIS) -> None:
+    """Which run is live now, with its model version, periods and counts (exit 1: none is)."""
+    from fti.cache.client import CacheUnavailable, connect, live_run
+
+    spec = dataset_spec(dataset)
+    try:
+        meta = live_run(connect(redis_url), settings().cache_prefix(spec.name))
+    except CacheUnavailable as exc:
+        raise fail(str(exc), 2) from exc
+    if meta is None:
+        raise fail(f"nothing of {spec.name!r} is live yet")
+    for key, value in sorted(meta.items()):
+        typer.echo(f"{key:<20} {value}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    redis_url: RedisUrl = DEFAULT_REDIS,
+) -> None:
+    """HTTP lookups of live predictions of every data set: GET /datasets, /{dataset}/live,
+    /{dataset}/predictions/{entity}/{period}, /health.
+
+    Percent-encode the entity: /online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10.
+    """
+    import uvicorn
+
+    from fti.serving.http import create_app
+
+    uvicorn.run(create_app(redis_url, settings()), host=host, port=port)
