@@ -297,7 +297,8 @@ def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdic
     candidate = registry.ModelRef(model_name, str(found.version), str(found.run_id))
     lineage = Lineage.from_tags(dict(found.tags))
     metrics = client.get_run(candidate.run_id).data.metrics
-    baselines = {name: metrics[f"{name}_wape"] for name in ("seasonal_naive", "moving_average")}
+    metric = spec.model.metric
+    baselines = {name: metrics[f"{name}_{metric}"] for name in ("seasonal_naive", "moving_average")}
     rows = evaluation_rows(resources, spec, lineage)
 
     def score(champion: registry.ModelRef) -> ChampionScore:
@@ -305,13 +306,14 @@ def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdic
 
     def gate(champion: ChampionScore | None) -> GateDecision:
         return decide(
-            metrics["test_wape"],
+            metrics[f"test_{metric}"],
             lineage.as_of,
             lineage.snapshot_checksum,
             baselines,
             champion,
             tolerance=settings.promotion_tolerance,
             baseline_margin=settings.baseline_margin,
+            metric=metric,
         )
 
     lock = partial(promotion_lock, settings.catalog_url or "", model_name)
@@ -332,7 +334,7 @@ def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdic
 def score_on_window(
     resources: Resources, spec: DatasetSpec, rows: pd.DataFrame, ref: registry.ModelRef
 ) -> Any:
-    """WAPE of version ``ref`` on ``rows``, with its snapshot time and checksum from its tags."""
+    """Error of version ``ref`` on ``rows`` (the spec's metric), with its snapshot time and checksum."""
     from fti.analysis.metrics import regression_metrics
     from fti.registry.gate import ChampionScore
 
@@ -340,8 +342,8 @@ def score_on_window(
     model = registry.load_model(ref)
     as_of = datetime.fromisoformat(tags["as_of"]) if tags.get("as_of") else None
     try:  # the model's encoder picks its own input columns out of the rows
-        wape = regression_metrics(rows[LABEL].to_numpy(), model.predict(rows))["wape"]
+        score = regression_metrics(rows[LABEL].to_numpy(), model.predict(rows))[spec.model.metric]
     except KeyError as exc:
         log.warning("champion v%s cannot score this window (it needs column %s): not comparable", ref.version, exc)
         return ChampionScore(ref.version, float("nan"), as_of, tags.get("snapshot_checksum"), comparable=False)
-    return ChampionScore(ref.version, wape, as_of, tags.get("snapshot_checksum"))
+    return ChampionScore(ref.version, score, as_of, tags.get("snapshot_checksum"))

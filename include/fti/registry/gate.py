@@ -1,9 +1,10 @@
 """The registry gate: may a newly trained model replace the champion?
 
-A pure decision on numbers measured on ONE test window (the candidate's): the candidate's WAPE,
-each baseline's WAPE and, when there is a champion, the champion's WAPE on the same rows. Two rules:
+A pure decision on numbers measured on ONE test window (the candidate's), in the data set's primary
+metric (``model.metric`` of its spec; lower is better): the candidate's, each baseline's and, when
+there is a champion, the champion's on the same rows. Two rules:
 
-1. The candidate must beat every baseline (lower WAPE than the best of them, by ``baseline_margin``).
+1. The candidate must beat every baseline (lower than the best of them, by ``baseline_margin``).
 2. It must not be worse than the champion. The ``tolerance`` lets a model trained on FRESHER data
    replace an older champion that scores a little better on this window; it applies only when the
    candidate's snapshot is newer (a later ``as_of`` AND another checksum: the same rows read later
@@ -26,7 +27,8 @@ class ChampionScore:
     """The current champion, scored on the candidate's test window."""
 
     version: str
-    wape: float
+    score: float
+    """The champion's error on the candidate's window, in the primary metric."""
     as_of: datetime | None
     """Snapshot time the champion was trained on (its ``as_of`` tag); None when unknown (= not older)."""
     checksum: str | None = None
@@ -51,48 +53,50 @@ class GateDecision:
 
 
 def decide(
-    candidate_wape: float,
+    candidate_score: float,
     candidate_as_of: datetime,
     candidate_checksum: str | None,
     baseline_wapes: Mapping[str, float],
     champion: ChampionScore | None,
     tolerance: float,
     baseline_margin: float = 0.0,
+    metric: str = "wape",
 ) -> GateDecision:
     """Apply the two rules of this module to one test window's numbers.
 
     Returns:
-        The decision; ``rule`` is one of ``undefined-wape``, ``baseline``, ``first-champion``,
+        The decision; ``rule`` is one of ``undefined-score``, ``baseline``, ``first-champion``,
         ``champion-not-comparable``, ``beats-champion``, ``fresher-within-tolerance``,
         ``not-better-than-champion``, ``worse-than-tolerance``.
     """
     if not 0 <= tolerance < 1 or not 0 <= baseline_margin < 1:
         raise ValueError(f"tolerance {tolerance} and baseline_margin {baseline_margin} must be in [0, 1)")
-    if math.isnan(candidate_wape):
-        return GateDecision(False, ["the candidate's WAPE is undefined (no actuals in the test window)"], "undefined-wape")
+    m = metric.upper()
+    if math.isnan(candidate_score):
+        return GateDecision(False, [f"the candidate's {m} is undefined (no actuals in the test window)"], "undefined-score")
     reasons: list[str] = []
     if baseline_wapes:
         name, best = min(baseline_wapes.items(), key=lambda item: item[1])
         bar = best * (1 - baseline_margin)
         margin = f", margin {baseline_margin:.0%}" if baseline_margin else ""
-        if not candidate_wape < bar:
-            reasons.append(f"WAPE {candidate_wape:.4f} does not beat the best baseline {name} ({best:.4f}{margin})")
+        if not candidate_score < bar:
+            reasons.append(f"{m} {candidate_score:.4f} does not beat the best baseline {name} ({best:.4f}{margin})")
             return GateDecision(False, reasons, "baseline")
-        reasons.append(f"WAPE {candidate_wape:.4f} beats the best baseline {name} ({best:.4f}{margin})")
+        reasons.append(f"{m} {candidate_score:.4f} beats the best baseline {name} ({best:.4f}{margin})")
     if champion is None:
         return GateDecision(True, [*reasons, "there is no champion yet"], "first-champion")
-    if not champion.comparable or math.isnan(champion.wape):
+    if not champion.comparable or math.isnan(champion.score):
         why = f"champion v{champion.version} cannot be scored on this window"
         return GateDecision(True, [*reasons, why], "champion-not-comparable")
-    versus = f"WAPE {candidate_wape:.4f} vs champion v{champion.version} {champion.wape:.4f} on the same window"
+    versus = f"{m} {candidate_score:.4f} vs champion v{champion.version} {champion.score:.4f} on the same window"
     fresher = (
         champion.as_of is not None
         and champion.as_of < candidate_as_of
         and (champion.checksum is None or champion.checksum != candidate_checksum)
     )
-    if candidate_wape < champion.wape:
+    if candidate_score < champion.score:
         return GateDecision(True, [*reasons, f"{versus}: better"], "beats-champion")
-    if fresher and candidate_wape <= champion.wape * (1 + tolerance):
+    if fresher and candidate_score <= champion.score * (1 + tolerance):
         why = f"{versus}: within tolerance {tolerance:.0%}, trained on fresher data (a newer snapshot)"
         return GateDecision(True, [*reasons, why], "fresher-within-tolerance")
     if fresher:

@@ -71,66 +71,10 @@ class FeatureStore(RecordsMixin, StagingMixin):
     ) -> PartitionRef:
         """Commit ``frame`` as the partition of ``day``; rewriting identical bytes commits nothing new.
 
-        The file is written first and committed by one catalog row, together with the statistics
-        of its columns (:func:`~fti.store.statistics.compute_statistics`) in the same transaction.
-        The commit checks that the partition it started from is still the latest, so of two
-        writers of one partition exactly one commits.
-
-        Args:
-            validation_id: what :meth:`record_validation` returned for these rows; the partition
-                row keeps it. A rewrite of identical bytes commits nothing, so it keeps the link
-                of the partition committed first.
-            bins: histogram edges by column for the statistics (:func:`fti.features.schema.bins`).
-
-        Raises:
-            ConcurrentCommit: another writer committed this partition in the meantime.
-            ValidationNotFound: no validation with id ``validation_id`` was recorded.
+        One partition of :meth:`write_partitions`, which says how.
         """
-        table = _to_table(frame)
-        if table.num_rows == 0:
-            table = self._typed_like_latest(feature_set, table)
-        payload = _parquet_bytes(table)
-        checksum = hashlib.sha256(payload).hexdigest()
-        with self.engine.begin() as conn:
-            if validation_id is not None:
-                _check_validation(conn, validation_id)
-            version = self._version_for_schema(conn, feature_set, table.schema)
-            seen = _latest_one(conn, feature_set, version, day)
-        if seen is not None and seen.checksum == checksum:
-            return PartitionRef(
-                feature_set, version, day.isoformat(), seen.uri, seen.row_count, checksum, False
-            )
-        stats = compute_statistics(frame, bins)
-        uri = self._write_file(feature_set, version, day, checksum, payload)
-        with self.engine.begin() as conn:
-            catalog.lock_feature_set_version(conn, feature_set, version)
-            now = _latest_one(conn, feature_set, version, day)
-            if now is not None and now.checksum == checksum:  # the other writer committed these bytes
-                return PartitionRef(
-                    feature_set, version, day.isoformat(), now.uri, now.row_count, checksum, False
-                )
-            if now is not None and (seen is None or now.id != seen.id):
-                raise ConcurrentCommit(
-                    f"partition {feature_set} v{version} {day} was committed by run {now.run_id!r} "
-                    f"while this writer wrote it; this writer committed nothing"
-                )
-            partition_id = conn.execute(
-                catalog.partitions.insert()
-                .values(
-                    feature_set=feature_set,
-                    version=version,
-                    day=day,
-                    uri=uri,
-                    row_count=table.num_rows,
-                    checksum=checksum,
-                    committed_at=_utcnow(),
-                    run_id=run_id,
-                    validation_id=validation_id,
-                )
-                .returning(catalog.partitions.c.id)
-            ).scalar_one()
-            catalog.insert_statistics(conn, partition_id, [(s.column, s.kind, s.to_json()) for s in stats])
-        return PartitionRef(feature_set, version, day.isoformat(), uri, table.num_rows, checksum, True)
+        (ref,) = self.write_partitions(feature_set, {day: frame}, run_id, validation_id, bins)
+        return ref
 
     def write_partitions(
         self,
@@ -140,11 +84,101 @@ class FeatureStore(RecordsMixin, StagingMixin):
         validation_id: str | None = None,
         bins: Mapping[str, Sequence[float]] = MappingProxyType({}),
     ) -> list[PartitionRef]:
-        """:meth:`write` each partition, in date order; each commit is atomic on its own."""
-        return [
-            self.write(feature_set, day, frames[day], run_id=run_id, validation_id=validation_id, bins=bins)
-            for day in sorted(frames)
-        ]
+        """Commit each frame as the partition of its day, all in ONE catalog transaction.
+
+        Files are written first (a partition's file is named by its checksum); then one transaction
+        checks that no partition changed since this writer looked, and inserts every new partition
+        row with the statistics of its columns (:func:`~fti.store.statistics.compute_statistics`).
+        Either all of the batch becomes visible or none of it; of two writers of one partition
+        exactly one commits. A partition whose bytes are already the latest commits nothing.
+
+        Args:
+            validation_id: what :meth:`record_validation` returned for these rows; the partition
+                rows keep it. A rewrite of identical bytes commits nothing, so it keeps the link
+                of the partition committed first.
+            bins: histogram edges by column for the statistics (:func:`fti.features.schema.bins`).
+
+        Returns:
+            One reference per partition, in date order.
+
+        Raises:
+            ConcurrentCommit: another writer committed one of these partitions in the meantime;
+                nothing of the batch was committed.
+            ValidationNotFound: no validation with id ``validation_id`` was recorded.
+        """
+        days = sorted(frames)
+        if not days:
+            return []
+        tables = self._typed_tables(feature_set, {d: _to_table(frames[d]) for d in days})
+        payloads = {d: _parquet_bytes(tables[d]) for d in days}
+        checksums = {d: hashlib.sha256(payloads[d]).hexdigest() for d in days}
+        with self.engine.begin() as conn:
+            if validation_id is not None:
+                _check_validation(conn, validation_id)
+            versions = {d: self._version_for_schema(conn, feature_set, tables[d].schema) for d in days}
+            seen = _latest_by_day(conn, feature_set, versions, days)
+        refs: dict[date, PartitionRef] = {}
+        todo = []
+        for d in days:
+            known = seen.get(d)
+            if known is not None and known.checksum == checksums[d]:
+                refs[d] = PartitionRef(feature_set, versions[d], d.isoformat(), known.uri, known.row_count,
+                                       checksums[d], False)  # fmt: skip
+            else:
+                todo.append(d)
+        stats = {d: compute_statistics(frames[d], bins) for d in todo}
+        uris = {d: self._write_file(feature_set, versions[d], d, checksums[d], payloads[d]) for d in todo}
+        with self.engine.begin() as conn:
+            for version in sorted({versions[d] for d in todo}):
+                catalog.lock_feature_set_version(conn, feature_set, version)
+            now = _latest_by_day(conn, feature_set, versions, todo)
+            inserts = []
+            for d in todo:
+                current, before = now.get(d), seen.get(d)
+                if current is not None and current.checksum == checksums[d]:  # another writer, same bytes
+                    refs[d] = PartitionRef(feature_set, versions[d], d.isoformat(), current.uri,
+                                           current.row_count, checksums[d], False)  # fmt: skip
+                    continue
+                if current is not None and (before is None or current.id != before.id):
+                    raise ConcurrentCommit(
+                        f"partition {feature_set} v{versions[d]} {d} was committed by run {current.run_id!r} "
+                        f"while this writer wrote it; this writer committed nothing"
+                    )
+                inserts.append(d)
+            committed_at = _utcnow()
+            for d in inserts:
+                partition_id = conn.execute(
+                    catalog.partitions.insert()
+                    .values(
+                        feature_set=feature_set, version=versions[d], day=d, uri=uris[d],
+                        row_count=tables[d].num_rows, checksum=checksums[d], committed_at=committed_at,
+                        run_id=run_id, validation_id=validation_id,
+                    )  # fmt: skip
+                    .returning(catalog.partitions.c.id)
+                ).scalar_one()
+                catalog.insert_statistics(conn, partition_id, [(s.column, s.kind, s.to_json()) for s in stats[d]])
+                refs[d] = PartitionRef(feature_set, versions[d], d.isoformat(), uris[d], tables[d].num_rows,
+                                       checksums[d], True)  # fmt: skip
+        return [refs[d] for d in days]
+
+    def _typed_tables(self, feature_set: str, tables: dict[date, pa.Table]) -> dict[date, pa.Table]:
+        """Empty tables typed like the batch's first non-empty one, else like the latest version.
+
+        A partition without rows (a closed period) carries no types of its own (empty object
+        columns become Arrow ``null``); without this it would look like a schema change.
+        """
+        filled = [t for t in tables.values() if t.num_rows]
+        if len(filled) == len(tables):
+            return tables
+        schema = filled[0].schema if filled else None
+        if schema is None:
+            empty = next(iter(tables.values()))
+            typed = self._typed_like_latest(feature_set, empty)
+            schema = typed.schema
+        return {
+            d: (schema.empty_table() if t.num_rows == 0 and schema.names == t.schema.names else t)
+            for d, t in tables.items()
+        }
 
     def read(
         self,
@@ -340,9 +374,17 @@ class FeatureStore(RecordsMixin, StagingMixin):
 
 
 
-def _latest_one(conn: sa.Connection, feature_set: str, version: int, day: date) -> sa.Row[Any] | None:
-    rows = catalog.latest_partitions(conn, feature_set, version, day, day, _utcnow())
-    return rows[0] if rows else None
+def _latest_by_day(
+    conn: sa.Connection, feature_set: str, versions: Mapping[date, int], days: Sequence[date]
+) -> dict[date, sa.Row[Any]]:
+    """The newest committed partition of each day (of that day's version), in one query per version."""
+    found: dict[date, sa.Row[Any]] = {}
+    now = _utcnow()
+    for version in sorted({versions[d] for d in days}):
+        wanted = {d for d in days if versions[d] == version}
+        rows = catalog.latest_partitions(conn, feature_set, version, min(wanted), max(wanted), now)
+        found |= {r.day: r for r in rows if r.day in wanted}
+    return found
 
 
 def _to_table(frame: pd.DataFrame) -> pa.Table:
