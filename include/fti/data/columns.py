@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 from fti.data.source import RawSchemaMismatch
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from fti.specs.model import DatasetSpec, SourceColumn
 
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -59,16 +61,18 @@ def typed(spec: DatasetSpec, table: pa.Table, origins: Origins) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=[c.name for c in spec.source.columns])
 
 
-def _typed_column(column: SourceColumn, values: pa.ChunkedArray, zone: str, origins: Origins) -> pa.Array:
+def _typed_column(
+    column: SourceColumn, values: pa.ChunkedArray, zone: str, origins: Origins
+) -> pa.ChunkedArray:
     kind = values.type
     if pa.types.is_dictionary(kind):
         values, kind = values.cast(kind.value_type), kind.value_type
     if pa.types.is_null(kind):
-        return pa.nulls(len(values), ARROW_TYPES[column.type])
+        return pa.chunked_array([pa.nulls(len(values), ARROW_TYPES[column.type])])
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = values.combine_chunks().cast(pa.string())
-        return _from_text(column, text, zone, origins)
-    return _from_typed(column, values.combine_chunks(), zone, origins)
+        text = values.combine_chunks().cast(pa.string())  # text is parsed all at once
+        return pa.chunked_array([_from_text(column, text, zone, origins)])
+    return _from_typed(column, values, zone, origins)  # chunk by chunk: no copy of typed columns
 
 
 def _from_text(column: SourceColumn, text: pa.Array, zone: str, origins: Origins) -> pa.Array:
@@ -93,13 +97,19 @@ def _from_text(column: SourceColumn, text: pa.Array, zone: str, origins: Origins
     return _whole(column, numbers, text, origins) if column.type == "int" else numbers
 
 
-def _whole(column: SourceColumn, numbers: pa.Array, shown: pa.Array, origins: Origins) -> pa.Array:
-    """Numbers as int64, refusing fractions and values beyond 2**53 (``13085.0`` is fine)."""
+def _whole(column: SourceColumn, numbers: Any, text: pa.Array | None, origins: Origins) -> Any:
+    """Numbers as int64, refusing fractions and values beyond 2**53 (``13085.0`` is fine).
+
+    ``text``: the values as read, quoted when refused (their rendering when None).
+    """
     if pa.types.is_integer(numbers.type):
         return numbers.cast(pa.int64())
     fraction = pc.not_equal(pc.floor(numbers), numbers)
     bad = pc.or_(fraction, pc.greater(pc.abs(numbers), float(2**53)))  # NaN: unequal to itself, so bad
-    _refuse(column, shown, bad, origins, "not whole numbers")
+    if pc.any(bad).as_py():
+        _refuse(
+            column, text if text is not None else numbers.cast(pa.string()), bad, origins, "not whole numbers"
+        )
     return pc.cast(numbers, pa.int64())
 
 
@@ -151,7 +161,7 @@ def _stamps_from_text(column: SourceColumn, text: pa.Array, zone: str, origins: 
 
 
 def _parse(texts: np.ndarray, fmt: str | None, zone: str | None) -> np.ndarray:
-    """``datetime64[us]`` of ``texts`` (NaT where they do not parse); with ``zone``, offsets converted to it."""
+    """``datetime64[us]`` of ``texts`` (NaT where they do not parse); with ``zone``, offsets converted."""
     import pandas as pd
 
     if not len(texts):
@@ -165,26 +175,21 @@ def _parse(texts: np.ndarray, fmt: str | None, zone: str | None) -> np.ndarray:
     return stamps
 
 
-def _from_typed(column: SourceColumn, values: pa.Array, zone: str, origins: Origins) -> pa.Array:
+def _from_typed(
+    column: SourceColumn, values: pa.ChunkedArray, zone: str, origins: Origins
+) -> pa.ChunkedArray:
     """A Parquet column of a non-text type, as the declared type where that is lossless."""
-    kind = values.type
-    want = column.type
+    kind, want = values.type, column.type
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
     try:
+        if kind == ARROW_TYPES[want] and want != "date":
+            return values
         if want == "string" and pa.types.is_integer(kind):
             return values.cast(pa.string())
-        if want == "int" and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-            return _whole(
-                column,
-                values.cast(pa.float64()) if pa.types.is_floating(kind) else values,
-                values.cast(pa.string()),
-                origins,
-            )
-        if want == "float" and (
-            pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-        ):
+        if want == "int" and numeric:
+            return _whole(column, values, None, origins)
+        if want == "float" and numeric:
             return values.cast(pa.float64())
-        if want == "bool" and pa.types.is_boolean(kind):
-            return values
         if want in ("datetime", "date") and (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
             return _stamps_from_typed(column, values, zone, origins)
     except pa.ArrowInvalid as exc:
@@ -198,19 +203,24 @@ def _from_typed(column: SourceColumn, values: pa.Array, zone: str, origins: Orig
     )
 
 
-def _stamps_from_typed(column: SourceColumn, values: pa.Array, zone: str, origins: Origins) -> pa.Array:
+def _stamps_from_typed(
+    column: SourceColumn, values: pa.ChunkedArray, zone: str, origins: Origins
+) -> pa.ChunkedArray:
     kind = values.type
     if pa.types.is_timestamp(kind) and kind.tz is not None:
         values = pc.local_timestamp(values.cast(pa.timestamp("us", tz=zone)))
     stamps = values.cast(pa.timestamp("us"), safe=False)
-    if column.type == "date":
+    if column.type == "date" and pa.types.is_timestamp(kind):  # a date32 column is dates already
         bad = pc.not_equal(pc.floor_temporal(stamps, unit="day"), stamps)
-        _refuse(column, stamps.cast(pa.string()), bad, origins, "not dates (they have a time of day)")
+        if pc.any(bad).as_py():
+            _refuse(column, stamps.cast(pa.string()), bad, origins, "not dates (they have a time of day)")
     return stamps
 
 
 def _refuse(column: SourceColumn, shown: pa.Array, bad: pa.Array, origins: Origins, what: str) -> None:
     """Raise naming the column, how many values are ``what``, a few of them and their files."""
+    if not pc.any(bad).as_py():
+        return
     mask = np.asarray(pc.fill_null(bad, False).to_numpy(zero_copy_only=False), dtype=bool)
     count = int(mask.sum())
     if not count:
@@ -267,9 +277,13 @@ def text_columns(spec: DatasetSpec, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=[c.name for c in spec.source.columns])
 
 
-def frame(table: pa.Table) -> Any:
-    """A typed table as pandas: ``str``, nullable ``Int64`` and ``boolean``, float64, datetime64[us]."""
+def frame(table: pa.Table) -> pd.DataFrame:
+    """A typed table as pandas: ``str``, nullable ``Int64`` and ``boolean``, float64, datetime64[us].
+
+    The columns are writable copies (a zero-copy frame would be read-only, a trap for any caller).
+    """
     import pandas as pd
 
     mapping = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-    return table.to_pandas(types_mapper=mapping.get)
+    converted: pd.DataFrame = table.to_pandas(types_mapper=mapping.get)
+    return converted

@@ -152,6 +152,15 @@ def test_csv_values_are_typed_as_declared(tmp_path: Path, shop: DatasetSpec) -> 
     assert frame.iloc[2, :4].isna().all() and pd.isna(frame["day"].iloc[2])  # empty fields are missing
 
 
+def test_the_frame_can_be_changed_in_place(tmp_path: Path, shop: DatasetSpec) -> None:
+    frame = read_files(shop, [write(tmp_path / "a.csv", *LINES)])
+
+    for column in frame.columns:
+        frame.loc[0, column] = frame[column].iloc[1]
+
+    assert frame.iloc[0].equals(frame.iloc[1])
+
+
 def test_times_with_a_utc_offset_become_wall_clock_times_of_the_spec_time_zone(
     tmp_path: Path, shop: DatasetSpec
 ) -> None:

@@ -230,7 +230,7 @@ def land_member(
     if where is not None:
         from fti.specs.filters import evaluate
 
-        keep &= evaluate(where, columns.frame(typed))
+        keep &= evaluate(where, columns.frame(typed.select(sorted(where.columns()))))
     mask = pa.array(keep)
     return land_table(spec, raw_dir, table.filter(mask), origins, typed=typed.filter(mask))
 
