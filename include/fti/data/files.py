@@ -72,7 +72,11 @@ def _read_csv(spec: DatasetSpec, path: Path, data: bytes, strict_end: bool) -> p
         kind = "a ZIP archive (an Excel workbook?)" if data.startswith(b"PK") else "binary data"
         raise RawSchemaMismatch(f"{path} is not CSV text: it holds {kind}; expected columns {expected}", path)
     if data.count(b'"') % 2:
-        raise RawSchemaMismatch(f"{path} is cut off or corrupt: a quoted value is never closed", path)
+        raise RawSchemaMismatch(
+            f"{path} is cut off or corrupt: a quoted value is never closed (or a value holds a stray "
+            '" without being quoted; a quoted value doubles its quotes: "7"" FRAME")',
+            path,
+        )
     if strict_end and not data.endswith((b"\n", b"\r")):
         raise RawSchemaMismatch(
             f"{path} is cut off: its last line has no line break (every landed file ends with one)", path

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -63,9 +64,10 @@ def land(spec: DatasetSpec, raw_dir: Path, files: Sequence[Path | str]) -> list[
     tables = [read_file(spec, path, strict_end=False) for path in paths]
     origins = [(str(p), t.num_rows) for p, t in zip(paths, tables, strict=True)]
     if spec.source.layout == "pattern":
-        for table, origin in zip(tables, origins, strict=True):
+        for path, table, origin in zip(paths, tables, origins, strict=True):
+            _check_name(spec, path)
             columns.typed(spec, table, [origin])  # refuse values that do not parse before copying any
-        return [_copy_into(spec, raw_dir, path) for path in paths]
+        return [write_if_changed(landing_dir(spec, raw_dir) / p.name, p.read_bytes()) for p in paths]
     if len({t.schema for t in tables}) > 1:  # CSV and Parquet mixed: bring them to the declared types
         tables = [columns.typed(spec, t, [o]) for t, o in zip(tables, origins, strict=True)]
     return land_table(spec, raw_dir, pa.concat_tables(tables), origins)
@@ -90,6 +92,10 @@ def land_table(
     Returns:
         The partition files from the first to the last partition with rows, in date order.
     """
+    if spec.source.layout != "per_period":
+        raise ValueError(
+            f"data set {spec.name!r} has layout {spec.source.layout!r}: land its files with land()"
+        )
     origins = origins if origins is not None else [("the export", table.num_rows)]
     typed = typed if typed is not None else columns.typed(spec, table, origins)
     partition = _partitions(spec, typed, origins)
@@ -111,14 +117,24 @@ def _partitions(spec: DatasetSpec, typed: pa.Table, origins: columns.Origins) ->
     times = typed.column(spec.time.column).combine_chunks()
     if times.null_count:
         missing = pc.is_null(times).to_numpy(zero_copy_only=False)
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(missing)[:5])  # + header, 1-based
         raise RawSchemaMismatch(
-            f"{times.null_count} row(s) have no {spec.time.column!r} and cannot be placed in a partition "
-            f"(e.g. line(s) {rows} counted over all rows {columns.files_of(origins, missing)})",
+            f"{times.null_count} row(s) have no {spec.time.column!r} and cannot be placed in a partition: "
+            f"{', '.join(_lines(origins, np.flatnonzero(missing)[:5]))}",
             columns.first_file(origins, missing),
         )
     partition: np.ndarray = spec.calendar.partition_of(times.to_numpy())
     return partition
+
+
+def _lines(origins: columns.Origins, rows: np.ndarray) -> list[str]:
+    """``line 7 of a.csv`` for row positions of the concatenated files (line 1 is the header)."""
+    ends = np.cumsum([n for _, n in origins])
+    found = []
+    for row in rows:
+        index = int(np.searchsorted(ends, row, side="right"))
+        before = int(ends[index - 1]) if index else 0
+        found.append(f"line {int(row) - before + 2} of {origins[index][0]}")
+    return found
 
 
 Bounds = dict[date, tuple[int, int]]
@@ -193,22 +209,19 @@ def _csv_lines(text_table: pa.Table) -> pa.Array:
 
 def _csv_line(values: list[str]) -> str:
     """One line of text values, quoted as :func:`_csv_lines` quotes them."""
-    import re
-
     quoted = ['"' + v.replace('"', '""') + '"' if re.search(_SPECIAL, v) else v for v in values]
     return ",".join(quoted) + "\n"
 
 
 # ----- files -----------------------------------------------------------------------------------------
-def _copy_into(spec: DatasetSpec, raw_dir: Path, path: Path) -> Path:
-    """Copy a checked file into the landing folder under its own name, which must match the pattern."""
+def _check_name(spec: DatasetSpec, path: Path) -> None:
+    """A file copied for layout ``pattern`` keeps its name, which must match the pattern."""
     if path.name.startswith(".") or not fnmatch.fnmatch(path.name, spec.source.pattern):
         raise RawSchemaMismatch(
             f"{path}: the name {path.name!r} does not match the pattern {spec.source.pattern!r} of data set "
             f"{spec.name!r} (or is hidden): it would never be read; rename it",
             path,
         )
-    return write_if_changed(landing_dir(spec, raw_dir) / path.name, path.read_bytes())
 
 
 def write_if_changed(path: Path, data: bytes) -> Path:

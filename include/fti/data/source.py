@@ -95,7 +95,7 @@ def landed_partitions(spec: DatasetSpec, raw_dir: Path) -> list[date]:
     dated, misplaced = _dated_files(spec, raw_dir)
     for path in misplaced:
         log.warning(
-            "%s is not named by the start of a %s partition: not read", path, spec.calendar.describe()
+            "%s is not named by the start of a partition (%s): not read", path, spec.calendar.describe()
         )
     return sorted(dated)
 
@@ -187,10 +187,14 @@ def read_partitions(spec: DatasetSpec, raw_dir: Path, first: date, last: date) -
         RawDataMissing: naming the missing partition files (all of them, or the count with the first
             and the last when more than :data:`LISTED`) and what to do; for ``pattern``, no file matches.
         RawSchemaMismatch: a file does not fit the spec (see :func:`read_files`).
+        ValueError: ``last`` is before ``first``.
     """
     from fti.data.columns import frame
 
-    starts = spec.calendar.partitions(*as_dates([first, last]))
+    first, last = as_dates([first, last])
+    if last < first:
+        raise ValueError(f"last {last} is before first {first}")
+    starts = spec.calendar.partitions(first, last)
     if spec.source.layout == "pattern":
         return frame(_pattern_rows(spec, raw_dir, starts))
     paths = [partition_path(spec, raw_dir, day) for day in starts]
@@ -229,9 +233,9 @@ def _missing(spec: DatasetSpec, raw_dir: Path, missing: list[date], needed: int)
     listed = ", ".join(names) if len(names) <= LISTED else f"{names[0]} ... {names[-1]} (first and last)"
     text = (
         f"{len(missing)} of {needed} partition file(s) of data set {spec.name!r} "
-        f"({spec.calendar.describe()} partitions) have not landed in {folder}: {listed}. "
-        f"Land the data with `fti data land --dataset {spec.name} FILE...`; a partition without rows "
-        "needs a header-only file."
+        f"({spec.calendar.partition_calendar.describe()} partitions) have not landed in {folder}: "
+        f"{listed}. Land the data with `fti data land --dataset {spec.name} FILE...`; a partition "
+        "without rows needs a file too (header only, or a Parquet file without rows)."
     )
     misplaced = _dated_files(spec, raw_dir)[1]
     if misplaced:

@@ -195,7 +195,7 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temp_file(
     [
         pytest.param(HEADER + ",Shop", DAY_1[0] + ",x", "unexpected column(s) ['Shop']", id="unexpected"),
         pytest.param("Till,Sold At,Note", "A,3/1/2024 9:05,plain", "missing column(s) ['Qty']", id="missing"),
-        pytest.param(HEADER, "A,,2,plain", "1 row(s) have no 'Sold At'", id="no-time"),
+        pytest.param(HEADER, "A,,2,plain", "1 row(s) have no 'Sold At' and cannot be placed", id="no-time"),
         pytest.param(
             HEADER, "A,2024-03-01 9:05,2,plain", "not times of the format '%m/%d/%Y %H:%M'", id="time"
         ),
@@ -215,6 +215,14 @@ def test_a_bad_export_is_refused_naming_the_file_and_nothing_is_written(
 
     assert problem in str(caught.value) and str(bad) in str(caught.value)
     assert not landing_dir(tills, tmp_path / "raw").exists()
+
+
+def test_a_row_without_a_time_is_refused_naming_its_line_and_file(tmp_path: Path, tills: DatasetSpec) -> None:
+    first = export(tmp_path / "first.csv", *DAY_1)
+    second = export(tmp_path / "second.csv", DAY_2[0], "A,,2,plain")
+
+    with pytest.raises(RawSchemaMismatch, match=f"1 row\\(s\\) have no 'Sold At' .*: line 3 of {second}$"):
+        land(tills, tmp_path / "raw", [first, second])
 
 
 def test_an_empty_export_is_refused(tmp_path: Path, tills: DatasetSpec) -> None:
@@ -261,8 +269,9 @@ def test_pattern_layout_copies_checked_files_under_their_names(tmp_path: Path) -
 def test_pattern_layout_refuses_a_name_the_pattern_does_not_match_or_bad_columns(tmp_path: Path) -> None:
     spec = make_spec(tmp_path, name="drops", layout="pattern", pattern="sales-*.csv")
 
+    good = export(tmp_path / "sales-2.csv", *DAY_1)
     with pytest.raises(RawSchemaMismatch, match="does not match the pattern 'sales-\\*.csv'"):
-        land(spec, tmp_path / "raw", [export(tmp_path / "march.csv", *DAY_1)])
+        land(spec, tmp_path / "raw", [good, export(tmp_path / "march.csv", *DAY_1)])
     with pytest.raises(RawSchemaMismatch, match="missing column"):
         land(spec, tmp_path / "raw", [export(tmp_path / "sales-1.csv", "A", header="Till")])
     assert not landing_dir(spec, tmp_path / "raw").exists()

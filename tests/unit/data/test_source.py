@@ -382,7 +382,7 @@ def test_missing_partition_files_are_all_named_before_any_file_is_read(
     message = str(caught.value)
     assert "2 of 4 partition file(s) of data set 'shop' (day partitions) have not landed" in message
     assert "2024-03-02.csv, 2024-03-03.csv." in message
-    assert "fti data land --dataset shop" in message and "header-only" in message
+    assert "fti data land --dataset shop" in message and "header only" in message
 
 
 def test_more_than_ten_missing_partitions_are_counted_and_the_first_and_last_named(tmp_path: Path) -> None:
@@ -413,6 +413,20 @@ def test_pattern_layout_keeps_the_rows_of_the_run_partitions_and_rows_without_a_
 
     assert frame["qty"].tolist() == [2, 3]
     assert landed_partitions(spec, tmp_path) == [date(2024, 3, d) for d in (1, 2, 3, 4)]
+
+
+def test_hourly_data_is_missing_by_the_day(tmp_path: Path) -> None:
+    hourly = load_spec(SPECS / "car_parks.yaml")
+
+    with pytest.raises(
+        RawDataMissing, match="1 of 1 partition file.* \\(day partitions\\).*: 2016-10-04.csv"
+    ):
+        read_partitions(hourly, tmp_path, datetime(2016, 10, 4, 8), datetime(2016, 10, 4, 16))
+
+
+def test_a_range_that_ends_before_it_starts_is_refused(tmp_path: Path, shop: DatasetSpec) -> None:
+    with pytest.raises(ValueError, match="last 2024-03-01 is before first 2024-03-02"):
+        read_partitions(shop, tmp_path, date(2024, 3, 2), date(2024, 3, 1))
 
 
 def test_pattern_layout_without_any_matching_file_is_missing_data(tmp_path: Path) -> None:
