@@ -70,6 +70,8 @@ def _typed_column(
     if pa.types.is_null(kind):
         return pa.chunked_array([pa.nulls(len(values), ARROW_TYPES[column.type])])
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if column.type == "string":
+            return values.cast(pa.string())  # chunk by chunk, no copy of string chunks
         text = values.combine_chunks().cast(pa.string())  # text is parsed all at once
         return pa.chunked_array([_from_text(column, text, zone, origins)])
     return _from_typed(column, values, zone, origins)  # chunk by chunk: no copy of typed columns
@@ -277,13 +279,15 @@ def text_columns(spec: DatasetSpec, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=[c.name for c in spec.source.columns])
 
 
-def frame(table: pa.Table) -> pd.DataFrame:
+def frame(table: pa.Table, *, release: bool = False) -> pd.DataFrame:
     """A typed table as pandas: ``str``, nullable ``Int64`` and ``boolean``, float64, datetime64[us].
 
     The columns are writable copies (a zero-copy frame would be read-only, a trap for any caller).
+    ``release``: free the table's memory column by column while converting (a lower peak); the table
+    must not be used afterwards.
     """
     import pandas as pd
 
     mapping = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-    converted: pd.DataFrame = table.to_pandas(types_mapper=mapping.get)
+    converted: pd.DataFrame = table.to_pandas(types_mapper=mapping.get, self_destruct=release)
     return converted

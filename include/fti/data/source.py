@@ -152,7 +152,7 @@ def read_files(spec: DatasetSpec, paths: Iterable[Path]) -> pd.DataFrame:
     """
     from fti.data.columns import frame
 
-    return frame(read_typed(spec, paths))
+    return frame(read_typed(spec, paths), release=True)
 
 
 def read_typed(spec: DatasetSpec, paths: Iterable[Path]) -> pa.Table:
@@ -196,7 +196,7 @@ def read_partitions(spec: DatasetSpec, raw_dir: Path, first: date, last: date) -
         raise ValueError(f"last {last} is before first {first}")
     starts = spec.calendar.partitions(first, last)
     if spec.source.layout == "pattern":
-        return frame(_pattern_rows(spec, raw_dir, starts))
+        return frame(_pattern_rows(spec, raw_dir, starts), release=True)
     paths = [partition_path(spec, raw_dir, day) for day in starts]
     missing = [day for day, path in zip(starts, paths, strict=True) if not path.exists()]
     if missing:
