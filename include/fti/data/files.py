@@ -24,6 +24,9 @@ from fti.data.source import RawSchemaMismatch
 if TYPE_CHECKING:
     from fti.specs.model import DatasetSpec
 
+BIG_FILE = 16 << 20
+"""Bytes above which a CSV is parsed by several threads (smaller files are read several at once)."""
+
 
 def read_file(spec: DatasetSpec, path: Path, *, strict_end: bool = True) -> pa.Table:
     """One file's columns, checked by name and put in spec order; CSV values as text.
@@ -84,7 +87,7 @@ def _read_csv(spec: DatasetSpec, path: Path, data: bytes, strict_end: bool) -> p
     try:
         return pcsv.read_csv(
             pa.py_buffer(data),
-            read_options=pcsv.ReadOptions(use_threads=False),
+            read_options=pcsv.ReadOptions(use_threads=len(data) > BIG_FILE),  # small ones: a thread each
             parse_options=pcsv.ParseOptions(newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
                 column_types=dict.fromkeys(expected, pa.string()),

@@ -200,9 +200,12 @@ def _csv_lines(text_table: pa.Table) -> pa.Array:
     fields = []
     for column in text_table.columns:
         values = pc.fill_null(column.combine_chunks().cast(pa.large_string()), text(""))
-        escaped = pc.replace_substring(values, '"', '""')
-        quoted = pc.binary_join_element_wise(text('"'), escaped, text('"'), text(""))
-        fields.append(pc.if_else(pc.match_substring_regex(values, _SPECIAL), quoted, values))
+        special = pc.match_substring_regex(values, _SPECIAL)
+        if pc.any(special).as_py():  # most columns never need quotes: skip building them
+            escaped = pc.replace_substring(values, '"', '""')
+            quoted = pc.binary_join_element_wise(text('"'), escaped, text('"'), text(""))
+            values = pc.if_else(special, quoted, values)
+        fields.append(values)
     joined = pc.binary_join_element_wise(*fields, text(",")) if len(fields) > 1 else fields[0]
     return pc.binary_join_element_wise(joined, text(""), text("\n"))
 
