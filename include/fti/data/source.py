@@ -242,3 +242,23 @@ def _missing(spec: DatasetSpec, raw_dir: Path, missing: list[date], needed: int)
         shown = ", ".join(p.name for p in misplaced[:LISTED])
         text += f" Files not named by the start date of a partition, never read: {shown}."
     return RawDataMissing(text, missing, folder)
+
+
+def read_future(spec: DatasetSpec, raw_dir: Path, first: date, last: date) -> pd.DataFrame:
+    """The typed rows of whichever partitions from ``first`` to ``last`` have landed early (planned values).
+
+    Known-future covariates of the periods to forecast land before those periods start. Unlike
+    :func:`read_partitions`, a partition that has not landed is no error here: inference checks
+    that the values it needs are there. Empty (typed, no rows) when the spec has no known-future
+    covariates or nothing has landed.
+    """
+    from fti.data.columns import frame
+
+    first, last = as_dates([first, last])
+    starts = spec.calendar.partitions(first, last) if spec.covariates.known_future and last >= first else []
+    if spec.source.layout == "pattern":
+        if not starts or not pattern_files(spec, raw_dir):
+            return read_files(spec, [])
+        return frame(_pattern_rows(spec, raw_dir, starts), release=True)
+    paths = [p for p in (partition_path(spec, raw_dir, day) for day in starts) if p.exists()]
+    return read_files(spec, paths)
