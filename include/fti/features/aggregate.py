@@ -332,7 +332,8 @@ def _aggregate(rows: pl.DataFrame, found: list[Measure]) -> pl.DataFrame:
     """One row per (entity, period) key, in key order (= entity, then period).
 
     Rows come sorted by the one integer key, so polars aggregates contiguous slices instead of
-    hashing (on 15.6 M weekly rows: 0.6 s instead of 2.9 s, and 3 GB less memory than two keys).
+    hashing. On 15.6 M weekly rows, hashing the two keys took 2.9 s and 3.1 GB more memory; sorting
+    took 0.4 s and the sorted aggregation 0.6 s.
     """
     sums = [pl.col(m.field).count().alias(f"__n_{m.field}") for m in found if m.aggregation == "sum"]
     grouped = rows.with_columns(pl.col(_KEY).set_sorted()).group_by(_KEY, maintain_order=True)

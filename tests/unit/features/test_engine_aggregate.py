@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fti.features.aggregate import RawFrameError, static_attributes, to_panel
+from fti.features.engine import build_features
 from fti.specs import DatasetSpec, load_spec
 
 ONLINE_RETAIL = Path(__file__).parents[2] / "fixtures" / "online_retail.yaml"
@@ -183,3 +184,38 @@ def test_a_raw_frame_without_a_column_the_spec_reads_is_refused_by_name() -> Non
 
     with pytest.raises(RawFrameError, match=r"lacks column\(s\) \['Value'\]"):
         to_panel(raw, reading_spec())
+
+
+def test_attributes_keyed_by_raw_column_names_join_and_unknown_entities_get_nulls() -> None:
+    spec = reading_spec(
+        features={
+            "lags": [1],
+            "ratios": [
+                {"name": "fill", "numerator": {"column": "level"}, "denominator": {"column": "capacity"}}
+            ],
+        }
+    )
+    raw = pd.DataFrame(
+        {
+            "Site Code": pd.array([1, 2], dtype="Int64"),
+            "Reading Time": pd.to_datetime(["2024-05-01 09:00", "2024-05-01 10:00"]),
+            "Value": [4.0, 6.0],
+        }
+    )
+    attributes = pd.DataFrame({"Site Code": [1], "Capacity": [10], "Zone": ["north"]})  # site 2: none
+
+    got = build_features(to_panel(raw, spec), spec, "2024-05-01", "2024-05-01", attributes=attributes)
+
+    assert list(got.columns) == [
+        "entity",
+        "site_code",
+        "period",
+        "capacity",
+        "zone",
+        "level",
+        "lag_1",
+        "fill",
+    ]
+    assert got["capacity"].iloc[0] == 10.0 and np.isnan(got["capacity"].iloc[1])
+    assert got["zone"].iloc[0] == "north" and pd.isna(got["zone"].iloc[1])
+    assert got["fill"].tolist() == [0.4, 0.0]
