@@ -65,8 +65,10 @@ class Calendar:
         values = np.asarray(stamps, dtype="datetime64[us]")
         if self.grain is Grain.WEEK:
             days = values.astype("datetime64[D]").astype("int64")
-            return (days + _EPOCH_WEEKDAY - self.week_start) // 7
-        return values.astype(f"datetime64[{_NUMPY_UNIT[self.grain]}]").astype("int64")
+            numbers = (days + _EPOCH_WEEKDAY - self.week_start) // 7
+        else:
+            numbers = values.astype(f"datetime64[{_NUMPY_UNIT[self.grain]}]").astype("int64")
+        return numbers[()] if numbers.ndim == 0 else numbers  # a scalar in, a scalar out
 
     def start(self, index: Any) -> Any:
         """Start of period number ``index`` (``datetime64[us]``, naive wall clock)."""
@@ -75,8 +77,10 @@ class Calendar:
         numbers = np.asarray(index, dtype="int64")
         if self.grain is Grain.WEEK:
             days = numbers * 7 - _EPOCH_WEEKDAY + self.week_start
-            return days.astype("datetime64[D]").astype("datetime64[us]")
-        return numbers.astype(f"datetime64[{_NUMPY_UNIT[self.grain]}]").astype("datetime64[us]")
+            starts = days.astype("datetime64[D]").astype("datetime64[us]")
+        else:
+            starts = numbers.astype(f"datetime64[{_NUMPY_UNIT[self.grain]}]").astype("datetime64[us]")
+        return starts[()] if starts.ndim == 0 else starts  # a scalar in, a scalar out
 
     def floor(self, stamps: Any) -> Any:
         """Start of the period each timestamp falls into."""

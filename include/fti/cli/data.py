@@ -16,9 +16,13 @@ app = typer.Typer(help="Raw data: land exports, fetch the shipped data sets, gen
 def land(
     files: Annotated[list[Path], typer.Argument(help="Exports (CSV or Parquet, the spec's columns).")],
     dataset: DatasetOption = None,
+    planned: Annotated[
+        bool, typer.Option(help="Plans of periods to come (known-future covariates, target empty).")
+    ] = False,
 ) -> None:
     """Land exports as the partition files the spec describes (one file per partition; header-only for
-    partitions without rows between the first and the last); unchanged files are not rewritten."""
+    partitions without rows between the first and the last); unchanged files are not rewritten.
+    With --planned they land in the planned/ sub-folder, read only for known-future covariates."""
     from fti.data.landing import land as land_files
     from fti.data.source import RawSchemaMismatch, landing_dir
 
@@ -29,10 +33,10 @@ def land(
     raw_dir = settings().raw_dir
     assert raw_dir is not None
     try:
-        paths = land_files(spec, raw_dir, files)
+        paths = land_files(spec, raw_dir, files, planned=planned)
     except (RawSchemaMismatch, ValueError) as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"{len(paths)} partition file(s) of {spec.name!r} in {landing_dir(spec, raw_dir)}")
+    typer.echo(f"{len(paths)} partition file(s) of {spec.name!r} in {landing_dir(spec, raw_dir, planned)}")
 
 
 @app.command("fetch")

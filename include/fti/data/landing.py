@@ -45,8 +45,11 @@ if TYPE_CHECKING:
 PARQUET_COMPRESSION = "zstd"
 
 
-def land(spec: DatasetSpec, raw_dir: Path, files: Sequence[Path | str]) -> list[Path]:
+def land(spec: DatasetSpec, raw_dir: Path, files: Sequence[Path | str], planned: bool = False) -> list[Path]:
     """Land ``files`` (a user's export) into the data set's landing folder; see the module doc.
+
+    With ``planned`` the rows are plans of periods to come (known-future covariates, target empty):
+    they land in the ``planned/`` sub-folder, which the feature pipeline reads for those covariates only.
 
     Returns:
         ``per_period``: every partition file from the first to the last partition with rows, in date
@@ -67,10 +70,10 @@ def land(spec: DatasetSpec, raw_dir: Path, files: Sequence[Path | str]) -> list[
         for path, table, origin in zip(paths, tables, origins, strict=True):
             _check_name(spec, path)
             columns.typed(spec, table, [origin])  # refuse values that do not parse before copying any
-        return [write_if_changed(landing_dir(spec, raw_dir) / p.name, p.read_bytes()) for p in paths]
+        return [write_if_changed(landing_dir(spec, raw_dir, planned) / p.name, p.read_bytes()) for p in paths]
     if len({t.schema for t in tables}) > 1:  # CSV and Parquet mixed: bring them to the declared types
         tables = [columns.typed(spec, t, [o]) for t, o in zip(tables, origins, strict=True)]
-    return land_table(spec, raw_dir, pa.concat_tables(tables), origins)
+    return land_table(spec, raw_dir, pa.concat_tables(tables), origins, planned=planned)
 
 
 def land_table(
@@ -79,6 +82,7 @@ def land_table(
     table: pa.Table,
     origins: columns.Origins | None = None,
     typed: pa.Table | None = None,
+    planned: bool = False,
 ) -> list[Path]:
     """Land the rows of ``table`` (the spec's columns, as :func:`fti.data.files.read_file` gives them).
 
@@ -108,7 +112,7 @@ def land_table(
     files = _csv_files if spec.source.format == "csv" else _parquet_files
     written = []
     for day, data in files(spec, table, typed, pa.array(order), bounds):
-        written.append(write_if_changed(partition_path(spec, raw_dir, day), data))
+        written.append(write_if_changed(partition_path(spec, raw_dir, day, planned), data))
     return written
 
 

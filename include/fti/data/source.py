@@ -67,19 +67,25 @@ class RawDataMissing(FileNotFoundError):
 
 
 # ----- where files land ------------------------------------------------------------------------------
-def landing_dir(spec: DatasetSpec, raw_dir: Path) -> Path:
-    """``<raw_dir>/<source.folder or name>`` (an absolute ``folder`` is used as it is)."""
-    return Path(raw_dir) / (spec.source.folder or spec.name)
+PLANNED = "planned"
+"""Sub-folder of the landing folder where planned rows land: the known-future covariates (price,
+promotion) of periods still to come, their target empty. Observed rows land in the folder itself."""
 
 
-def partition_path(spec: DatasetSpec, raw_dir: Path, day: date | datetime | Any) -> Path:
+def landing_dir(spec: DatasetSpec, raw_dir: Path, planned: bool = False) -> Path:
+    """``<raw_dir>/<source.folder or name>`` (an absolute ``folder`` is used as it is); ``/planned`` with ``planned``."""
+    folder = Path(raw_dir) / (spec.source.folder or spec.name)
+    return folder / PLANNED if planned else folder
+
+
+def partition_path(spec: DatasetSpec, raw_dir: Path, day: date | datetime | Any, planned: bool = False) -> Path:
     """The file of the partition holding ``day``: ``<landing_dir>/<YYYY-MM-DD>.<format>``, its start date.
 
     ``day`` may be any date or time inside the partition (a ``datetime``, ``Timestamp`` or
     ``datetime64`` too): a Thursday of weekly data names its Monday's file.
     """
     start = spec.calendar.partition_start(as_dates([day])[0])
-    return landing_dir(spec, raw_dir) / f"{start.isoformat()}.{spec.source.format}"
+    return landing_dir(spec, raw_dir, planned) / f"{start.isoformat()}.{spec.source.format}"
 
 
 def landed_partitions(spec: DatasetSpec, raw_dir: Path) -> list[date]:
@@ -119,9 +125,9 @@ def _dated_files(spec: DatasetSpec, raw_dir: Path) -> tuple[dict[date, Path], li
     return dated, sorted(misplaced)
 
 
-def pattern_files(spec: DatasetSpec, raw_dir: Path) -> list[Path]:
+def pattern_files(spec: DatasetSpec, raw_dir: Path, planned: bool = False) -> list[Path]:
     """Files of the landing folder matching ``source.pattern``, sorted; hidden (temp) files excluded."""
-    folder = landing_dir(spec, raw_dir)
+    folder = landing_dir(spec, raw_dir, planned)
     if not folder.is_dir():
         return []
     found = [p for p in folder.glob(spec.source.pattern) if p.is_file() and not p.name.startswith(".")]
@@ -245,20 +251,28 @@ def _missing(spec: DatasetSpec, raw_dir: Path, missing: list[date], needed: int)
 
 
 def read_future(spec: DatasetSpec, raw_dir: Path, first: date, last: date) -> pd.DataFrame:
-    """The typed rows of whichever partitions from ``first`` to ``last`` have landed early (planned values).
+    """The typed planned rows (``<landing>/planned/``) of whichever partitions from ``first`` to ``last``
+    have landed.
 
     Known-future covariates of the periods to forecast land before those periods start. Unlike
     :func:`read_partitions`, a partition that has not landed is no error here: inference checks
     that the values it needs are there. Empty (typed, no rows) when the spec has no known-future
     covariates or nothing has landed.
     """
+    import pyarrow.compute as pc
+
     from fti.data.columns import frame
 
     first, last = as_dates([first, last])
     starts = spec.calendar.partitions(first, last) if spec.covariates.known_future and last >= first else []
     if spec.source.layout == "pattern":
-        if not starts or not pattern_files(spec, raw_dir):
+        files = pattern_files(spec, raw_dir, planned=True)
+        if not starts or not files:
             return read_files(spec, [])
-        return frame(_pattern_rows(spec, raw_dir, starts), release=True)
-    paths = [p for p in (partition_path(spec, raw_dir, day) for day in starts) if p.exists()]
+        table = read_typed(spec, files)
+        low, high = datetime.combine(starts[0], datetime.min.time()), spec.calendar.partition_end(starts[-1])
+        times = table.column(spec.time.column)
+        keep = pc.and_(pc.greater_equal(times, low), pc.less(times, high))
+        return frame(table.filter(pc.fill_null(keep, False)), release=True)
+    paths = [p for p in (partition_path(spec, raw_dir, day, planned=True) for day in starts) if p.exists()]
     return read_files(spec, paths)

@@ -26,11 +26,10 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
+from fti.features.schema import ENTITY, PERIOD
 from fti.specs.filters import evaluate
 from fti.specs.model import DatasetSpec, snake
 
-ENTITY = "entity"
-PERIOD = "period"
 _E, _T, _TS = "__entity", "__period", "__stamp"
 
 

@@ -29,6 +29,7 @@ import pyarrow as pa
 from fti.features.aggregate import ENTITY, PERIOD, Entities, RawFrameError, entity_attributes, panel_entities
 from fti.features.calendar import calendar_columns
 from fti.specs.model import Cross, DatasetSpec, Operand, Ratio
+from fti.features.schema import future_columns, stored_columns
 from fti.specs.rules import holiday_feature
 
 _E, _T, _OBS, _ACTIVE = "__entity", "__period", "__observed", "__active"
@@ -42,24 +43,6 @@ class FeatureInputError(ValueError):
 
 
 # ----- public -------------------------------------------------------------------------------------
-def feature_columns(spec: DatasetSpec) -> list[str]:
-    """Columns of the feature rows, in order (DESIGN.md, "feature rows")."""
-    f = spec.features
-    names = [ENTITY, *spec.entity.key_fields, PERIOD, *spec.static_fields, *_past_fields(spec)]
-    names += [f"lag_{k}" for k in f.lags] + [n for r in f.rolling for n in r.feature_names().values()]
-    names += list(f.calendar) + ([holiday_feature(spec)] if f.holidays else [])
-    names += [r.name for r in _ratios(spec, future=False)] + [c.feature_name for c in _crosses(spec, False)]
-    return names
-
-
-def future_columns(spec: DatasetSpec) -> list[str]:
-    """Columns of the known-future rows, in order."""
-    names = [ENTITY, *spec.entity.key_fields, PERIOD, *_future_fields(spec)]
-    return (
-        names + [r.name for r in _ratios(spec, future=True)] + [c.feature_name for c in _crosses(spec, True)]
-    )
-
-
 def build_features(
     panel: pd.DataFrame,
     spec: DatasetSpec,
@@ -81,7 +64,7 @@ def build_features(
             :func:`fti.features.aggregate.static_attributes`; required when the spec declares some.
 
     Returns:
-        :func:`feature_columns`, sorted by period then entity: values ``float64``;
+        :func:`fti.features.schema.stored_columns`, sorted by period then entity: values ``float64``;
         ``nonzero_count`` statistics, calendar and holiday features ``int64``; keys and categorical
         attributes ``str``; ``period`` ``datetime64[us]``.
 
@@ -109,14 +92,14 @@ def build_features(
     frame = frame.with_columns(_calendar_exprs(spec, first, last))
     frame = frame.with_columns(_ratio(r, i) for i, r in enumerate(_ratios(spec, future=False)))
     frame = frame.with_columns(_cross(c, entities) for c in _crosses(spec, future=False))
-    return _finish(frame, spec, (first, last), feature_columns(spec), entities.texts | texts)
+    return _finish(frame, spec, (first, last), stored_columns(spec), entities.texts | texts)
 
 
 def build_future(panel: pd.DataFrame, spec: DatasetSpec, first_period: Any, last_period: Any) -> pd.DataFrame:
     """Known-future rows: one per (entity, period) of the panel from ``first_period`` to ``last_period``.
 
     Returns:
-        :func:`future_columns`, sorted by period then entity: the known-future covariates at the period,
+        :func:`fti.features.schema.future_columns`, sorted by period then entity: the known-future covariates at the period,
         then the ratios and cross features made of them alone.
 
     Raises:

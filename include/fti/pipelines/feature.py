@@ -140,6 +140,7 @@ def compute(spec: DatasetSpec, raw: pd.DataFrame, future: pd.DataFrame | None, p
     pd.DataFrame, pd.DataFrame | None
 ]:
     """Feature rows of ``partitions`` and known-future rows of them and the look-ahead, from raw rows."""
+    import numpy as np
     import pandas as pd
 
     from fti.features.aggregate import to_panel
@@ -149,14 +150,33 @@ def compute(spec: DatasetSpec, raw: pd.DataFrame, future: pd.DataFrame | None, p
     first_period = cal.start(cal.periods_of_partition(min(partitions))[0])
     last_period = cal.start(cal.periods_of_partition(max(partitions))[1])
     panel = to_panel(raw, spec)
-    features = build_features(panel, spec, first_period, last_period)
-    keep = cal.partition_of(features["period"].to_numpy(dtype="datetime64[us]")).astype("datetime64[D]")
-    features = features[pd.Index(keep).isin(pd.Index(partitions, dtype="datetime64[D]"))].reset_index(drop=True)
+    features = build_features(panel, spec, first_period, last_period, attributes(spec, raw))
+    keep = cal.partition_of(features["period"].to_numpy(dtype="datetime64[us]"))
+    wanted = np.array(partitions, dtype="datetime64[D]")
+    features = features[np.isin(keep, wanted)].reset_index(drop=True)
     if not spec.covariates.known_future:
         return features, None
     rows = raw if future is None or future.empty else pd.concat([raw, future], ignore_index=True)
     last_future = cal.start(cal.periods_of_partition(cal.next_partition(max(partitions), lookahead_partitions(spec)))[1])
     return features, build_future(to_panel(rows, spec), spec, first_period, last_future)
+
+
+def attributes(spec: DatasetSpec, raw: pd.DataFrame) -> pd.DataFrame | None:
+    """The static attributes of the entities: from the spec's attributes file, or the rows' latest values."""
+    from fti.features.aggregate import static_attributes
+
+    if not spec.covariates.static.columns:
+        return None
+    if spec.covariates.static.file is None:
+        return static_attributes(raw, spec)
+    import pandas as pd
+
+    from fti.data.source import landing_dir
+    from fti.settings import get_settings
+
+    raw_dir = get_settings().raw_dir
+    assert raw_dir is not None
+    return pd.read_csv(landing_dir(spec, raw_dir) / spec.covariates.static.file)
 
 
 def build_and_commit(resources: Resources, spec: DatasetSpec, check: RawCheck, run_id: str) -> CommitSummary:

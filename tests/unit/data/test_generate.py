@@ -16,7 +16,7 @@ from fti.data.source import read_partitions
 from fti.specs.loader import load_spec
 from fti.specs.model import DatasetSpec
 
-SPECS = Path(__file__).parent / "specs"
+SPECS = Path(__file__).parents[3] / "specs"
 SMALL = StoreSales(n_stores=6, n_products=12, weeks=20, seed=3)
 
 

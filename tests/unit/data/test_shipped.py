@@ -20,7 +20,7 @@ from fti.specs.filters import RowFilter
 from fti.specs.loader import load_spec
 from fti.specs.model import DatasetSpec
 
-SPECS = Path(__file__).parent / "specs"
+SPECS = Path(__file__).parents[3] / "specs"
 RETAIL_HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
 DAY_1 = [
     "489434,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,12,12/1/2009 7:45,6.95,13085.0,United Kingdom",

@@ -30,7 +30,7 @@ from fti.data.source import (
 from fti.specs.loader import load_spec
 from fti.specs.model import DatasetSpec
 
-SPECS = Path(__file__).parent / "specs"
+SPECS = Path(__file__).parents[3] / "specs"
 SHOP: dict[str, Any] = {
     "spec_version": 2,
     "name": "shop",

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from fti.features.aggregate import to_panel
-from fti.features.engine import FeatureInputError, build_features, build_future, feature_columns
+from fti.features.engine import FeatureInputError, build_features, build_future
+from fti.features.schema import stored_columns as feature_columns
 from fti.specs import DatasetSpec
 
 NaN = float("nan")

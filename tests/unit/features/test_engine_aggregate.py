@@ -13,7 +13,7 @@ from fti.features.aggregate import RawFrameError, static_attributes, to_panel
 from fti.features.engine import build_features
 from fti.specs import DatasetSpec, load_spec
 
-ONLINE_RETAIL = Path(__file__).parents[2] / "fixtures" / "online_retail.yaml"
+ONLINE_RETAIL = Path(__file__).parents[3] / "specs" / "online_retail.yaml"
 COLUMNS = [
     {"name": "Site Code", "type": "int"},
     {"name": "Reading Time", "type": "datetime"},

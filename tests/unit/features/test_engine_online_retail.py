@@ -25,7 +25,7 @@ FIRST, LAST = "2011-08-01", "2011-11-30"
 
 @pytest.fixture(scope="module")
 def spec() -> DatasetSpec:
-    return load_spec(FIXTURES / "online_retail.yaml")
+    return load_spec(FIXTURES.parents[1] / "specs" / "online_retail.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from fti.specs.model import DatasetSpec
 from fti.validation.raw_suite import build_future_suite, build_raw_suite, run_interval
 from fti.validation.runner import ValidationFailed, ValidationReport, validate
 
-SPECS = Path(__file__).parents[1] / "data" / "specs"
+SPECS = Path(__file__).parents[3] / "specs"
 DAY = date(2011, 11, 10)
 HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
 # 20 lines of 2011-11-10 as the shop exports them: sales, a repeated line, cancellations (C), postage,
