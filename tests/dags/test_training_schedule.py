@@ -1,4 +1,4 @@
-"""The training DAG's schedule: a weekly cron by default; cron or fresh features when asked."""
+"""The training DAGs' schedule: the spec's cron by default; cron or fresh features of its own data set when asked."""
 
 from __future__ import annotations
 
@@ -14,18 +14,21 @@ DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "training_pipeline.py"
 _PROBE = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
-timetable = DagBag(dag_folder=sys.argv[1]).dags["training_pipeline"].timetable
-cron = getattr(timetable, "timetable", timetable)
-condition = getattr(timetable, "asset_condition", None)
-print(json.dumps({
-    "timetable": type(timetable).__name__,
-    "cron": cron.expression,
-    "assets": [asset.uri for asset in condition.objects] if condition is not None else [],
-}))
+out = {}
+for dag_id, dag in DagBag(dag_folder=sys.argv[1]).dags.items():
+    timetable = dag.timetable
+    cron = getattr(timetable, "timetable", timetable)
+    condition = getattr(timetable, "asset_condition", None)
+    out[dag_id] = {
+        "timetable": type(timetable).__name__,
+        "cron": cron.expression,
+        "assets": [asset.uri for asset in condition.objects] if condition is not None else [],
+    }
+print(json.dumps(out))
 """
 
 
-def schedule(**env: str) -> dict[str, object]:
+def schedules(**env: str) -> dict[str, dict[str, object]]:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, str(DAG_FILE)],
         capture_output=True,
@@ -33,22 +36,25 @@ def schedule(**env: str) -> dict[str, object]:
         check=True,
         env={**os.environ, **env},
     )
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, dict[str, object]] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def test_default_is_the_weekly_cron() -> None:
-    found = schedule(FTI_TRAIN_ON_NEW_FEATURES="false")
+def test_default_is_each_specs_training_cron() -> None:
+    found = schedules(FTI_TRAIN_ON_NEW_FEATURES="false")
 
-    assert found == {"timetable": "CronTriggerTimetable", "cron": "0 3 * * 0", "assets": []}
+    assert found["training_pipeline__online_retail"] == {
+        "timetable": "CronTriggerTimetable",
+        "cron": "0 3 * * 0",
+        "assets": [],
+    }
+    assert found["training_pipeline__store_sales"]["cron"] == "0 3 * * 1"
 
 
 @pytest.mark.parametrize("value", ["true", "1"])
-def test_fresh_features_also_trigger_it_when_asked(value: str) -> None:
-    found = schedule(FTI_TRAIN_ON_NEW_FEATURES=value, FTI_TRAINING_SCHEDULE="0 5 * * 1")
+def test_fresh_features_of_its_own_data_set_also_trigger_it_when_asked(value: str) -> None:
+    found = schedules(FTI_TRAIN_ON_NEW_FEATURES=value)
 
-    assert found == {
-        "timetable": "AssetOrTimeSchedule",
-        "cron": "0 5 * * 1",
-        "assets": ["fti://feature-store/retail_demand"],
-    }
+    for dataset in ("online_retail", "car_parks", "store_sales"):
+        assert found[f"training_pipeline__{dataset}"]["timetable"] == "AssetOrTimeSchedule"
+        assert found[f"training_pipeline__{dataset}"]["assets"] == [f"fti://feature-store/{dataset}"]

@@ -108,15 +108,18 @@ def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date]
     future = read_future(spec, raw_dir, cal.next_partition(last), cal.next_partition(last, lookahead_partitions(spec)))
     log.info("read %d raw rows of %s..%s (%d partitions with look-back) and %d early future rows in %.1f s",
              len(raw), read_first, last, len(cal.partitions(read_first, last)), len(future), time.monotonic() - started)  # fmt: skip
-    report = validate(raw, build_raw_suite(spec, read_first, last), name=f"raw {spec.name} {read_first}..{last}")
-    reports = [report]
+    suites = [build_raw_suite(spec, read_first, last)]
+    reports = [validate(raw, suites[0], name=f"raw {spec.name} {read_first}..{last}")]
     if len(future):
         horizon_end = cal.next_partition(last, lookahead_partitions(spec))
-        reports.append(
-            validate(future, build_future_suite(spec, cal.next_partition(last), horizon_end), name=f"future {spec.name}")
-        )
+        suites.append(build_future_suite(spec, cal.next_partition(last), horizon_end))
+        reports.append(validate(future, suites[1], name=f"future {spec.name}"))
+    report = reports[0]
+    # Great Expectations leaves a suite's meta out of its result: keep it, so the stored document says
+    # which interval and which spec (name, SHA-256 of the file) judged the data.
     document = {
         "spec": {"name": spec.name, "sha256": spec.source_sha256},
+        "suites": [dict(suite.meta) for suite in suites],
         "results": [r.result_json for r in reports],
     }
     summary = {**report.summary(), "failed": sum(len(r.failures) for r in reports)}

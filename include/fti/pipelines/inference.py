@@ -257,6 +257,7 @@ def plan_run(
     from fti.cache import predictions as cache
 
     settings = resources.settings
+    client = resources.redis  # Redis must answer before anything is staged
     rows = partition_rows(resources, spec, pinned, checked.feature_partition)
     origin = origin_rows(rows)
     run = batch_id(checked.feature_partition, pinned.version, airflow_run_id)
@@ -280,7 +281,7 @@ def plan_run(
         "airflow_run_id": airflow_run_id,
         "started_at": datetime.now(UTC).isoformat(),
     }
-    cache.begin_run(resources.redis, resources.cache_prefix(spec), plan, meta, ttl_s=_ttl_s(settings))
+    cache.begin_run(client, resources.cache_prefix(spec), plan, meta, ttl_s=_ttl_s(settings))
     starts = range(0, n, size)
     return [
         ChunkPlan(

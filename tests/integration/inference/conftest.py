@@ -1,4 +1,4 @@
-"""Inference fixtures: a champion trained and promoted once per session on the session's feature store."""
+"""Inference fixtures: a champion trained and promoted once per session on the store_sales store."""
 
 from __future__ import annotations
 
@@ -7,27 +7,41 @@ from pathlib import Path
 
 import pytest
 
-from fti.pipelines.training import TrainingRequest, promote, train_and_register
+from fti.contracts import TrainingRequest
+from fti.pipelines.training import promote, train_and_register
+from fti.resources import Resources
 from fti.settings import Settings
+from fti.specs import DatasetSpec
+from tests.integration.conftest import SPECS, spec_of
 
 
 @pytest.fixture(scope="session")
-def champion_home(feature_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings whose registry (a session's own) has a champion trained on ``feature_home``."""
+def sales() -> DatasetSpec:
+    return spec_of("store_sales")
+
+
+@pytest.fixture(scope="session")
+def champion_settings(sales_home: Path, tmp_path_factory: pytest.TempPathFactory, sales: DatasetSpec) -> Settings:
+    """Settings whose registry (a session's own) has a champion trained on ``sales_home``."""
     registry_dir = tmp_path_factory.mktemp("inference-registry")
     settings = Settings(
-        var_dir=feature_home,
+        var_dir=sales_home,
+        specs_dir=SPECS,
+        raw_dir=sales_home / "raw",
+        store_uri=str(sales_home / "store"),
+        catalog_url=f"sqlite:///{sales_home / 'catalog.db'}",
         mlflow_tracking_uri=f"sqlite:///{registry_dir / 'mlflow.db'}",
         mlflow_artifact_uri=str(registry_dir / "artifacts"),
         inference_chunk_entities=25,
     )
-    request = TrainingRequest(as_of=datetime(2030, 1, 1), window_days=80)
-    trained = train_and_register(settings, request, params={"n_estimators": 60, "max_depth": 4})
-    assert promote(settings, trained["version"])["promoted"], "the fixture needs a champion"
+    resources = Resources(settings)
+    request = TrainingRequest(dataset=sales.name, as_of=datetime(2030, 1, 1), window=sales.model.training_window)
+    trained = train_and_register(resources, sales, request, params={"n_estimators": 60, "max_depth": 4})
+    assert promote(resources, sales, trained.version).promoted, "the fixture needs a champion"
     return settings
 
 
 @pytest.fixture
-def settings(champion_home: Settings, redis_client: object) -> Settings:
-    """The champion's settings with a Redis prefix of the test's own (``redis_client`` flushes per test)."""
-    return champion_home
+def resources(champion_settings: Settings, redis_url: str, redis_client: object) -> Resources:
+    """The champion's system with the session's Redis (``redis_client`` flushes it per test)."""
+    return Resources(champion_settings, redis_url)

@@ -1,4 +1,5 @@
-"""Batch inference on a real store, MLflow registry and Redis: pinning, drift, atomic publication."""
+"""Batch inference on a real store, MLflow registry and Redis: known-future inputs, pinning, drift, atomic
+publication, staged chunks."""
 
 from __future__ import annotations
 
@@ -8,41 +9,43 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import redis
 
 from fti.cache import predictions as cache
-from fti.features.demand import DEMAND_COLUMNS
-from fti.features.model_inputs import MODEL_INPUTS, expand_horizons
-from fti.monitoring.drift_check import DRIFT_FEATURES, DriftFailed
-from fti.pipelines.feature import feature_store
+from fti.contracts import PinnedModel
+from fti.features.model_inputs import KnownFutureMissing
+from fti.features.schema import bins, drift_columns, model_inputs
+from fti.monitoring.drift_check import DriftFailed
 from fti.pipelines.inference import (
     InferenceSchemaMismatch,
     check_inputs,
-    pinned_as_of,
+    forecast_inputs,
+    origin_rows,
     plan_run,
     predict_chunk,
     publish,
     resolve_champion,
 )
 from fti.registry import mlflow_registry as registry
+from fti.resources import Resources
 from fti.settings import Settings
+from fti.specs import DatasetSpec
+
+pytestmark = pytest.mark.integration
 
 
 def run_batch(
-    settings: Settings,
-    client: redis.Redis,
-    airflow_run_id: str = "manual__1",
-    model: dict[str, str] | None = None,
+    resources: Resources, spec: DatasetSpec, airflow_run_id: str = "manual__1", pinned: PinnedModel | None = None
 ) -> dict[str, Any]:
     """The DAG's steps in order, in this process (the DAG maps predict_chunk over the chunks)."""
-    model = model or resolve_champion(settings)
-    as_of = pinned_as_of(model["read_as_of"])
-    checked = check_inputs(settings, model, airflow_run_id, as_of)
-    chunks = plan_run(client, settings, model, checked, airflow_run_id)
-    written = [predict_chunk(client, settings, model, checked, chunk, as_of) for chunk in chunks]
-    published = publish(client, settings, model, checked, chunks, written)
-    return {"published": published, "chunks": chunks, "run": chunks[0]["run"], **checked}
+    pinned = pinned or resolve_champion(resources, spec)
+    checked = check_inputs(resources, spec, pinned, airflow_run_id)
+    chunks = plan_run(resources, spec, pinned, checked, airflow_run_id)
+    written = [predict_chunk(resources, spec, pinned, chunk) for chunk in chunks]
+    published = publish(resources, spec, pinned, checked, chunks, written, airflow_run_id)
+    return {"published": published, "chunks": chunks, "run": chunks[0].run, "checked": checked}
 
 
 def run_values(client: redis.Redis, prefix: str, run: str) -> dict[bytes, dict[bytes, bytes]]:
@@ -51,151 +54,193 @@ def run_values(client: redis.Redis, prefix: str, run: str) -> dict[bytes, dict[b
     return {key: client.hgetall(key) for key in keys}
 
 
-def newest_features(settings: Settings) -> Any:
-    store = feature_store(settings)
-    day = store.committed_days(settings.feature_set)[-1]
-    return day, store.read(settings.feature_set, day, day).sort_values("entity").reset_index(drop=True)
+def newest(resources: Resources, spec: DatasetSpec) -> tuple[Any, pd.DataFrame]:
+    day = resources.store.committed_days(spec.feature_set)[-1]
+    return day, resources.store.read(spec.feature_set, day, day)
 
 
-def test_batch_publishes_every_entity_and_horizon_and_lookups_equal_the_champion(
-    settings: Settings, redis_client: redis.Redis
+def test_batch_publishes_every_entity_and_period_and_lookups_equal_the_champion(
+    resources: Resources, sales: DatasetSpec, redis_client: redis.Redis
 ) -> None:
-    result = run_batch(settings, redis_client)
+    result = run_batch(resources, sales)
 
-    day, features = newest_features(settings)
-    h = settings.horizon_days
+    day, rows = newest(resources, sales)
+    prefix = resources.cache_prefix(sales)
     assert len(result["chunks"]) > 1, "the test store must need several chunks"
-    meta = cache.live_run(redis_client, settings.cache_prefix)
-    assert meta is not None and meta["model_version"] == result["published"]["model_version"]
-    assert int(meta["predictions"]) == len(features) * h
-    assert meta["feature_day"] == day.isoformat() and meta["drift_status"] in ("ok", "warn")
+    meta = cache.live_run(redis_client, prefix)
+    assert meta is not None and meta["model_version"] == result["published"].model_version
+    assert int(meta["predictions"]) == len(rows) * sales.forecast.horizon
+    assert meta["feature_partition"] == day.isoformat() and meta["drift_status"] in ("ok", "warn")
+    assert (meta["grain"], meta["first_period"]) == ("week", (day + timedelta(weeks=1)).isoformat())
 
-    model = resolve_champion(settings)
-    pipeline = registry.load_model(registry.ModelRef(model["name"], model["version"], model["run_id"]))
-    sample = features.iloc[[0, len(features) // 2, len(features) - 1]]
-    inputs = expand_horizons(sample, h)
-    expected = np.asarray(pipeline.predict(inputs[MODEL_INPUTS]), dtype="float32")
-    keys = inputs[["entity", "target_date"]].itertuples(index=False)
+    pinned = resolve_champion(resources, sales)
+    pipeline = registry.load_model(registry.ModelRef(pinned.name, pinned.version, pinned.run_id))
+    origin = origin_rows(rows)
+    sample = origin.iloc[[0, len(origin) // 2, len(origin) - 1]]
+    inputs = forecast_inputs(resources, sales, pinned, sample)
+    assert inputs["price"].notna().all(), "the planned prices of the forecast weeks were joined"
+    expected = np.asarray(pipeline.predict(inputs[model_inputs(sales)]), dtype="float32")
+    keys = inputs[["entity", "target_period"]].itertuples(index=False)
     for (entity, target), value in zip(keys, expected, strict=True):
-        found, run = cache.lookup(redis_client, settings.cache_prefix, entity, target)
+        found, run = cache.lookup(redis_client, prefix, entity, sales.calendar.format(target))
         assert run == result["run"]
         assert found == pytest.approx(float(value), rel=1e-6)
     with pytest.raises(cache.PredictionNotFound):
-        cache.lookup(redis_client, settings.cache_prefix, "Nowhere|00000", day + timedelta(days=1))
-    with pytest.raises(cache.PredictionNotFound):
-        cache.lookup(
-            redis_client, settings.cache_prefix, sample["entity"].iloc[0], day + timedelta(days=h + 1)
-        )
+        cache.lookup(redis_client, prefix, "S9|P9", (day + timedelta(weeks=1)).isoformat())
+    with pytest.raises(cache.PredictionNotFound, match="outside live run"):
+        cache.lookup(redis_client, prefix, origin["entity"].iloc[0], (day + timedelta(weeks=6)).isoformat())
+    with pytest.raises(ValueError, match="is not the start of a week"):
+        cache.lookup(redis_client, prefix, origin["entity"].iloc[0], (day + timedelta(days=8)).isoformat())
+    assert not (Path(str(resources.settings.store_uri)) / "_staging" / "store_sales").exists() or not any(
+        (Path(str(resources.settings.store_uri)) / "_staging" / "store_sales").iterdir()
+    ), "publish removes the run's staged inputs"
 
 
-def test_drift_scores_of_every_run_are_recorded(settings: Settings, redis_client: redis.Redis) -> None:
-    run_batch(settings, redis_client, "manual__drift-history")
+def test_each_chunk_reads_only_its_slice_of_the_staged_inputs(resources: Resources, sales: DatasetSpec) -> None:
+    pinned = resolve_champion(resources, sales)
+    checked = check_inputs(resources, sales, pinned, "manual__slices")
+    chunks = plan_run(resources, sales, pinned, checked, "manual__slices")
 
-    history = feature_store(settings).drift_history(settings.feature_set)
+    slices = [resources.store.read_staging(c.staging_uri, c.start, c.stop) for c in chunks]
+    whole = resources.store.read_staging(chunks[0].staging_uri)
+
+    assert [len(s) for s in slices] == [c.stop - c.start for c in chunks]
+    pd.testing.assert_frame_equal(pd.concat(slices, ignore_index=True), whole)
+    assert whole["entity"].is_unique and len(whole) == checked.entities
+
+
+def test_drift_scores_of_every_run_are_recorded(resources: Resources, sales: DatasetSpec) -> None:
+    run_batch(resources, sales, "manual__drift-history")
+
+    history = resources.store.drift_history(sales.feature_set)
     mine = history[history["run_id"] == "manual__drift-history"]
-    assert sorted(mine["feature"]) == sorted(DRIFT_FEATURES)
+    assert sorted(mine["feature"]) == sorted(drift_columns(sales))
     assert mine["distance"].between(0, 1).all() and set(mine["status"]) <= {"ok", "warn"}
 
 
 def test_rerunning_the_same_logical_run_publishes_the_same_values(
-    settings: Settings, redis_client: redis.Redis
+    resources: Resources, sales: DatasetSpec, redis_client: redis.Redis
 ) -> None:
-    first = run_batch(settings, redis_client, "scheduled__2024-04-20")
-    before = run_values(redis_client, settings.cache_prefix, first["run"])
+    first = run_batch(resources, sales, "scheduled__2024-04-20")
+    before = run_values(redis_client, resources.cache_prefix(sales), first["run"])
 
-    again = run_batch(settings, redis_client, "scheduled__2024-04-20")
+    again = run_batch(resources, sales, "scheduled__2024-04-20")
 
     assert again["run"] == first["run"]
-    assert before and run_values(redis_client, settings.cache_prefix, again["run"]) == before
+    assert before and run_values(redis_client, resources.cache_prefix(sales), again["run"]) == before
 
 
 def test_the_champion_is_pinned_even_if_the_alias_moves_during_the_run(
-    settings: Settings, redis_client: redis.Redis
+    resources: Resources, sales: DatasetSpec, redis_client: redis.Redis
 ) -> None:
-    model = resolve_champion(settings)
-    client = registry.configure(settings.mlflow_tracking_uri or "")
-    versions = client.search_model_versions(f"name = '{settings.model_name}'")
-    other = max(int(v.version) for v in versions) + 1
-    copied = client.copy_model_version(
-        f"models:/{settings.model_name}/{model['version']}", settings.model_name
-    )
-    assert int(copied.version) == other
-    for key, value in client.get_model_version(settings.model_name, model["version"]).tags.items():
-        client.set_model_version_tag(settings.model_name, copied.version, key, value)
+    pinned = resolve_champion(resources, sales)
+    client, name = resources.registry, resources.model_name(sales)
+    copied = client.copy_model_version(f"models:/{name}/{pinned.version}", name)
+    for key, value in client.get_model_version(name, pinned.version).tags.items():
+        client.set_model_version_tag(name, copied.version, key, value)
     try:
-        as_of = pinned_as_of(model["read_as_of"])
-        checked = check_inputs(settings, model, "manual__pinned", as_of)
-        registry.set_alias(client, registry.ModelRef(settings.model_name, str(other), ""), registry.CHAMPION)
-        chunks = plan_run(redis_client, settings, model, checked, "manual__pinned")
-        written = [predict_chunk(redis_client, settings, model, checked, c, as_of) for c in chunks]
-        publish(redis_client, settings, model, checked, chunks, written)
+        checked = check_inputs(resources, sales, pinned, "manual__pinned")
+        registry.set_alias(client, registry.ModelRef(name, str(copied.version), ""), registry.CHAMPION)
+        chunks = plan_run(resources, sales, pinned, checked, "manual__pinned")
+        written = [predict_chunk(resources, sales, pinned, c) for c in chunks]
+        publish(resources, sales, pinned, checked, chunks, written, "manual__pinned")
     finally:
-        registry.set_alias(
-            client, registry.ModelRef(settings.model_name, model["version"], ""), registry.CHAMPION
-        )
+        registry.set_alias(client, registry.ModelRef(name, pinned.version, ""), registry.CHAMPION)
 
-    meta = cache.live_run(redis_client, settings.cache_prefix)
-    assert meta is not None and meta["model_version"] == model["version"] != str(other)
+    meta = cache.live_run(redis_client, resources.cache_prefix(sales))
+    assert meta is not None and meta["model_version"] == pinned.version != str(copied.version)
 
 
 @pytest.fixture
-def own_store(settings: Settings, tmp_path: Path) -> Settings:
-    """The champion's registry with a copy of the session's store this test may add days to.
+def own(resources: Resources, tmp_path: Path) -> Resources:
+    """The champion's registry with a copy of the session's store this test may add partitions to.
 
-    The copied catalog still points at the session store's Parquet files (read only); new days go
-    to the copy's own store folder.
+    The copied catalog still points at the session store's Parquet files (read only); new
+    partitions go to the copy's own store folder.
     """
-    shutil.copytree(settings.var_dir, tmp_path / "var", ignore=shutil.ignore_patterns("raw"))
-    return Settings(
-        var_dir=tmp_path / "var",
+    settings = resources.settings
+    shutil.copy(Path(str(settings.catalog_url).removeprefix("sqlite:///")), tmp_path / "catalog.db")
+    copy = Settings(
+        var_dir=tmp_path,
+        specs_dir=settings.specs_dir,
+        store_uri=str(tmp_path / "store"),
+        catalog_url=f"sqlite:///{tmp_path / 'catalog.db'}",
         mlflow_tracking_uri=settings.mlflow_tracking_uri,
         mlflow_artifact_uri=settings.mlflow_artifact_uri,
         inference_chunk_entities=settings.inference_chunk_entities,
     )
+    return Resources(copy, resources.redis_url)
 
 
 def test_drift_beyond_the_failure_threshold_stops_the_run_and_the_previous_batch_stays_live(
-    own_store: Settings, redis_client: redis.Redis
+    own: Resources, sales: DatasetSpec, redis_client: redis.Redis
 ) -> None:
-    settings = own_store
-    previous = run_batch(settings, redis_client, "manual__before-drift")
-    live_before = cache.live_run(redis_client, settings.cache_prefix)
+    previous = run_batch(own, sales, "manual__before-drift")
+    prefix = own.cache_prefix(sales)
+    live_before = cache.live_run(redis_client, prefix)
     keys_before = sorted(redis_client.keys("*"))
-    day, features = newest_features(settings)
-    shifted = features.copy()
-    for column in DEMAND_COLUMNS:  # a broken upstream: every unit count 40 times too large
+    day, rows = newest(own, sales)
+    shifted = rows.copy()
+    target_columns = ["units", "lag_1", "lag_2", "lag_4", "lag_52", "rolling_mean_4", "rolling_mean_13", "store_units"]
+    for column in target_columns:  # a broken upstream: every unit count 40 times too large
         shifted[column] = shifted[column] * 40 + 50
-    later = day + timedelta(days=1)
-    feature_store(settings).write(settings.feature_set, later, shifted.assign(date=later))
+    own.store.write(sales.feature_set, day, shifted, bins=bins(sales))  # the latest week again, broken
 
     with pytest.raises(DriftFailed) as failed:
-        run_batch(settings, redis_client, "manual__drifted")
+        run_batch(own, sales, "manual__drifted")
 
-    assert "nothing was published" in str(failed.value) and "demand: JS distance" in str(failed.value)
-    assert cache.live_run(redis_client, settings.cache_prefix) == live_before
+    assert "nothing was published" in str(failed.value) and "units: JS distance" in str(failed.value)
+    assert cache.live_run(redis_client, prefix) == live_before
     assert sorted(redis_client.keys("*")) == keys_before, "a failed check writes nothing to Redis"
-    assert live_before is not None and live_before["feature_day"] == previous["feature_day"]
-    history = feature_store(settings).drift_history(settings.feature_set)
+    assert live_before is not None and live_before["feature_partition"] == previous["checked"].feature_partition.isoformat()
+    history = own.store.drift_history(sales.feature_set)
     drifted = history[history["run_id"] == "manual__drifted"]
-    assert "fail" in set(drifted["status"]) and len(drifted) == len(DRIFT_FEATURES)
+    assert "fail" in set(drifted["status"]) and len(drifted) == len(drift_columns(sales))
 
 
-def test_features_of_a_newer_schema_version_need_a_retrained_champion(
-    own_store: Settings, redis_client: redis.Redis
+def test_known_future_values_that_have_not_landed_stop_the_run_before_anything_is_written(
+    own: Resources, sales: DatasetSpec, redis_client: redis.Redis
 ) -> None:
-    settings = own_store
-    day, features = newest_features(settings)
-    later = day + timedelta(days=1)
-    feature_store(settings).write(settings.feature_set, later, features.assign(date=later, promo_flag=1.0))
+    day, rows = newest(own, sales)
+    later = day + timedelta(weeks=4)  # a week whose plans (the next 4 weeks) have not landed
+    own.store.write(sales.feature_set, later, rows.assign(period=rows["period"] + pd.Timedelta(weeks=4)), bins=bins(sales))
 
-    with pytest.raises(InferenceSchemaMismatch, match=r"is at v2, .* was trained on v1: retrain"):
-        run_batch(settings, redis_client, "manual__new-schema")
+    with pytest.raises(KnownFutureMissing) as failed:
+        run_batch(own, sales, "manual__no-plans")
+
+    assert "'price': " in str(failed.value) and (later + timedelta(weeks=4)).isoformat() in str(failed.value)
     assert redis_client.keys("*") == []
 
 
-def test_redis_down_fails_clearly_before_anything_is_written(settings: Settings) -> None:
-    from fti.cache.client import connect
+def test_features_of_a_newer_schema_version_need_a_retrained_champion(
+    own: Resources, sales: DatasetSpec, redis_client: redis.Redis
+) -> None:
+    day, rows = newest(own, sales)
+    later = day + timedelta(weeks=1)
+    own.store.write(sales.feature_set, later, rows.assign(period=rows["period"] + pd.Timedelta(weeks=1), promo_flag=1.0))
+
+    with pytest.raises(InferenceSchemaMismatch, match=r"is at v2, .* was trained on v1: retrain"):
+        run_batch(own, sales, "manual__new-schema")
+    assert redis_client.keys("*") == []
+
+
+def test_a_misspelt_drift_threshold_override_is_refused_by_name(
+    resources: Resources, sales: DatasetSpec, redis_client: redis.Redis
+) -> None:
+    typo = Resources(resources.settings.model_copy(update={"drift_thresholds": {"lag_l": (0.3, 0.5)}}), resources.redis_url)
+    with pytest.raises(ValueError, match=r"drift thresholds name \['lag_l'\].*FTI_DRIFT_THRESHOLDS"):
+        run_batch(typo, sales, "manual__typo")
+    assert redis_client.keys("*") == []
+
+
+def test_redis_down_fails_clearly_before_anything_is_written(resources: Resources, sales: DatasetSpec) -> None:
+    from fti.cache.client import CacheUnavailable
     from tests.harness.services import free_port
 
-    with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:\d+"):
-        connect(f"redis://127.0.0.1:{free_port()}/0")
+    down = Resources(resources.settings, f"redis://127.0.0.1:{free_port()}/0")
+    pinned = resolve_champion(down, sales)
+    checked = check_inputs(down, sales, pinned, "manual__redis-down")
+
+    with pytest.raises(CacheUnavailable, match=r"127\.0\.0\.1:\d+"):
+        plan_run(down, sales, pinned, checked, "manual__redis-down")
+    assert not (Path(str(down.settings.store_uri)) / "_staging" / "store_sales" / "manual__redis-down").exists()

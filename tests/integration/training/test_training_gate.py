@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -13,142 +12,139 @@ import pytest
 from typer.testing import CliRunner
 
 from fti.cli import app
-from fti.pipelines.feature import feature_store
-from fti.pipelines.training import (
-    TrainingRequest,
-    frame_checksum,
-    promote,
-    take_snapshot,
-    train_and_register,
-)
+from fti.contracts import GateVerdict, Lineage, TrainedModel, TrainingRequest
+from fti.features.schema import model_inputs
+from fti.pipelines.training import evaluation_rows, promote, train_and_register
 from fti.registry import mlflow_registry as registry
+from fti.resources import Resources
 from fti.settings import Environment, Settings
+from fti.specs import DatasetSpec
+from fti.training.snapshot import frame_checksum, take_snapshot
+
+pytestmark = pytest.mark.integration
 
 AS_OF = datetime(2030, 1, 1)
 """After every commit of the fixture store: the whole store is visible."""
-LINEAGE_TAGS = {
-    "environment",
-    "feature_set",
-    "feature_set_version",
-    "as_of",
-    "window_days",
-    "snapshot_start",
-    "snapshot_end",
-    "snapshot_rows",
-    "snapshot_checksum",
-    "train_rows",
-    "validation_rows",
-    "test_rows",
-    "test_start",
-    "test_end",
-    "horizon_days",
-    "validation_id",
-    "validation_ids",
-    "code_version",
-    "tuned",
-}
-RUN_METRICS = {
-    "test_wape",
-    "test_rmse",
-    "test_mae",
-    "test_bias",
-    "seasonal_naive_wape",
-    "moving_average_wape",
-}
+RUN_METRICS = {"test_wape", "test_rmse", "test_mae", "test_bias", "seasonal_naive_wape", "moving_average_wape"}
 FAST_PARAMS = {"n_estimators": 60, "max_depth": 4}
 """The tests' "good" model: fewer, shallower trees than the defaults, seconds to fit."""
 WEAK_PARAMS = {"n_estimators": 2, "max_depth": 1, "learning_rate": 0.01}
 """A deliberately worse model: two stumps barely moved from the base score."""
 
 
-def train(settings: Settings, params: dict[str, Any] | None = None, **request: Any) -> dict[str, Any]:
+def request(spec: DatasetSpec, **changes: Any) -> TrainingRequest:
+    fields = {"dataset": spec.name, "as_of": AS_OF, "window": spec.model.training_window, **changes}
+    return TrainingRequest.model_validate(fields)
+
+
+def train(resources: Resources, spec: DatasetSpec, params: dict[str, Any] | None = None) -> TrainedModel:
     """Train and register through the pipeline step, with :data:`FAST_PARAMS` updated by ``params``."""
-    request_ = TrainingRequest(as_of=AS_OF, window_days=80, **request)
-    return train_and_register(settings, request_, params={**FAST_PARAMS, **(params or {})})
+    return train_and_register(resources, spec, request(spec), params={**FAST_PARAMS, **(params or {})})
 
 
-def champion(settings: Settings) -> str | None:
-    client = registry.configure(settings.mlflow_tracking_uri or "")
+def champion(resources: Resources, spec: DatasetSpec) -> str | None:
     try:
-        return registry.resolve_alias(client, settings.model_name, registry.CHAMPION).version
+        return registry.resolve_alias(resources.registry, resources.model_name(spec), registry.CHAMPION).version
     except registry.ModelNotFound:
         return None
 
 
-def test_registered_version_carries_lineage_metrics_and_analysis(settings: Settings) -> None:
-    trained = train(settings)
+def test_registered_version_carries_lineage_metrics_and_analysis(resources: Resources, sales: DatasetSpec) -> None:
+    trained = train(resources, sales)
 
-    client = registry.configure(settings.mlflow_tracking_uri or "")
-    version = client.get_model_version(settings.model_name, trained["version"])
-    assert LINEAGE_TAGS <= set(version.tags), LINEAGE_TAGS - set(version.tags)
-    tags = version.tags
-    snapshot = take_snapshot(feature_store(settings), settings.feature_set, TrainingRequest(AS_OF, 80))
-    assert tags["snapshot_checksum"] == frame_checksum(snapshot.features)
-    assert tags["snapshot_rows"] == str(len(snapshot.features))
-    assert tags["feature_set_version"] == "1" and tags["as_of"] == AS_OF.isoformat()
-    assert tags["validation_id"] in {v.id for v in feature_store(settings).validations(settings.feature_set)}
-    challenger = registry.resolve_alias(client, settings.model_name, registry.CHALLENGER)
-    assert challenger.version == trained["version"]
-    assert champion(settings) is None, "training alone never makes a champion: the gate does"
+    client = resources.registry
+    version = client.get_model_version(resources.model_name(sales), trained.version)
+    assert Lineage.from_tags(version.tags) == trained.lineage
+    snapshot = take_snapshot(resources.store, sales, request(sales))
+    assert trained.lineage.snapshot_checksum == snapshot.checksum
+    assert snapshot.checksum != frame_checksum(snapshot.features)  # the known-future rows are part of it
+    assert trained.lineage.snapshot_rows == len(snapshot.features)
+    assert trained.lineage.future_feature_set_version == 1 and trained.lineage.as_of == AS_OF
+    assert trained.lineage.spec_sha256 == sales.source_sha256
+    assert trained.lineage.validation_id in {v.id for v in resources.store.validations(sales.feature_set)}
+    challenger = registry.resolve_alias(client, resources.model_name(sales), registry.CHALLENGER)
+    assert challenger.version == trained.version
+    assert champion(resources, sales) is None, "training alone never makes a champion: the gate does"
 
-    run = client.get_run(trained["run_id"])
+    run = client.get_run(trained.run_id)
     assert RUN_METRICS <= set(run.data.metrics), RUN_METRICS - set(run.data.metrics)
-    artifacts = {a.path for a in client.list_artifacts(trained["run_id"], "analysis")}
+    artifacts = {a.path for a in client.list_artifacts(trained.run_id, "analysis")}
     assert {"analysis/predicted_vs_actual.png", "analysis/feature_importance.png"} <= artifacts
     assert "analysis/analysis.json" in artifacts and "analysis/lineage.json" in artifacts
-    assert trained["links"]["run"].endswith(f"/runs/{trained['run_id']}")
+    assert trained.links["run"].endswith(f"/runs/{trained.run_id}")
 
 
-def test_model_beats_baselines_and_becomes_champion_then_a_worse_model_is_refused(settings: Settings) -> None:
-    good = train(settings)
-    assert good["metrics"]["test_wape"] < min(
-        good["metrics"]["seasonal_naive_wape"], good["metrics"]["moving_average_wape"]
-    )
-
-    first = promote(settings, good["version"])
-    assert first["promoted"] and champion(settings) == good["version"]
-
-    weak = train(settings, WEAK_PARAMS)
-    assert weak["metrics"]["test_wape"] > good["metrics"]["test_wape"]
-    refused = promote(settings, weak["version"])
-
-    assert not refused["promoted"]
-    assert champion(settings) == good["version"], "the champion stays"
-    client = registry.configure(settings.mlflow_tracking_uri or "")
-    tags = client.get_model_version(settings.model_name, weak["version"]).tags
-    assert tags["gate"] == "failed"
-    assert f"champion v{good['version']}" in tags["gate_reason"] or "baseline" in tags["gate_reason"]
+def test_the_model_uses_the_known_future_covariates_at_the_target_week(resources: Resources, sales: DatasetSpec) -> None:
+    trained = train(resources, sales)
+    rows = evaluation_rows(resources, sales, trained.lineage)
+    model = registry.load_model(registry.ModelRef(trained.name, trained.version, trained.run_id))
+    assert {"price", "promo", "price_vs_product_mean"} <= set(model.named_steps["preprocess"].numeric)
+    base = model.predict(rows[model_inputs(sales)])
+    promoted = model.predict(rows[model_inputs(sales)].assign(promo=1, price=rows["price"] * 0.7))
+    assert (promoted - base).mean() > 0, "a promotion with a lower price should lift the forecast"
 
 
-def _promote_in_child(settings: Settings, version: str) -> dict[str, Any]:
-    return promote(settings, version)
+def test_model_beats_baselines_and_becomes_champion_then_a_worse_model_is_refused(
+    resources: Resources, sales: DatasetSpec
+) -> None:
+    good = train(resources, sales)
+    assert good.metrics["test_wape"] < min(good.metrics["seasonal_naive_wape"], good.metrics["moving_average_wape"])
+
+    first = promote(resources, sales, good.version)
+    assert first.promoted and first.rule == "first-champion" and champion(resources, sales) == good.version
+
+    weak = train(resources, sales, WEAK_PARAMS)
+    assert weak.metrics["test_wape"] > good.metrics["test_wape"]
+    refused = promote(resources, sales, weak.version)
+
+    assert not refused.promoted and refused.rule == "baseline"  # two stumps do not beat the baselines
+    assert champion(resources, sales) == good.version, "the champion stays"
+    tags = resources.registry.get_model_version(resources.model_name(sales), weak.version).tags
+    assert tags["gate"] == "failed" and tags["gate_rule"] == "baseline"
+    assert "does not beat the best baseline" in tags["gate_reason"]
+
+
+def test_a_second_model_on_the_same_snapshot_must_be_strictly_better(resources: Resources, sales: DatasetSpec) -> None:
+    first = train(resources, sales)
+    assert promote(resources, sales, first.version).promoted
+    same = train(resources, sales)  # the same snapshot and parameters: the same WAPE
+    verdict = promote(resources, sales, same.version)
+    assert (verdict.promoted, verdict.rule) == (False, "not-better-than-champion")
+    assert "on the same snapshot" in verdict.reasons[-1]
+
+
+def _promote_in_child(settings: Settings, spec: DatasetSpec, version: str) -> GateVerdict:
+    return promote(Resources(settings), spec, version)
 
 
 @pytest.mark.parametrize("order", ["better_first", "worse_first"])
-def test_two_concurrent_promotions_leave_the_better_model_as_champion(settings: Settings, order: str) -> None:
-    better = train(settings)
-    worse = train(settings, {"n_estimators": 15})
-    wape = {r["version"]: r["metrics"]["test_wape"] for r in (better, worse)}
-    assert wape[worse["version"]] > wape[better["version"]], wape
-    baseline = min(better["metrics"]["seasonal_naive_wape"], better["metrics"]["moving_average_wape"])
-    assert wape[worse["version"]] < baseline, "both must pass the baselines, or the race proves nothing"
-    versions = [better["version"], worse["version"]]
+def test_two_concurrent_promotions_leave_the_better_model_as_champion(
+    resources: Resources, sales: DatasetSpec, order: str
+) -> None:
+    better = train(resources, sales)
+    worse = train(resources, sales, {"n_estimators": 15})
+    wape = {r.version: r.metrics["test_wape"] for r in (better, worse)}
+    assert wape[worse.version] > wape[better.version], wape  # type: ignore[operator]
+    baseline = min(better.metrics["seasonal_naive_wape"], better.metrics["moving_average_wape"])  # type: ignore[type-var]
+    assert wape[worse.version] < baseline, "both must pass the baselines, or the race proves nothing"  # type: ignore[operator]
+    versions = [better.version, worse.version]
     if order == "worse_first":
         versions.reverse()
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        results = list(pool.map(_promote_in_child, [settings, settings], versions))
+        results = list(pool.map(_promote_in_child, [resources.settings] * 2, [sales, sales], versions))
 
-    assert champion(settings) == better["version"]
-    assert sum(r["promoted"] for r in results) >= 1
-    by_version = {r["candidate"]: r for r in results}
-    assert by_version[better["version"]]["promoted"]
+    assert champion(resources, sales) == better.version
+    assert {r.version: r.promoted for r in results}[better.version]
 
 
-def invoke(settings: Settings, *args: str) -> Any:
+def invoke(resources: Resources, *args: str) -> Any:
+    settings = resources.settings
     env = {
         "FTI_VAR_DIR": str(settings.var_dir),
+        "FTI_SPECS_DIR": str(settings.specs_dir),
+        "FTI_CATALOG_URL": settings.catalog_url or "",
         "FTI_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri or "",
         "FTI_MLFLOW_ARTIFACT_URI": settings.mlflow_artifact_uri or "",
     }
@@ -161,101 +157,105 @@ def invoke(settings: Settings, *args: str) -> Any:
         get_settings.cache_clear()
 
 
-def test_rollback_moves_champion_back_in_one_step(settings: Settings) -> None:
-    first = train(settings)
-    second = train(settings, {"n_estimators": 15})
-    client = registry.configure(settings.mlflow_tracking_uri or "")
-    for version in (first["version"], second["version"]):
-        registry.set_alias(client, registry.ModelRef(settings.model_name, version, ""), registry.CHAMPION)
-    assert champion(settings) == second["version"]
+def test_rollback_moves_champion_back_in_one_step(resources: Resources, sales: DatasetSpec) -> None:
+    first = train(resources, sales)
+    second = train(resources, sales, {"n_estimators": 15})
+    name = resources.model_name(sales)
+    for version in (first.version, second.version):
+        registry.set_alias(resources.registry, registry.ModelRef(name, version, ""), registry.CHAMPION)
+    assert champion(resources, sales) == second.version
 
-    result = invoke(settings, "models", "rollback", first["version"])
+    result = invoke(resources, "models", "rollback", first.version, "--dataset", "store_sales")
 
     assert result.exit_code == 0, result.output
-    assert f"champion v{second['version']} -> v{first['version']}" in result.output
-    assert champion(settings) == first["version"]
-    listed = invoke(settings, "models", "versions")
+    assert f"champion v{second.version} -> v{first.version}" in result.output
+    assert champion(resources, sales) == first.version
+    listed = invoke(resources, "models", "versions", "--dataset", "store_sales")
     assert listed.exit_code == 0 and "champion" in listed.output
-    missing = invoke(settings, "models", "rollback", "99")
+    missing = invoke(resources, "models", "rollback", "99", "--dataset", "store_sales")
     assert missing.exit_code == 1 and "no version '99'" in missing.output
-    assert champion(settings) == first["version"]
+    assert champion(resources, sales) == first.version
 
 
-def test_only_a_version_that_passed_the_gate_is_copied_from_staging_to_production(settings: Settings) -> None:
-    staging = settings.model_copy(update={"env": Environment.STAGING})
-    passed = train(staging)
-    failed = train(staging, WEAK_PARAMS)
-    assert promote(staging, passed["version"])["promoted"]
-    assert not promote(staging, failed["version"])["promoted"]
+def test_only_a_version_that_passed_the_gate_is_copied_from_staging_to_production(
+    resources: Resources, sales: DatasetSpec
+) -> None:
+    staging = Resources(resources.settings.model_copy(update={"env": Environment.STAGING}))
+    passed = train(staging, sales)
+    failed = train(staging, sales, WEAK_PARAMS)
+    assert promote(staging, sales, passed.version).promoted
+    assert not promote(staging, sales, failed.version).promoted
 
-    move = ("--from", "staging", "--to", "production")
-    refused = invoke(settings, "models", "promote", failed["version"], *move)
+    move = ("--dataset", "store_sales", "--from", "staging", "--to", "production")
+    refused = invoke(resources, "models", "promote", failed.version, *move)
     assert refused.exit_code == 1 and "did not pass the gate" in refused.output
 
-    copied = invoke(settings, "models", "promote", passed["version"], *move)
+    copied = invoke(resources, "models", "promote", passed.version, *move)
     assert copied.exit_code == 0, copied.output
-    client = registry.configure(settings.mlflow_tracking_uri or "")
-    production = registry.resolve_alias(client, "fti-demand-production", registry.CHAMPION)
-    tags = client.get_model_version("fti-demand-production", production.version).tags
-    assert tags["copied_from"] == f"fti-demand-staging/{passed['version']}"
-    assert tags["snapshot_checksum"] == passed["snapshot_checksum"]
-    assert registry.load_model(production).predict is not None
+    production = registry.resolve_alias(resources.registry, "fti-store_sales-production", registry.CHAMPION)
+    tags = resources.registry.get_model_version("fti-store_sales-production", production.version).tags
+    assert tags["copied_from"] == f"fti-store_sales-staging/{passed.version}"
+    assert tags["snapshot_checksum"] == passed.lineage.snapshot_checksum
+    rows = evaluation_rows(resources, sales, passed.lineage)
+    source = registry.load_model(registry.ModelRef(passed.name, passed.version, passed.run_id))
+    assert (registry.load_model(production).predict(rows) == source.predict(rows)).all()
 
 
-def registered_versions(settings: Settings) -> list[Any]:
-    client = registry.configure(settings.mlflow_tracking_uri or "")
-    return list(client.search_model_versions(f"name = '{settings.model_name}'"))
+def registered_versions(resources: Resources, spec: DatasetSpec) -> list[Any]:
+    return list(resources.registry.search_model_versions(f"name = '{resources.model_name(spec)}'"))
 
 
 @pytest.mark.parametrize(
     ("change", "error", "words"),
     [
-        (lambda s, r: (s, {**r, "feature_set_version": 7}), "FeatureSetVersionNotFound", "has no version 7"),
-        (lambda s, r: (s, {**r, "window_days": 21}), "NotEnoughData", "need at least"),
-        (
-            lambda s, r: (s.model_copy(update={"feature_set": "nothing_here"}), r),
-            "NotEnoughData",
-            "nothing_here",
-        ),
+        ({"feature_set_version": 7}, "FeatureSetVersionNotFound", "has no version 7"),
+        ({"window": 12}, "NotEnoughData", "need at least"),
     ],
-    ids=["unknown-version", "too-small", "empty-store"],
+    ids=["unknown-version", "too-small"],
 )
 def test_bad_training_input_fails_before_registering_anything(
-    settings: Settings,
-    change: Callable[[Settings, dict[str, Any]], tuple[Settings, dict[str, Any]]],
-    error: str,
-    words: str,
+    resources: Resources, sales: DatasetSpec, change: dict[str, Any], error: str, words: str
 ) -> None:
     from fti.pipelines.training import check_inputs
 
-    changed, request = change(settings, {"as_of": AS_OF, "window_days": 80})
-
     with pytest.raises(Exception) as raised:
-        check_inputs(changed, TrainingRequest(**request))
+        check_inputs(resources, sales, request(sales, **change))
 
     assert type(raised.value).__name__ == error and words in str(raised.value)
-    assert registered_versions(settings) == []
+    assert registered_versions(resources, sales) == []
 
 
-def test_a_snapshot_with_a_column_the_model_cannot_use_is_refused(settings: Settings, tmp_path: Path) -> None:
-    from fti.pipelines.training import UnusableSnapshot, check_inputs
+def test_an_empty_store_is_not_enough_data(resources: Resources, sales: DatasetSpec, tmp_path: Path) -> None:
+    from fti.pipelines.training import check_inputs
+    from fti.training.split import NotEnoughData
 
-    store = feature_store(settings)
-    isolated = settings.model_copy(update={"feature_set": "with_extra_column"})
-    rows = take_snapshot(store, settings.feature_set, TrainingRequest(AS_OF, 80)).features
-    for day, frame in rows.groupby("date"):
-        store.write("with_extra_column", day, frame.assign(note="free text").reset_index(drop=True))
-
-    with pytest.raises(UnusableSnapshot, match=r"column 'note' \(str\) is not a model input"):
-        check_inputs(isolated, TrainingRequest(AS_OF, 80))
-    assert registered_versions(settings) == []
+    empty = Resources(resources.settings.model_copy(update={"catalog_url": f"sqlite:///{tmp_path / 'c.db'}"}))
+    with pytest.raises(NotEnoughData, match="nothing to train 'store_sales' on"):
+        check_inputs(empty, sales, request(sales))
 
 
-def test_registry_down_is_a_clear_error_before_any_work(settings: Settings) -> None:
+def test_a_snapshot_with_a_column_the_spec_does_not_know_is_refused(
+    resources: Resources, sales: DatasetSpec, tmp_path: Path
+) -> None:
+    from fti.pipelines.training import check_inputs
+    from fti.training.snapshot import UnusableSnapshot
+
+    rows = take_snapshot(resources.store, sales, request(sales)).features
+    other = Resources(resources.settings.model_copy(update={"catalog_url": f"sqlite:///{tmp_path / 'c.db'}",
+                                                            "store_uri": str(tmp_path / "store")}))  # fmt: skip
+    last = rows[rows["period"] == rows["period"].max()]
+    other.store.write(sales.feature_set, last["period"].iloc[0].date(), last.assign(note="free text").reset_index(drop=True))
+
+    with pytest.raises(UnusableSnapshot, match=r"column 'note' \(str\) is not in the spec"):
+        check_inputs(other, sales, request(sales))
+    assert registered_versions(other, sales) == []
+
+
+def test_registry_down_is_a_clear_error_before_any_work(resources: Resources, sales: DatasetSpec) -> None:
     from fti.pipelines.training import check_inputs
     from tests.harness.services import free_port
 
-    down = settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"})
+    down = Resources(resources.settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"}))
 
     with pytest.raises(registry.RegistryUnavailable, match="127.0.0.1"):
-        check_inputs(down, TrainingRequest(AS_OF, 80))
+        check_inputs(down, sales, request(sales))
