@@ -35,8 +35,8 @@ airflow-init: venv ## Create/upgrade Airflow's metadata DB and load airflow_sett
 	$(ENV) mkdir -p "$$AIRFLOW_HOME" && airflow db migrate >/dev/null && echo "airflow db: $$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 	$(ENV) python scripts/load_airflow_settings.py airflow_settings.yaml
 
-data: venv ## Fetch the Online Retail II data (checksummed) and drop it as daily raw files
-	$(ENV) fti data fetch && fti data load
+data: venv ## Land the three shipped data sets: Online Retail II and the car parks (fetched, checksummed), store_sales (generated)
+	$(ENV) fti data fetch && fti data generate store_sales
 
 test: lint ## Lint, type-check and run every test against real Redis, PostgreSQL, MLflow and Airflow
 	$(ENV) python -m pytest

@@ -32,7 +32,7 @@ start() {
   mkdir -p "$AIRFLOW_HOME"
   bash scripts/redis-local.sh start
   if ! compgen -G "$FTI_VAR_DIR/raw/online_retail/*.csv" >/dev/null; then
-    fti data fetch && fti data load
+    fti data fetch && fti data generate store_sales
   fi
   echo "starting airflow standalone (log: $LOG) ..."
   setsid airflow standalone >"$LOG" 2>&1 < /dev/null &
@@ -47,8 +47,9 @@ start() {
 
 Airflow UI:   $URL
 Log in as:    admin / $(python -c "import json,sys; print(json.load(open(sys.argv[1]))['admin'])" "$passwords" 2>/dev/null || echo "see $passwords")
-DAGs:         feature_pipeline -> training_pipeline -> batch_inference (trigger them in this order)
-Predictions:  fti predictions live; fti predictions lookup 'United Kingdom|85123A' 2011-12-10
+DAGs:         feature_pipeline__<data set> -> training_pipeline__<data set> -> batch_inference__<data set>
+              (data sets: $(ls specs | sed 's/.yaml//' | paste -sd ' '); trigger each one's three in this order)
+Predictions:  fti predictions live -d online_retail; fti predictions lookup -d online_retail 'United Kingdom|85123A' 2011-12-10
 MLflow UI:    make mlflow-ui   (http://127.0.0.1:5000)
 Stop:         make stop
 MSG

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 SCRIPT = PROJECT_ROOT / "tests" / "e2e" / "browser" / "ui_walkthrough.mjs"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
-DAG_ID = "feature_pipeline"
+DAG_ID = "feature_pipeline__online_retail"
 RUN_TIMEOUT_S = 600
 STEPS = ("login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success", "fti-plugin")
 

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT_S = 600  # per DAG run, on 2 cores
 PIPELINE: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("feature_pipeline", {}),
-    ("training_pipeline", {"window_days": 60}),  # the slice holds 122 days
-    ("batch_inference", {}),
+    ("feature_pipeline__online_retail", {}),
+    ("training_pipeline__online_retail", {"window": 60}),  # the slice holds 122 days
+    ("batch_inference__online_retail", {}),
 )
 
 
@@ -95,7 +95,7 @@ def _champion_version(airflow: AirflowStandalone) -> str:
     settings = Settings(var_dir=airflow.home / "var")
     assert settings.mlflow_tracking_uri
     client = registry.configure(settings.mlflow_tracking_uri)
-    return str(registry.resolve_alias(client, settings.model_name, registry.CHAMPION).version)
+    return str(registry.resolve_alias(client, settings.model_name("online_retail"), registry.CHAMPION).version)
 
 
 def test_the_three_dags_triggered_over_the_rest_api_succeed_as_manual_runs(
@@ -107,47 +107,61 @@ def test_the_three_dags_triggered_over_the_rest_api_succeed_as_manual_runs(
 
 
 def test_training_run_makes_its_model_the_champion(airflow: AirflowStandalone, runs: dict[str, str]) -> None:
-    verdict = airflow.api.xcom("training_pipeline", runs["training_pipeline"], "promote")
+    dag_id = "training_pipeline__online_retail"
+    verdict = airflow.api.xcom(dag_id, runs[dag_id], "promote")
     assert verdict["promoted"], f"the first model of a new registry was not promoted: {verdict['reasons']}"
-    assert verdict["champion"] == verdict["candidate"] == _champion_version(airflow)
+    assert verdict["rule"] == "first-champion"
+    assert verdict["champion"] == verdict["version"] == _champion_version(airflow)
 
 
 def test_lookup_service_serves_the_champions_prediction_of_the_published_run(
     airflow: AirflowStandalone, runs: dict[str, str], lookup_service: httpx.Client
 ) -> None:
-    published = airflow.api.xcom("batch_inference", runs["batch_inference"], "publish")
-    live = lookup_service.get("/live").json()
+    dag_id = "batch_inference__online_retail"
+    published = airflow.api.xcom(dag_id, runs[dag_id], "publish")
+    live = lookup_service.get("/online_retail/live").json()
     assert live["run"] == published["run"]
-    entity = _an_entity_of_the_last_feature_day(airflow)
+    entity, expected = _a_prediction_of_the_champion(airflow, live["first_period"])
 
-    response = lookup_service.get(f"/predictions/{quote(entity, safe='')}/{live['first_date']}")
+    response = lookup_service.get(f"/online_retail/predictions/{quote(entity, safe='')}/{live['first_period']}")
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["entity"], body["date"], body["run"]) == (entity, live["first_date"], published["run"])
-    assert isinstance(body["prediction"], float)
+    assert (body["entity"], body["period"], body["run"]) == (entity, live["first_period"], published["run"])
+    assert body["prediction"] == pytest.approx(expected, rel=1e-6, abs=1e-6)  # stored as float32
     assert body["model_version"] == published["model_version"] == _champion_version(airflow)
+    listed = lookup_service.get("/datasets").json()
+    assert {"dataset": "online_retail", "grain": "day", "horizon": 7, "live_run": published["run"]} in listed
 
 
 def test_lookup_service_answers_404_with_the_reason_for_an_unknown_entity(
     runs: dict[str, str], lookup_service: httpx.Client
 ) -> None:
-    live = lookup_service.get("/live").json()
+    live = lookup_service.get("/online_retail/live").json()
     entity = "Atlantis|NO-SUCH-ITEM"
 
-    response = lookup_service.get(f"/predictions/{quote(entity, safe='')}/{live['first_date']}")
+    response = lookup_service.get(f"/online_retail/predictions/{quote(entity, safe='')}/{live['first_period']}")
 
     assert response.status_code == 404, response.text
     detail = response.json()["detail"]
     assert entity in detail and "is not in live run" in detail, detail
 
 
-def _an_entity_of_the_last_feature_day(airflow: AirflowStandalone) -> str:
-    from fti.pipelines.feature import feature_store
-    from fti.settings import Settings
+def _a_prediction_of_the_champion(airflow: AirflowStandalone, first_period: str) -> tuple[str, float]:
+    """An entity of the last feature day and the champion's forecast of it for ``first_period``,
+    computed here from the stored features (not read from Redis)."""
+    from fti.features.model_inputs import expand_horizons
+    from fti.features.schema import model_inputs
+    from fti.registry import mlflow_registry as registry
+    from fti.resources import Resources
+    from fti.settings import PROJECT_ROOT, Settings
+    from fti.specs import load_dataset
 
-    settings = Settings(var_dir=airflow.home / "var")
-    store = feature_store(settings)
-    last_day = store.committed_days(settings.feature_set)[-1]
-    features = store.read(settings.feature_set, last_day, last_day)
-    return str(features.sort_values("entity")["entity"].iloc[0])
+    spec = load_dataset(PROJECT_ROOT / "specs", "online_retail")
+    resources = Resources(Settings(var_dir=airflow.home / "var"))
+    last = resources.store.committed_days(spec.feature_set)[-1]
+    rows = resources.store.read(spec.feature_set, last, last).sort_values("entity").head(1)
+    inputs = expand_horizons(rows, spec).iloc[[0]]
+    assert spec.calendar.format(inputs["target_period"].iloc[0]) == first_period
+    champion = registry.resolve_alias(resources.registry, resources.model_name(spec), registry.CHAMPION)
+    return str(rows["entity"].iloc[0]), float(registry.load_model(champion).predict(inputs[model_inputs(spec)])[0])

@@ -7,9 +7,9 @@ hold). The whole tree runs in a process group of its own; on exit it gets SIGTER
 after ``stop_timeout`` seconds, and the harness fails if any process of this Airflow is left.
 
     with AirflowStandalone(tmp / "airflow-e2e") as airflow:
-        airflow.wait_for_dags("feature_pipeline")
-        run_id = airflow.api.trigger("feature_pipeline")
-        airflow.api.wait_for_run("feature_pipeline", run_id, timeout=600)
+        airflow.wait_for_dags("feature_pipeline__online_retail")
+        run_id = airflow.api.trigger("feature_pipeline__online_retail")
+        airflow.api.wait_for_run("feature_pipeline__online_retail", run_id, timeout=600)
 """
 
 from __future__ import annotations
@@ -34,18 +34,21 @@ from tests.harness.services import LOOPBACK, HarnessError, RedisServer, free_por
 
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 FINISHED = ("success", "failed")
-# The real slice of Online Retail II that tests/e2e/test_walking_skeleton.py runs on: 1-2 minutes of DAGs.
+# A real slice of Online Retail II: 1-2 minutes of DAGs.
 SLICE_START, SLICE_END = date(2011, 8, 1), date(2011, 11, 30)
 SLICE_COUNTRIES = ("France", "Germany", "EIRE")
 
 
 def land_demo_slice(raw_dir: Path) -> list[Path]:
-    """Land the slice as daily raw files, from the download `make setup` cached (no download then)."""
-    from fti.data.online_retail import fetch, split_daily
-    from fti.settings import Settings
+    """Land the slice as daily raw files by the online_retail spec, from the download `make setup` cached."""
+    from fti.data.shipped import land_shipped
+    from fti.settings import PROJECT_ROOT, Settings
+    from fti.specs import load_dataset
+    from fti.specs.filters import RowFilter
 
-    cached = fetch(Settings().cache_dir)
-    return split_daily(cached, raw_dir, SLICE_START, SLICE_END, countries=list(SLICE_COUNTRIES))
+    spec = load_dataset(PROJECT_ROOT / "specs", "online_retail")
+    where = RowFilter.model_validate({"column": "Country", "in": list(SLICE_COUNTRIES)})
+    return land_shipped(spec, raw_dir, Settings().cache_dir, first=SLICE_START, last=SLICE_END, where=where)
 
 
 class AirflowRestClient:

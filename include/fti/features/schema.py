@@ -101,12 +101,14 @@ def model_inputs(spec: DatasetSpec) -> list[str]:
 
 
 def drift_columns(spec: DatasetSpec) -> list[str]:
-    """Stored numeric columns scored for drift: all but calendar and holiday features, which one
-    inference partition holds few values of by construction."""
-    calendar = set(calendar_names(spec))
+    """Stored numeric columns scored for drift: all but the calendar and holiday features and the
+    group aggregates (a cross feature that is not relative), of which one inference partition holds a
+    handful of values by construction (one weekday; one total per store), so their distance to a
+    training window is large whatever the data."""
+    few = set(calendar_names(spec)) | {c.feature_name for c in spec.features.cross if not c.relative}
     numeric_static = [k for k, kind in spec.static_fields.items() if kind == "numeric"]
     stored = [spec.target.name, *(c.field for c in spec.covariates.past_only), *feature_names(spec)]
-    return [c for c in numeric_static + stored if c not in calendar]
+    return [c for c in numeric_static + stored if c not in few]
 
 
 def bins(spec: DatasetSpec) -> dict[str, tuple[float, ...]]:

@@ -8,9 +8,9 @@ feature: above ``warn`` the run goes on and records a warning; above ``fail`` it
 anything is published.
 
 The scored features are the data set's stored numeric columns except the calendar and holiday
-features (:func:`fti.features.schema.drift_columns`): one inference partition has a single weekday
-and month, so their distance to a training window is large by construction and says nothing about
-the data. They are still checked for schema.
+features and the group aggregates (:func:`fti.features.schema.drift_columns`): one inference
+partition has a single weekday and month, and one total per store, so their distance to a training
+window is large by construction and says nothing about the data. They are still checked for schema.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ const USERNAME = env('USERNAME', 'admin');
 const PASSWORD = env('PASSWORD');
 const ARTIFACTS = path.resolve(env('ARTIFACTS'));
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
-const DAG_ID = env('DAG_ID', 'feature_pipeline');
+const DAG_ID = env('DAG_ID', 'feature_pipeline__online_retail');
 const RUN_TIMEOUT_MS = Number(env('RUN_TIMEOUT_S', '600')) * 1000;
 // The machine's network is closed: without the background-networking flag chromium keeps dialling out.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
@@ -111,9 +111,11 @@ async function waitForSuccess(page, runId) {
 }
 
 async function checkPluginPage(page, runId) {
-  // Contract of the fti plugin: sections #validations, #drift, #champion, #live; the validations
-  // table lists the run id of each feature_pipeline validation.
-  const response = await page.goto(`${BASE_URL}/fti/`);
+  // Contract of the fti plugin: sections #validations, #drift, #champion, #live of the data set in
+  // ?dataset= (the DAG id's part after "__"), a link to each other data set; the validations table
+  // lists the run id of each feature_pipeline validation.
+  const dataset = DAG_ID.split('__')[1];
+  const response = await page.goto(`${BASE_URL}/fti/?dataset=${encodeURIComponent(dataset)}`);
   if (!response || response.status() !== 200) {
     throw new Error(`GET /fti/ answered ${response ? response.status() : 'nothing'}`);
   }
@@ -123,6 +125,7 @@ async function checkPluginPage(page, runId) {
       throw new Error(`the plugin page /fti/ has no section id="${id}"`);
     }
   }
+  await page.locator('p.datasets').getByText(dataset, { exact: true }).first().waitFor();
   await page.locator('section#validations').getByText(runId, { exact: false }).first().waitFor();
   await screenshot(page, 'fti-plugin');
 }
