@@ -27,7 +27,6 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, dag, task
-
 from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
 
@@ -48,17 +47,19 @@ def batch_inference(spec: Any) -> DAG:
         @task
         def resolve_champion() -> dict[str, Any]:
             """Pin the champion version (and the store read time) for the whole run."""
-            from fti.pipelines.inference import resolve_champion as resolve
             from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
+            from fti.pipelines.inference import resolve_champion as resolve
 
             return fail_fast(resolve)(task_resources(), fail_fast(task_spec)(spec.name)).to_xcom()
 
         @task
         def check_inputs(model: dict[str, Any], **context: Any) -> dict[str, Any]:
             """Known-future, schema and drift against the champion's training data; fails before any write."""
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
             from fti.contracts import PinnedModel
             from fti.pipelines.inference import check_inputs as check
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
             pinned = PinnedModel.from_xcom(model)
             loaded = fail_fast(task_spec)(spec.name)
@@ -67,9 +68,10 @@ def batch_inference(spec: Any) -> DAG:
         @task
         def plan_run(model: dict[str, Any], checked: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
             """Stage the inputs, open the run's namespace in Redis; the chunk list drives the mapped tasks."""
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
             from fti.contracts import CheckedInputs, PinnedModel
             from fti.pipelines.inference import plan_run as plan
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
             chunks = fail_fast(plan)(
                 task_resources(with_redis=True),
@@ -84,24 +86,31 @@ def batch_inference(spec: Any) -> DAG:
         def predict_chunk(chunk: dict[str, Any], model: dict[str, Any]) -> int:
             """Predict one chunk of entities for every forecast period and write it under the run."""
             from airflow.sdk import get_current_context
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
             from fti.contracts import ChunkPlan, PinnedModel
             from fti.pipelines.inference import predict_chunk as predict
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
             planned = ChunkPlan.from_xcom(chunk)
             get_current_context()["chunk_label"] = planned.label  # type: ignore[typeddict-unknown-key]
             resources = task_resources(with_redis=True)
-            return fail_fast(predict)(resources, fail_fast(task_spec)(spec.name), PinnedModel.from_xcom(model), planned)
+            return fail_fast(predict)(
+                resources, fail_fast(task_spec)(spec.name), PinnedModel.from_xcom(model), planned
+            )
 
         @task
         def publish(
-            model: dict[str, Any], checked: dict[str, Any], chunks: list[dict[str, Any]], written: list[int], **context: Any
+            model: dict[str, Any],
+            checked: dict[str, Any],
+            chunks: list[dict[str, Any]],
+            written: list[int],
+            **context: Any,
         ) -> dict[str, Any]:
             """Make the run live in one atomic step if every chunk was counted."""
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
             from fti.contracts import CheckedInputs, ChunkPlan, PinnedModel
             from fti.pipelines.inference import publish as go_live
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
             published = fail_fast(go_live)(
                 task_resources(with_redis=True),

@@ -25,9 +25,9 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, dag, task
+from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
 from fti.assets import feature_set_asset_uri
-from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
 
 def feature_pipeline(spec: Any) -> DAG:
@@ -45,7 +45,9 @@ def feature_pipeline(spec: Any) -> DAG:
         default_args=default_args(retries=2, retry_delay=timedelta(minutes=1)),
         params={
             "partition": Param(
-                None, type=["null", "string"], description="A day inside the partition to (re)build, YYYY-MM-DD."
+                None,
+                type=["null", "string"],
+                description="A day inside the partition to (re)build, YYYY-MM-DD.",
             )
         },
         doc_md=__doc__ + "\n\n" + spec_doc(spec, "features"),
@@ -54,8 +56,9 @@ def feature_pipeline(spec: Any) -> DAG:
         @task
         def plan_partitions(**context: Any) -> list[str]:
             """Decide which partitions this run processes (see the DAG docs)."""
-            from fti.pipelines.feature import plan_partitions as plan
             from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
+            from fti.pipelines.feature import plan_partitions as plan
 
             interval = context.get("data_interval_start")
             days = fail_fast(plan)(
@@ -72,22 +75,28 @@ def feature_pipeline(spec: Any) -> DAG:
             """Validate every raw row the run reads; stage them; fail before anything is committed."""
             from datetime import date
 
-            from fti.pipelines.feature import validate_raw as run
             from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
+            from fti.pipelines.feature import validate_raw as run
+
             parsed = [date.fromisoformat(d) for d in partitions]
-            check = fail_fast(run)(task_resources(), fail_fast(task_spec)(spec.name), parsed, context["run_id"])
+            check = fail_fast(run)(
+                task_resources(), fail_fast(task_spec)(spec.name), parsed, context["run_id"]
+            )
             return check.to_xcom()
 
         @task(outlets=[features])
         def build_and_commit(check: dict[str, Any], **context: Any) -> dict[str, Any]:
             """Compute the features of the staged rows, check them, commit one partition per period."""
-            from fti.contracts import RawCheck
-            from fti.pipelines.feature import build_and_commit as run
             from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
+            from fti.contracts import RawCheck
+            from fti.pipelines.feature import build_and_commit as run
+
             checked = RawCheck.from_xcom(check)
-            summary = fail_fast(run)(task_resources(), fail_fast(task_spec)(spec.name), checked, context["run_id"])
+            summary = fail_fast(run)(
+                task_resources(), fail_fast(task_spec)(spec.name), checked, context["run_id"]
+            )
             return summary.to_xcom()
 
         build_and_commit(validate_raw(plan_partitions()))

@@ -28,9 +28,9 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
 from fti.assets import feature_set_asset_uri
-from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
 ON_NEW_FEATURES = os.environ.get("FTI_TRAIN_ON_NEW_FEATURES", "false").lower() in ("1", "true", "yes")
 
@@ -42,19 +42,26 @@ def training_pipeline(spec: Any) -> DAG:
 
     @dag(
         dag_id=f"training_pipeline__{spec.name}",
-        schedule=AssetOrTimeSchedule(timetable=timetable, assets=[features]) if ON_NEW_FEATURES else timetable,
+        schedule=AssetOrTimeSchedule(timetable=timetable, assets=[features])
+        if ON_NEW_FEATURES
+        else timetable,
         start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
         tags=["fti", "training", spec.name],
         default_args=default_args(retries=1, retry_delay=timedelta(minutes=2)),
         params={
-            "as_of": Param(None, type=["null", "string"], description="Snapshot time, ISO 8601 (UTC); empty: now."),
+            "as_of": Param(
+                None, type=["null", "string"], description="Snapshot time, ISO 8601 (UTC); empty: now."
+            ),
             "feature_set_version": Param(
                 None, type=["null", "integer"], minimum=1, description="Feature-set version; empty: newest."
             ),
             "window": Param(
-                spec.model.training_window, type="integer", minimum=1, description="Feature periods to train on."
+                spec.model.training_window,
+                type="integer",
+                minimum=1,
+                description="Feature periods to train on.",
             ),
             "tune": Param(False, type="boolean", description="Run the bounded hyperparameter search first."),
         },
@@ -63,10 +70,11 @@ def training_pipeline(spec: Any) -> DAG:
     def pipeline() -> None:
         @task
         def check_inputs(**context: Any) -> dict[str, Any]:
-            """Registry reachable, version known, snapshot big enough and usable: fail here, before any write."""
+            """Registry reachable, version known, snapshot big enough and usable: fail before any write."""
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
             from fti.pipelines.training import check_inputs as check
             from fti.pipelines.training import parse_request
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
             loaded = fail_fast(task_spec)(spec.name)
             request = fail_fast(parse_request)(context["params"], loaded)
@@ -75,9 +83,10 @@ def training_pipeline(spec: Any) -> DAG:
         @task
         def train_and_register(inputs: dict[str, Any]) -> dict[str, Any]:
             """Fit, analyse and register the challenger on the snapshot check_inputs resolved."""
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
             from fti.contracts import TrainingRequest
             from fti.pipelines.training import train_and_register as train
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
             fields = {k: inputs[k] for k in TrainingRequest.model_fields}
             request = TrainingRequest.model_validate(fields)
@@ -86,10 +95,13 @@ def training_pipeline(spec: Any) -> DAG:
         @task
         def promote(model: dict[str, Any]) -> dict[str, Any]:
             """The registry gate: champion only if better; the rule that decided is logged either way."""
-            from fti.pipelines.training import promote as gate
             from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-            return fail_fast(gate)(task_resources(), fail_fast(task_spec)(spec.name), model["version"]).to_xcom()
+            from fti.pipelines.training import promote as gate
+
+            return fail_fast(gate)(
+                task_resources(), fail_fast(task_spec)(spec.name), model["version"]
+            ).to_xcom()
 
         promote(train_and_register(check_inputs()))
 

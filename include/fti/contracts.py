@@ -109,7 +109,10 @@ class Lineage(Contract):
     def to_tags(self) -> dict[str, str]:
         """Every field as a string tag (MLflow tags are strings)."""
         data = self.model_dump(mode="json")
-        return {k: ("" if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in data.items()}
+        return {
+            k: ("" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in data.items()
+        }
 
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> Self:

@@ -1,4 +1,4 @@
-"""What every generated DAG shares: its data sets, default arguments, fail-fast tasks and the Redis connection.
+"""What every generated DAG shares: its data sets, default arguments, fail-fast tasks, the Redis connection.
 
 DAG files call :func:`dataset_specs` while they are parsed (every few seconds): it reads the specs
 folder (``FTI_SPECS_DIR``, default ``<checkout>/specs``) with the shallow checks only. Each task then
@@ -99,7 +99,7 @@ def task_resources(with_redis: bool = False) -> Resources:
 
 
 def redis_url() -> str:
-    """A ``redis://`` URL from the ``fti_redis`` Connection: database from the URI path or the ``db`` extra."""
+    """A ``redis://`` URL from the ``fti_redis`` Connection (database: the URI path, or the ``db`` extra)."""
     from airflow.sdk import Connection
 
     from fti.cache.client import redis_url as build
@@ -136,7 +136,8 @@ def broken_spec_dag(pipeline: str, path: Path, error: SpecError) -> Any:
         is_paused_upon_creation=True,
         tags=["fti", "spec-error"],
         default_args=default_args(retries=0, retry_delay=timedelta(minutes=1)),
-        doc_md=f"### Broken data-set spec `{path.name}`\n\nNo {pipeline} runs until it is fixed:\n\n{problems}\n",
+        doc_md=f"### Broken data-set spec `{path.name}`\n\nNo {pipeline} runs until it is fixed:\n\n"
+        f"{problems}\n",
         description=f"BROKEN SPEC: {error}"[:1000],
     ) as placeholder:
 

@@ -17,9 +17,18 @@ DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
 SPECS = PROJECT_ROOT / "specs"
 DATASETS = sorted(p.stem for p in SPECS.glob("*.yaml"))
 HEAVY = [
-    "pandas", "numpy", "pyarrow", "polars", "sklearn", "xgboost", "mlflow", "great_expectations", "scipy", "redis",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "polars",
+    "sklearn",
+    "xgboost",
+    "mlflow",
+    "great_expectations",
+    "scipy",
+    "redis",
     "holidays",
-]  # fmt: skip
+]
 PIPELINES = {"feature_pipeline", "training_pipeline", "batch_inference"}
 
 # Run in a fresh interpreter: Airflow itself is imported first (the DAG processor has it loaded),
@@ -56,7 +65,11 @@ print(json.dumps({"seconds": elapsed, "errors": {k: str(v) for k, v in bag.impor
 def parse(dag_file: Path, specs_dir: Path = SPECS) -> dict:
     env = {"PATH": str(PROJECT_ROOT / ".venv" / "bin"), "FTI_SPECS_DIR": str(specs_dir), "HOME": "/tmp"}
     out = subprocess.run(
-        [sys.executable, "-c", _PARSE_PROBE, str(dag_file)], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", _PARSE_PROBE, str(dag_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -76,7 +89,9 @@ def test_each_file_generates_its_pipeline_for_every_spec(parsed: tuple[Path, dic
     assert sorted(result["dags"]) == [f"{path.stem}__{name}" for name in DATASETS]
 
 
-def test_generated_dags_declare_owner_tags_retries_catchup_schedule_and_docs(parsed: tuple[Path, dict]) -> None:
+def test_generated_dags_declare_owner_tags_retries_catchup_schedule_and_docs(
+    parsed: tuple[Path, dict],
+) -> None:
     path, result = parsed
     for dag_id, dag in result["dags"].items():
         dataset = dag_id.split("__")[1]
@@ -124,7 +139,9 @@ def test_ten_specs_parse_in_under_a_second_per_dag_file(dag_file: Path, tmp_path
     assert sorted(set(HEAVY) & set(result["modules"])) == []
 
 
-def test_a_broken_spec_gets_a_paused_placeholder_that_says_why_and_the_others_still_run(tmp_path: Path) -> None:
+def test_a_broken_spec_gets_a_paused_placeholder_that_says_why_and_the_others_still_run(
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "specs"
     folder.mkdir()
     (folder / "online_retail.yaml").write_text((SPECS / "online_retail.yaml").read_text())

@@ -1,4 +1,4 @@
-"""The training DAGs' schedule: the spec's cron by default; cron or fresh features of its own data set when asked."""
+"""The training DAGs' schedule: the spec's cron by default; also fresh features of its own data set, asked."""
 
 from __future__ import annotations
 

@@ -23,7 +23,11 @@ from tests.harness.airflow import PROJECT_ROOT, AirflowProject
 pytestmark = pytest.mark.e2e
 
 SPECS = PROJECT_ROOT / "specs"
-RETAIL_FIRST, RETAIL_LAST, RETAIL_COUNTRIES = date(2011, 8, 1), date(2011, 11, 30), ["France", "Germany", "EIRE"]
+RETAIL_FIRST, RETAIL_LAST, RETAIL_COUNTRIES = (
+    date(2011, 8, 1),
+    date(2011, 11, 30),
+    ["France", "Germany", "EIRE"],
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +44,21 @@ def project(tmp_path_factory: pytest.TempPathFactory, redis_server: Any) -> Airf
     project.migrate()
     raw, cache = home / "var" / "raw", Settings().cache_dir  # cached by `make setup`: no download here
     where = RowFilter.model_validate({"column": "Country", "in": RETAIL_COUNTRIES})
-    land_shipped(load_dataset(SPECS, "online_retail"), raw, cache, first=RETAIL_FIRST, last=RETAIL_LAST, where=where)
+    land_shipped(
+        load_dataset(SPECS, "online_retail"), raw, cache, first=RETAIL_FIRST, last=RETAIL_LAST, where=where
+    )
     land_shipped(load_dataset(SPECS, "car_parks"), raw, cache)
-    generate(load_dataset(SPECS, "store_sales"), raw, StoreSales(n_stores=3, n_products=20, weeks=120, future_weeks=4))
+    generate(
+        load_dataset(SPECS, "store_sales"),
+        raw,
+        StoreSales(n_stores=3, n_products=20, weeks=120, future_weeks=4),
+    )
     return project
 
 
-def run_the_three_dags(project: AirflowProject, dataset: str, training_conf: dict[str, Any] | None = None) -> None:
+def run_the_three_dags(
+    project: AirflowProject, dataset: str, training_conf: dict[str, Any] | None = None
+) -> None:
     project.test_dag(f"feature_pipeline__{dataset}")
     project.test_dag(f"training_pipeline__{dataset}", conf=training_conf)
     project.test_dag(f"batch_inference__{dataset}")
@@ -91,13 +103,21 @@ def check_a_published_prediction(project: AirflowProject, specs_dir: Path, datas
 def test_online_retail_daily_by_country_and_product(project: AirflowProject) -> None:
     run_the_three_dags(project, "online_retail", {"window": 60})
     live = check_a_published_prediction(project, SPECS, "online_retail")
-    assert (live["grain"], live["feature_partition"], live["first_period"]) == ("day", "2011-11-30", "2011-12-01")
+    assert (live["grain"], live["feature_partition"], live["first_period"]) == (
+        "day",
+        "2011-11-30",
+        "2011-12-01",
+    )
 
 
 def test_car_parks_hourly_occupancy_for_the_next_days_opening_hours(project: AirflowProject) -> None:
     run_the_three_dags(project, "car_parks")
     live = check_a_published_prediction(project, SPECS, "car_parks")
-    assert (live["grain"], live["origin"], live["first_period"]) == ("hour", "2016-12-19T16:00", "2016-12-20T08:00")
+    assert (live["grain"], live["origin"], live["first_period"]) == (
+        "hour",
+        "2016-12-19T16:00",
+        "2016-12-20T08:00",
+    )
 
 
 def test_store_sales_weekly_with_planned_prices_and_promotions(project: AirflowProject) -> None:
@@ -128,7 +148,11 @@ NEW_SPEC = {
     "time": {"column": "WeekStarting", "grain": "week", "week_start": "sunday", "timezone": "Europe/Berlin"},
     "target": {"name": "cases", "column": "CasesOrdered", "aggregation": "sum", "absent": "zero"},
     "covariates": {"known_future": [{"column": "FlyerFeature", "aggregation": "max"}]},
-    "features": {"lags": [1, 2, 4], "rolling": [{"window": 4, "stats": ["mean", "max"]}], "calendar": ["month"]},
+    "features": {
+        "lags": [1, 2, 4],
+        "rolling": [{"window": 4, "stats": ["mean", "max"]}],
+        "calendar": ["month"],
+    },
     "forecast": {"horizon": 2},
     "validation": {"columns": {"DepotCode": {"not_null": True}, "FlyerFeature": {"allowed": [0, 1]}}},
     "model": {"training_window": 40, "validation_periods": 3, "test_periods": 3},
@@ -146,7 +170,9 @@ def depot_orders(weeks: int, planned: int) -> tuple[pd.DataFrame, pd.DataFrame]:
                 flyer = int(rng.random() < 0.2)
                 level = 20 + (article % 7) * 3 + (5 if depot == "HAM" else 0)
                 cases = rng.poisson(level * (1.6 if flyer else 1.0)) if w < weeks else None
-                rows.append((depot, article, (first + timedelta(weeks=w)).strftime("%d.%m.%Y"), cases, 9.99, flyer))
+                rows.append(
+                    (depot, article, (first + timedelta(weeks=w)).strftime("%d.%m.%Y"), cases, 9.99, flyer)
+                )
     frame = pd.DataFrame(rows, columns=[c["name"] for c in NEW_SPEC["source"]["columns"]])  # type: ignore[index]
     return frame.iloc[: weeks * 8], frame.iloc[weeks * 8 :]
 
@@ -163,9 +189,11 @@ def test_a_brand_new_data_set_needs_only_a_spec_and_its_files(tmp_path: Path, re
     history.to_csv(tmp_path / "export.csv", index=False)
     plans.to_csv(tmp_path / "plans.csv", index=False)
     env = project.env
-    for args in (["spec", "check", str(specs / "depot_orders.yaml")],
-                 ["data", "land", "--dataset", "depot_orders", str(tmp_path / "export.csv")],
-                 ["data", "land", "--dataset", "depot_orders", "--planned", str(tmp_path / "plans.csv")]):  # fmt: skip
+    for args in (
+        ["spec", "check", str(specs / "depot_orders.yaml")],
+        ["data", "land", "--dataset", "depot_orders", str(tmp_path / "export.csv")],
+        ["data", "land", "--dataset", "depot_orders", "--planned", str(tmp_path / "plans.csv")],
+    ):
         done = subprocess.run(["fti", *args], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
         assert done.returncode == 0, done.stdout + done.stderr
 

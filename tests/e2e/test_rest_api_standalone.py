@@ -95,7 +95,9 @@ def _champion_version(airflow: AirflowStandalone) -> str:
     settings = Settings(var_dir=airflow.home / "var")
     assert settings.mlflow_tracking_uri
     client = registry.configure(settings.mlflow_tracking_uri)
-    return str(registry.resolve_alias(client, settings.model_name("online_retail"), registry.CHAMPION).version)
+    return str(
+        registry.resolve_alias(client, settings.model_name("online_retail"), registry.CHAMPION).version
+    )
 
 
 def test_the_three_dags_triggered_over_the_rest_api_succeed_as_manual_runs(
@@ -123,7 +125,9 @@ def test_lookup_service_serves_the_champions_prediction_of_the_published_run(
     assert live["run"] == published["run"]
     entity, expected = _a_prediction_of_the_champion(airflow, live["first_period"])
 
-    response = lookup_service.get(f"/online_retail/predictions/{quote(entity, safe='')}/{live['first_period']}")
+    response = lookup_service.get(
+        f"/online_retail/predictions/{quote(entity, safe='')}/{live['first_period']}"
+    )
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -140,7 +144,9 @@ def test_lookup_service_answers_404_with_the_reason_for_an_unknown_entity(
     live = lookup_service.get("/online_retail/live").json()
     entity = "Atlantis|NO-SUCH-ITEM"
 
-    response = lookup_service.get(f"/online_retail/predictions/{quote(entity, safe='')}/{live['first_period']}")
+    response = lookup_service.get(
+        f"/online_retail/predictions/{quote(entity, safe='')}/{live['first_period']}"
+    )
 
     assert response.status_code == 404, response.text
     detail = response.json()["detail"]
@@ -164,4 +170,6 @@ def _a_prediction_of_the_champion(airflow: AirflowStandalone, first_period: str)
     inputs = expand_horizons(rows, spec).iloc[[0]]
     assert spec.calendar.format(inputs["target_period"].iloc[0]) == first_period
     champion = registry.resolve_alias(resources.registry, resources.model_name(spec), registry.CHAMPION)
-    return str(rows["entity"].iloc[0]), float(registry.load_model(champion).predict(inputs[model_inputs(spec)])[0])
+    return str(rows["entity"].iloc[0]), float(
+        registry.load_model(champion).predict(inputs[model_inputs(spec)])[0]
+    )

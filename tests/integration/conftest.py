@@ -30,7 +30,7 @@ def spec_of(name: str) -> DatasetSpec:
 
 
 def system(var_dir: Path, redis_url: str | None = None, **overrides: object) -> Resources:
-    """The clients of one isolated system under ``var_dir`` (explicit paths: no ``FTI_*`` variable leaks in)."""
+    """The clients of one isolated system under ``var_dir`` (explicit paths: no ``FTI_*`` leaks in)."""
     var_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(
         var_dir=var_dir,
@@ -61,8 +61,14 @@ def retail_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     raw_dir = tmp_path_factory.mktemp("retail-landing")
     where = RowFilter.model_validate({"column": "Country", "in": list(RETAIL_COUNTRIES)})
-    land_shipped(spec_of("online_retail"), raw_dir, Settings().cache_dir, first=RETAIL_FIRST, last=RETAIL_LAST,
-                 where=where)  # fmt: skip
+    land_shipped(
+        spec_of("online_retail"),
+        raw_dir,
+        Settings().cache_dir,
+        first=RETAIL_FIRST,
+        last=RETAIL_LAST,
+        where=where,
+    )
     return raw_dir
 
 
@@ -74,6 +80,10 @@ def sales_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("sales-store")
     resources = system(home)
     spec = spec_of("store_sales")
-    generate(spec, resources.settings.raw_dir, StoreSales(n_stores=3, n_products=20, weeks=120, future_weeks=4, seed=7))  # type: ignore[arg-type]
+    generate(
+        spec,
+        resources.settings.raw_dir,
+        StoreSales(n_stores=3, n_products=20, weeks=120, future_weeks=4, seed=7),
+    )  # type: ignore[arg-type]
     commit_pending(resources, spec)
     return home

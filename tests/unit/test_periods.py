@@ -75,6 +75,10 @@ def test_text_is_parsed_strictly_to_a_period_start() -> None:
 
 def test_default_schedules_run_when_a_partition_has_ended() -> None:
     assert default_crons(DAY)["features"] == "0 0 * * *"
-    assert default_crons(WEEK_MON) == {"features": "0 0 * * 1", "training": "0 3 * * 1", "inference": "0 4 * * 1"}
+    assert default_crons(WEEK_MON) == {
+        "features": "0 0 * * 1",
+        "training": "0 3 * * 1",
+        "inference": "0 4 * * 1",
+    }
     assert default_crons(WEEK_SUN)["features"] == "0 0 * * 0"
     assert default_crons(MONTH)["inference"] == "0 4 1 * *"

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
     from fti.specs import DatasetSpec
 
-SEASON: Mapping[Grain, int] = MappingProxyType({Grain.HOUR: 24, Grain.DAY: 7, Grain.WEEK: 52, Grain.MONTH: 12})
+SEASON: Mapping[Grain, int] = MappingProxyType(
+    {Grain.HOUR: 24, Grain.DAY: 7, Grain.WEEK: 52, Grain.MONTH: 12}
+)
 """Season length in periods: a day of hours, a week of days, a year of weeks or months."""
 
 BASELINES: Mapping[str, str] = MappingProxyType(
@@ -66,7 +68,9 @@ def history(actuals: pd.DataFrame, spec: DatasetSpec) -> History:
     first = int(index.min())
     fill = 0.0 if spec.target.absent == "zero" else np.nan
     values = np.full((len(entities), int(index.max()) - first + 1), fill)
-    values[entities.get_indexer(actuals["entity"]), index - first] = actuals[spec.target.name].to_numpy("float64")
+    values[entities.get_indexer(actuals["entity"]), index - first] = actuals[spec.target.name].to_numpy(
+        "float64"
+    )
     return History(entities, first, values)
 
 

@@ -146,7 +146,8 @@ def analyse(
     Args:
         test_rows: expanded, labelled test rows with a ``label`` column.
         predicted: the model's prediction of each test row, in row order.
-        baselines: baseline name -> its forecast of each test row (:func:`fti.analysis.baselines.baseline_forecasts`).
+        baselines: baseline name -> its forecast of each test row
+            (:func:`fti.analysis.baselines.baseline_forecasts`).
         slices: dimension name -> the slice of each test row (:func:`fti.analysis.slices.slice_keys`).
         importances: feature name -> importance of the fitted model.
         split_windows: window name -> its rows, e.g. ``{"train": ..., "validation": ..., "test": ...}``.

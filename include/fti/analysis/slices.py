@@ -2,8 +2,9 @@
 
 An overall WAPE hides where a model fails: a model can be good on the few big sellers that carry
 most demand and poor on a whole country. The dimensions follow the spec (:func:`slice_keys`): each
-key column and categorical attribute with few enough values, the volume band, the horizon. Slices are scored with the same metrics as the whole
-(:func:`fti.analysis.metrics.regression_metrics`), from per-slice sums in one group-by.
+key column and categorical attribute with few enough values, the volume band, the horizon. Slices
+are scored with the same metrics as the whole (:func:`fti.analysis.metrics.regression_metrics`),
+from per-slice sums in one group-by.
 """
 
 from __future__ import annotations
@@ -57,8 +58,13 @@ def slice_keys(rows: pd.DataFrame, spec: DatasetSpec, average: np.ndarray) -> di
     :data:`MAX_SLICES` values, the volume band, and the horizon (the last two in order)."""
     import pandas as pd
 
-    candidates = [*spec.entity.key_fields, *(k for k, kind in spec.static_fields.items() if kind == "categorical")]
-    keys = {c: rows[c].astype(str).reset_index(drop=True) for c in candidates if rows[c].nunique() <= MAX_SLICES}
+    candidates = [
+        *spec.entity.key_fields,
+        *(k for k, kind in spec.static_fields.items() if kind == "categorical"),
+    ]
+    keys = {
+        c: rows[c].astype(str).reset_index(drop=True) for c in candidates if rows[c].nunique() <= MAX_SLICES
+    }
     scale = float(rows["label"].mean()) if len(rows) else 0.0
     keys["volume_band"] = volume_band(average, scale)
     horizon = rows["horizon"]

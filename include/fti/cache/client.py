@@ -168,7 +168,9 @@ class LiveRun:
         try:
             calendar = Calendar(Grain(meta["grain"]), int(meta.get("week_start", "0")))
             calendar.parse(meta["first_period"])
-            return cls(run, calendar, meta["first_period"], int(meta["horizon"]), int(meta["n_buckets"]), dict(meta))
+            return cls(
+                run, calendar, meta["first_period"], int(meta["horizon"]), int(meta["n_buckets"]), dict(meta)
+            )
         except (KeyError, ValueError) as exc:
             raise PredictionNotFound(
                 f"live run {run} has no usable metadata ({exc!r}): its keys expired or were never written"
@@ -247,7 +249,9 @@ class PredictionClient:
         live, (raw,) = found
         stamp = _as_period(live.calendar, period)
         value = _decode(live, entity, stamp, raw)
-        return Prediction(entity, live.calendar.format(stamp), value, live.run, live.meta.get("model_version"))
+        return Prediction(
+            entity, live.calendar.format(stamp), value, live.run, live.meta.get("model_version")
+        )
 
     def many(self, pairs: Iterable[tuple[str, str | date | datetime]]) -> tuple[list[float | None], str]:
         """Predictions of many (entity, period) pairs from one run, in one round trip.
@@ -307,7 +311,9 @@ def _decode(live: LiveRun, entity: str, period: np.datetime64, raw: bytes | None
         span = f"{live.first_period} to {live.last_period}"
         raise _missing(entity, text, f"the period is outside live run {live.run}'s horizon ({span})")
     if len(raw) != live.horizon * layout.VALUE_BYTES:
-        raise _missing(entity, text, f"live run {live.run} stores {len(raw)} bytes, not {live.horizon} float32")
+        raise _missing(
+            entity, text, f"live run {live.run} stores {len(raw)} bytes, not {live.horizon} float32"
+        )
     (value,) = struct.unpack_from(layout.VALUE_FORMAT, raw, offset * layout.VALUE_BYTES)
     if math.isnan(value):
         raise _missing(entity, text, f"live run {live.run} has no prediction for that period (NaN)")

@@ -37,7 +37,9 @@ def dataset_spec(name: str | None) -> DatasetSpec:
     name = name or os.environ.get("FTI_DATASET")
     if not name:
         there = ", ".join(p.stem for p in spec_files(folder)) or "none"
-        raise typer.BadParameter(f"which data set? give --dataset NAME (specs in {folder}: {there})", param_hint="--dataset")
+        raise typer.BadParameter(
+            f"which data set? give --dataset NAME (specs in {folder}: {there})", param_hint="--dataset"
+        )
     try:
         return load_dataset(folder, name)
     except SpecError as exc:

@@ -9,7 +9,9 @@ import typer
 
 from fti.cli.common import DatasetOption, dataset_spec, fail, parse_day, settings
 
-app = typer.Typer(help="Raw data: land exports, fetch the shipped data sets, generate store_sales.", no_args_is_help=True)
+app = typer.Typer(
+    help="Raw data: land exports, fetch the shipped data sets, generate store_sales.", no_args_is_help=True
+)
 
 
 @app.command("land")
@@ -54,9 +56,7 @@ def fetch(
     unknown = [n for n in names if n not in SHIPPED]
     if unknown:
         raise typer.BadParameter(f"{unknown} are not shipped data sets; shipped: {', '.join(SHIPPED)}")
-    options = {
-        k: parse_day(v, f"--{k}") for k, v in {"first": first, "last": last}.items() if v is not None
-    }
+    options = {k: parse_day(v, f"--{k}") for k, v in {"first": first, "last": last}.items() if v is not None}
     if "first" in options and "last" in options and options["last"] < options["first"]:
         raise typer.BadParameter(f"--last {last} is before --first {first}", param_hint="--last")
     config = settings()
@@ -88,8 +88,11 @@ def generate(
     if dataset != "store_sales":
         raise typer.BadParameter(f"{dataset!r} is not a generated data set; generated: store_sales")
     spec = dataset_spec(dataset)
-    config = StoreSales(n_stores=stores, n_products=products, weeks=weeks, future_weeks=future_weeks, seed=seed)
+    config = StoreSales(
+        n_stores=stores, n_products=products, weeks=weeks, future_weeks=future_weeks, seed=seed
+    )
     raw_dir = settings().raw_dir
     assert raw_dir is not None
     paths = write(spec, raw_dir, config)
-    typer.echo(f"{dataset}: {len(paths)} weekly file(s) ({stores} x {products} entities) in {landing_dir(spec, raw_dir)}")
+    folder = landing_dir(spec, raw_dir)
+    typer.echo(f"{dataset}: {len(paths)} weekly file(s) ({stores} x {products} entities) in {folder}")

@@ -10,6 +10,7 @@ from fti.cli.common import LastOption, echo_table, fail, int_or_none, parse_day
 
 app = typer.Typer(help="The feature store's catalog.", no_args_is_help=True)
 
+
 @app.command("list")
 def features_list() -> None:
     """Feature sets, versions and committed partitions."""
@@ -87,7 +88,9 @@ def features_partitions(feature_set: FeatureSetArg, last: LastOption = 20) -> No
 @app.command("stats")
 def features_stats(
     feature_set: FeatureSetArg,
-    day: Annotated[str | None, typer.Option(help="Partition (YYYY-MM-DD), default: the latest committed.")] = None,
+    day: Annotated[
+        str | None, typer.Option(help="Partition (YYYY-MM-DD), default: the latest committed.")
+    ] = None,
     version: Annotated[int | None, typer.Option(help="Version, default: the latest.")] = None,
 ) -> None:
     """Statistics of each column of one day's partition: count, nulls, mean, median, 99th percentile."""
@@ -144,9 +147,7 @@ def features_validations(feature_set: FeatureSetArg, last: LastOption = 20) -> N
         days = f"{v.start}..{v.end}" if v.end != v.start else str(v.start)
         result = "ok" if v.success else "FAILED"
         rows.append([v.created_at, v.run_id, days, result, v.evaluated, v.failed, failing or "-", v.uri])
-    echo_table(
-        ["created_at", "run_id", "days", "result", "evaluated", "failed", "failing", "document"], rows
-    )
+    echo_table(["created_at", "run_id", "days", "result", "evaluated", "failed", "failing", "document"], rows)
 
 
 def store_location() -> tuple[str, str]:
@@ -156,5 +157,3 @@ def store_location() -> tuple[str, str]:
     settings = get_settings()
     assert settings.store_uri and settings.catalog_url
     return settings.store_uri, settings.catalog_url
-
-

@@ -30,7 +30,8 @@ def check(files: Annotated[list[Path], typer.Argument(help="Spec files (YAML).")
         typer.echo(
             f"{path}: ok: data set {spec.name!r}, {spec.calendar.describe()} grain, entity "
             f"{' x '.join(spec.entity.names)}, target {spec.target.name!r}, {len(columns)} stored columns, "
-            f"{len(model_inputs(spec))} model inputs, horizon {spec.forecast.horizon} (gap {spec.forecast.gap})"
+            f"{len(model_inputs(spec))} model inputs, horizon {spec.forecast.horizon} "
+            f"(gap {spec.forecast.gap})"
         )
     if broken:
         raise fail(f"{broken} of {len(files)} spec(s) are broken")

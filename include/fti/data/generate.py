@@ -237,7 +237,9 @@ def generate(spec: DatasetSpec, raw_dir: Path, config: StoreSales | None = None)
     paths = []
     for week in range(config.weeks + config.future_weeks):
         table = week_table(config, week, future=week >= config.weeks, world=world, static=static)
-        path = partition_path(spec, raw_dir, config.start + timedelta(weeks=week), planned=week >= config.weeks)
+        path = partition_path(
+            spec, raw_dir, config.start + timedelta(weeks=week), planned=week >= config.weeks
+        )
         paths.append(write_if_changed(path, parquet_bytes(table)))
     return paths
 

@@ -73,12 +73,14 @@ promotion) of periods still to come, their target empty. Observed rows land in t
 
 
 def landing_dir(spec: DatasetSpec, raw_dir: Path, planned: bool = False) -> Path:
-    """``<raw_dir>/<source.folder or name>`` (an absolute ``folder`` is used as it is); ``/planned`` with ``planned``."""
+    """``<raw_dir>/<source.folder or name>`` (an absolute ``folder`` as is), ``/planned`` if ``planned``."""
     folder = Path(raw_dir) / (spec.source.folder or spec.name)
     return folder / PLANNED if planned else folder
 
 
-def partition_path(spec: DatasetSpec, raw_dir: Path, day: date | datetime | Any, planned: bool = False) -> Path:
+def partition_path(
+    spec: DatasetSpec, raw_dir: Path, day: date | datetime | Any, planned: bool = False
+) -> Path:
     """The file of the partition holding ``day``: ``<landing_dir>/<YYYY-MM-DD>.<format>``, its start date.
 
     ``day`` may be any date or time inside the partition (a ``datetime``, ``Timestamp`` or

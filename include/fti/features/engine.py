@@ -28,9 +28,8 @@ import pyarrow as pa
 
 from fti.features.aggregate import ENTITY, PERIOD, Entities, RawFrameError, entity_attributes, panel_entities
 from fti.features.calendar import calendar_columns
-from fti.specs.model import Cross, DatasetSpec, Operand, Ratio
 from fti.features.schema import future_columns, stored_columns
-from fti.specs.rules import holiday_feature
+from fti.specs.model import Cross, DatasetSpec, Operand, Ratio
 
 _E, _T, _OBS, _ACTIVE = "__entity", "__period", "__observed", "__active"
 _ZERO_FILLED = ("sum", "count")
@@ -99,7 +98,8 @@ def build_future(panel: pd.DataFrame, spec: DatasetSpec, first_period: Any, last
     """Known-future rows: one per (entity, period) of the panel from ``first_period`` to ``last_period``.
 
     Returns:
-        :func:`fti.features.schema.future_columns`, sorted by period then entity: the known-future covariates at the period,
+        :func:`fti.features.schema.future_columns`, sorted by period then entity: the known-future
+        covariates at the period,
         then the ratios and cross features made of them alone.
 
     Raises:

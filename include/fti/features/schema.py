@@ -58,7 +58,7 @@ def feature_names(spec: DatasetSpec) -> list[str]:
 
 
 def stored_columns(spec: DatasetSpec) -> list[str]:
-    """Every column of the main feature set, in order: keys, attributes, target, past-only covariates, features."""
+    """Every column of the main feature set, in order: keys, attributes, target, past-only, features."""
     return [
         *key_columns(spec),
         *spec.static_fields,

@@ -105,9 +105,18 @@ def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date]
     read_first = cal.next_partition(first, -lookback_partitions(spec))
     started = time.monotonic()
     raw = read_partitions(spec, raw_dir, read_first, last)
-    future = read_future(spec, raw_dir, cal.next_partition(last), cal.next_partition(last, lookahead_partitions(spec)))
-    log.info("read %d raw rows of %s..%s (%d partitions with look-back) and %d early future rows in %.1f s",
-             len(raw), read_first, last, len(cal.partitions(read_first, last)), len(future), time.monotonic() - started)  # fmt: skip
+    future = read_future(
+        spec, raw_dir, cal.next_partition(last), cal.next_partition(last, lookahead_partitions(spec))
+    )
+    log.info(
+        "read %d raw rows of %s..%s (%d partitions with look-back) and %d early future rows in %.1f s",
+        len(raw),
+        read_first,
+        last,
+        len(cal.partitions(read_first, last)),
+        len(future),
+        time.monotonic() - started,
+    )
     suites = [build_raw_suite(spec, read_first, last)]
     reports = [validate(raw, suites[0], name=f"raw {spec.name} {read_first}..{last}")]
     if len(future):
@@ -124,24 +133,38 @@ def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date]
     }
     summary = {**report.summary(), "failed": sum(len(r.failures) for r in reports)}
     success = all(r.success for r in reports)
-    validation_id = resources.store.record_validation(spec.feature_set, run_id, read_first, last, success, summary, document)
+    validation_id = resources.store.record_validation(
+        spec.feature_set, run_id, read_first, last, success, summary, document
+    )
     for r in reports:
         r.raise_for_failures()
     uri = resources.store.write_staging(spec.name, run_id, RAW, raw)
     if len(future):
         resources.store.write_staging(spec.name, run_id, FUTURE, future)
-    log.info("raw ok: %d expectations on %d rows (%s..%s), validation %s",
-             summary.get("evaluated") or 0, len(raw), read_first, last, validation_id)  # fmt: skip
+    log.info(
+        "raw ok: %d expectations on %d rows (%s..%s), validation %s",
+        summary.get("evaluated") or 0,
+        len(raw),
+        read_first,
+        last,
+        validation_id,
+    )
     return RawCheck(
-        dataset=spec.name, partitions=sorted(partitions), read_first=read_first, validation_id=validation_id,
-        evaluated=int(summary.get("evaluated") or 0), failed=0, rows=len(raw), future_rows=len(future),
+        dataset=spec.name,
+        partitions=sorted(partitions),
+        read_first=read_first,
+        validation_id=validation_id,
+        evaluated=int(summary.get("evaluated") or 0),
+        failed=0,
+        rows=len(raw),
+        future_rows=len(future),
         staging_uri=uri,
-    )  # fmt: skip
+    )
 
 
-def compute(spec: DatasetSpec, raw: pd.DataFrame, future: pd.DataFrame | None, partitions: list[date]) -> tuple[
-    pd.DataFrame, pd.DataFrame | None
-]:
+def compute(
+    spec: DatasetSpec, raw: pd.DataFrame, future: pd.DataFrame | None, partitions: list[date]
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Feature rows of ``partitions`` and known-future rows of them and the look-ahead, from raw rows."""
     import numpy as np
     import pandas as pd
@@ -160,7 +183,9 @@ def compute(spec: DatasetSpec, raw: pd.DataFrame, future: pd.DataFrame | None, p
     if not spec.covariates.known_future:
         return features, None
     rows = raw if future is None or future.empty else pd.concat([raw, future], ignore_index=True)
-    last_future = cal.start(cal.periods_of_partition(cal.next_partition(max(partitions), lookahead_partitions(spec)))[1])
+    last_future = cal.start(
+        cal.periods_of_partition(cal.next_partition(max(partitions), lookahead_partitions(spec)))[1]
+    )
     return features, build_future(to_panel(rows, spec), spec, first_period, last_future)
 
 
@@ -194,34 +219,73 @@ def build_and_commit(resources: Resources, spec: DatasetSpec, check: RawCheck, r
 
     store = resources.store
     if not check.partitions or check.staging_uri is None:
-        return CommitSummary(dataset=spec.name, partitions=0, committed=0, unchanged=0, rows=0, first=None,
-                             last=None, versions=[])  # fmt: skip
+        return CommitSummary(
+            dataset=spec.name,
+            partitions=0,
+            committed=0,
+            unchanged=0,
+            rows=0,
+            first=None,
+            last=None,
+            versions=[],
+        )
     raw = store.read_staging(check.staging_uri)
-    future = store.read_staging(check.staging_uri.replace(f"/{RAW}.parquet", f"/{FUTURE}.parquet")) if check.future_rows else None
+    future = (
+        store.read_staging(check.staging_uri.replace(f"/{RAW}.parquet", f"/{FUTURE}.parquet"))
+        if check.future_rows
+        else None
+    )
     started = time.monotonic()
     features, future_rows = compute(spec, raw, future, check.partitions)
-    log.info("computed %d feature rows of %d partitions in %.1f s", len(features), len(check.partitions),
-             time.monotonic() - started)  # fmt: skip
+    log.info(
+        "computed %d feature rows of %d partitions in %.1f s",
+        len(features),
+        len(check.partitions),
+        time.monotonic() - started,
+    )
     validate(features, build_feature_suite(spec), name=f"features {spec.name}").raise_for_failures()
     edges = bins(spec)
-    refs = store.write_partitions(spec.feature_set, _by_partition(spec, features, check.partitions), run_id=run_id,
-                                  validation_id=check.validation_id, bins=edges)  # fmt: skip
+    refs = store.write_partitions(
+        spec.feature_set,
+        _by_partition(spec, features, check.partitions),
+        run_id=run_id,
+        validation_id=check.validation_id,
+        bins=edges,
+    )
     future_committed = 0
     if future_rows is not None:
         days = sorted(set(_partitions_of(spec, future_rows)))
-        future_refs = store.write_partitions(spec.future_feature_set, _by_partition(spec, future_rows, days),
-                                             run_id=run_id, validation_id=check.validation_id, bins=edges)  # fmt: skip
+        future_refs = store.write_partitions(
+            spec.future_feature_set,
+            _by_partition(spec, future_rows, days),
+            run_id=run_id,
+            validation_id=check.validation_id,
+            bins=edges,
+        )
         future_committed = sum(r.committed for r in future_refs)
     store.delete_staging(spec.name, run_id)
     committed = [r for r in refs if r.committed]
     summary = CommitSummary(
-        dataset=spec.name, partitions=len(refs), committed=len(committed), unchanged=len(refs) - len(committed),
-        rows=sum(r.row_count for r in refs), first=min(check.partitions), last=max(check.partitions),
-        versions=sorted({r.version for r in refs}), future_committed=future_committed,
-    )  # fmt: skip
-    log.info("committed %d of %d partitions (%d unchanged), %d rows, %s..%s; %d known-future partitions",
-             summary.committed, summary.partitions, summary.unchanged, summary.rows, summary.first, summary.last,
-             future_committed)  # fmt: skip
+        dataset=spec.name,
+        partitions=len(refs),
+        committed=len(committed),
+        unchanged=len(refs) - len(committed),
+        rows=sum(r.row_count for r in refs),
+        first=min(check.partitions),
+        last=max(check.partitions),
+        versions=sorted({r.version for r in refs}),
+        future_committed=future_committed,
+    )
+    log.info(
+        "committed %d of %d partitions (%d unchanged), %d rows, %s..%s; %d known-future partitions",
+        summary.committed,
+        summary.partitions,
+        summary.unchanged,
+        summary.rows,
+        summary.first,
+        summary.last,
+        future_committed,
+    )
     return summary
 
 
@@ -240,8 +304,9 @@ def _by_partition(spec: DatasetSpec, rows: pd.DataFrame, partitions: list[date])
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     for day in sorted(partitions):
-        lo, hi = np.searchsorted(sorted_keys, np.datetime64(day, "D"), "left"), np.searchsorted(
-            sorted_keys, np.datetime64(day, "D"), "right"
+        lo, hi = (
+            np.searchsorted(sorted_keys, np.datetime64(day, "D"), "left"),
+            np.searchsorted(sorted_keys, np.datetime64(day, "D"), "right"),
         )
         groups[day] = rows.iloc[order[lo:hi]].reset_index(drop=True)
     return groups

@@ -59,10 +59,19 @@ def resolve_champion(resources: Resources, spec: DatasetSpec) -> PinnedModel:
     if missing:
         raise InferenceSchemaMismatch(f"champion {ref.name} v{ref.version} lacks lineage tags {missing}")
     pinned = PinnedModel(
-        name=ref.name, version=ref.version, run_id=ref.run_id, read_as_of=utcnow(), lineage=Lineage.from_tags(tags)
+        name=ref.name,
+        version=ref.version,
+        run_id=ref.run_id,
+        read_as_of=utcnow(),
+        lineage=Lineage.from_tags(tags),
     )
-    log.info("champion pinned: %s v%s (run %s), store read as of %s", ref.name, ref.version, ref.run_id,
-             pinned.read_as_of.isoformat())  # fmt: skip
+    log.info(
+        "champion pinned: %s v%s (run %s), store read as of %s",
+        ref.name,
+        ref.version,
+        ref.run_id,
+        pinned.read_as_of.isoformat(),
+    )
     return pinned
 
 
@@ -112,7 +121,7 @@ def origin_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def future_rows(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, first: date, last: date) -> Any:
-    """Known-future rows of partitions ``first`` .. ``last`` at the pinned time (None without such covariates)."""
+    """Known-future rows of partitions ``first`` .. ``last`` at the pinned time (None without any)."""
     from fti.store.feature_store import FeatureSetNotFound
 
     if not spec.covariates.known_future:
@@ -134,7 +143,10 @@ def forecast_inputs(
     expanded = expand_horizons(origin, spec)
     if spec.covariates.known_future and len(expanded):
         periods = expanded[TARGET_PERIOD].to_numpy(dtype="datetime64[us]")
-        first, last = (spec.calendar.partition_start(p.astype("datetime64[D]").item()) for p in (periods.min(), periods.max()))
+        first, last = (
+            spec.calendar.partition_start(p.astype("datetime64[D]").item())
+            for p in (periods.min(), periods.max())
+        )
         expanded = attach_future(expanded, future_rows(resources, spec, pinned, first, last), spec)
         check_future_complete(expanded, spec)
     return expanded
@@ -174,7 +186,9 @@ def signature_inputs(pinned: PinnedModel) -> dict[str, str]:
     }
 
 
-def reference_histograms(resources: Resources, spec: DatasetSpec, pinned: PinnedModel) -> dict[str, list[int]]:
+def reference_histograms(
+    resources: Resources, spec: DatasetSpec, pinned: PinnedModel
+) -> dict[str, list[int]]:
     """Each scored column's counts over the champion's training snapshot, from the store's statistics."""
     from fti.analysis.drift import column_histogram
     from fti.store.feature_store import StatisticsNotFound
@@ -184,7 +198,11 @@ def reference_histograms(resources: Resources, spec: DatasetSpec, pinned: Pinned
     columns = drift_columns(spec)
     try:
         return {
-            c: list(store.histogram(span[0], c, span[1], span[2], lineage.as_of, lineage.feature_set_version).counts)
+            c: list(
+                store.histogram(
+                    span[0], c, span[1], span[2], lineage.as_of, lineage.feature_set_version
+                ).counts
+            )
             for c in columns
         }
     except StatisticsNotFound:
@@ -216,18 +234,28 @@ def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, r
     current = {c: column_histogram(rows[c], c, edges).tolist() for c in policy.features}
     report: DriftReport = score_drift(reference_histograms(resources, spec, pinned), current, policy)
     resources.store.record_drift(
-        spec.feature_set, pinned.lineage.feature_set_version, run_id, day, f"{pinned.name}/{pinned.version}",
+        spec.feature_set,
+        pinned.lineage.feature_set_version,
+        run_id,
+        day,
+        f"{pinned.name}/{pinned.version}",
         report.records(),
-    )  # fmt: skip
+    )
     summary = report.summary()
-    log.info("drift %s: %d features scored, max %s %.3f", summary["status"], len(report.scores),
-             summary["max_feature"], summary["max_distance"] or 0.0)  # fmt: skip
+    log.info(
+        "drift %s: %d features scored, max %s %.3f",
+        summary["status"],
+        len(report.scores),
+        summary["max_feature"],
+        summary["max_distance"] or 0.0,
+    )
     for score in report.scores:
         if score.status != "ok":
             log.warning("drift %s: %s", score.status, score.describe())
     report.raise_for_failure()
     cal = spec.calendar
     first = inputs[TARGET_PERIOD].min()
+    worst = max(report.scores, key=lambda score: score.distance, default=None)
     return CheckedInputs(
         feature_partition=day,
         origin=cal.format(origin[PERIOD].iloc[0]),
@@ -238,8 +266,8 @@ def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, r
             scored=len(report.scores),
             warned=sum(s.status == "warn" for s in report.scores),
             failed=sum(s.status == "fail" for s in report.scores),
-            max_feature=summary["max_feature"],  # type: ignore[arg-type]
-            max_distance=float(summary["max_distance"] or 0.0),
+            max_feature=worst.feature if worst else None,
+            max_distance=round(worst.distance, 4) if worst else 0.0,
         ),
     )
 
@@ -285,10 +313,17 @@ def plan_run(
     starts = range(0, n, size)
     return [
         ChunkPlan(
-            run=run, staging_uri=uri, first_period=checked.first_period, horizon=horizon, n_buckets=plan.n_buckets,
-            expected_predictions=n * horizon, chunks_total=len(starts), chunk_id=f"{i // size:05d}", start=i,
+            run=run,
+            staging_uri=uri,
+            first_period=checked.first_period,
+            horizon=horizon,
+            n_buckets=plan.n_buckets,
+            expected_predictions=n * horizon,
+            chunks_total=len(starts),
+            chunk_id=f"{i // size:05d}",
+            start=i,
             stop=min(i + size, n),
-        )  # fmt: skip
+        )
         for i in starts
     ]
 
@@ -311,9 +346,14 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     values = np.asarray(predicted, dtype="float32").reshape(len(part), chunk.horizon)
     plan = cache.RunPlan(chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets)
     return cache.write_chunk(
-        resources.redis, resources.cache_prefix(spec), plan, chunk.chunk_id, part[ENTITY].astype(str).tolist(),
-        values, ttl_s=_ttl_s(resources.settings),
-    )  # fmt: skip
+        resources.redis,
+        resources.cache_prefix(spec),
+        plan,
+        chunk.chunk_id,
+        part[ENTITY].astype(str).tolist(),
+        values,
+        ttl_s=_ttl_s(resources.settings),
+    )
 
 
 def publish(
@@ -348,13 +388,23 @@ def publish(
         ttl_s=_ttl_s(resources.settings),
     )
     resources.store.delete_staging(spec.name, airflow_run_id)
-    log.info("LIVE %s: %s predictions of %s entities from %s (model v%s); replaced %s",
-             first.run, meta["predictions"], checked.entities, first.first_period, pinned.version,
-             result["previous"] or "nothing")  # fmt: skip
+    log.info(
+        "LIVE %s: %s predictions of %s entities from %s (model v%s); replaced %s",
+        first.run,
+        meta["predictions"],
+        checked.entities,
+        first.first_period,
+        pinned.version,
+        result["previous"] or "nothing",
+    )
     return Published(
-        run=first.run, model_version=pinned.version, entities=checked.entities, predictions=sum(written),
-        first_period=first.first_period, drift_status=checked.drift.status,
-    )  # fmt: skip
+        run=first.run,
+        model_version=pinned.version,
+        entities=checked.entities,
+        predictions=sum(written),
+        first_period=first.first_period,
+        drift_status=checked.drift.status,
+    )
 
 
 def _ttl_s(settings: Settings) -> int:

@@ -33,9 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def parse_request(
-    params: dict[str, Any], spec: DatasetSpec, now: datetime | None = None
-) -> TrainingRequest:
+def parse_request(params: dict[str, Any], spec: DatasetSpec, now: datetime | None = None) -> TrainingRequest:
     """A :class:`TrainingRequest` from DAG params (``as_of`` ISO text or None, version, window, tune)."""
     as_of_text = params.get("as_of")
     as_of = datetime.fromisoformat(as_of_text) if as_of_text else (now or datetime.now(UTC))
@@ -63,7 +61,10 @@ def code_version() -> str:
         git = ["git", "-C", str(PROJECT_ROOT)]
         head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
         dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
@@ -136,8 +137,14 @@ def train_and_register(
             "tune_stopped_by": result.stopped_by,
         }
     pipeline = fit(spec, split.train, LABEL, params)
-    analysis = analyse_split(spec, snapshot, split, pipeline.predict(split.test[model_inputs(spec)]),
-                             feature_importance(pipeline), settings)
+    analysis = analyse_split(
+        spec,
+        snapshot,
+        split,
+        pipeline.predict(split.test[model_inputs(spec)]),
+        feature_importance(pipeline),
+        settings,
+    )
     lineage = build_lineage(resources, spec, request, snapshot, split, code or code_version())
     model_name = resources.model_name(spec)
     experiment = registry.ensure_experiment(client, model_name, settings.mlflow_artifact_uri or "")
@@ -162,14 +169,22 @@ def train_and_register(
     metrics = analysis.as_metrics()
     log.info(
         "registered %s v%s (challenger): test WAPE %.4f; baselines %s; run %s",
-        ref.name, ref.version, metrics["test_wape"],
-        {k: round(v["wape"], 4) for k, v in analysis.baselines.items()}, links["run"],
-    )  # fmt: skip
+        ref.name,
+        ref.version,
+        metrics["test_wape"],
+        {k: round(v["wape"], 4) for k, v in analysis.baselines.items()},
+        links["run"],
+    )
     headline = {k: (None if v != v else v) for k, v in sorted(metrics.items()) if not k.startswith("slice_")}
     return TrainedModel(
-        name=ref.name, version=ref.version, run_id=ref.run_id, metrics=headline, links=links, tuning=tuning,
+        name=ref.name,
+        version=ref.version,
+        run_id=ref.run_id,
+        metrics=headline,
+        links=links,
+        tuning=tuning,
         lineage=lineage,
-    )  # fmt: skip
+    )
 
 
 def analyse_split(
@@ -344,6 +359,10 @@ def score_on_window(
     try:  # the model's encoder picks its own input columns out of the rows
         score = regression_metrics(rows[LABEL].to_numpy(), model.predict(rows))[spec.model.metric]
     except KeyError as exc:
-        log.warning("champion v%s cannot score this window (it needs column %s): not comparable", ref.version, exc)
-        return ChampionScore(ref.version, float("nan"), as_of, tags.get("snapshot_checksum"), comparable=False)
+        log.warning(
+            "champion v%s cannot score this window (it needs column %s): not comparable", ref.version, exc
+        )
+        return ChampionScore(
+            ref.version, float("nan"), as_of, tags.get("snapshot_checksum"), comparable=False
+        )
     return ChampionScore(ref.version, score, as_of, tags.get("snapshot_checksum"))

@@ -73,14 +73,18 @@ def decide(
         raise ValueError(f"tolerance {tolerance} and baseline_margin {baseline_margin} must be in [0, 1)")
     m = metric.upper()
     if math.isnan(candidate_score):
-        return GateDecision(False, [f"the candidate's {m} is undefined (no actuals in the test window)"], "undefined-score")
+        return GateDecision(
+            False, [f"the candidate's {m} is undefined (no actuals in the test window)"], "undefined-score"
+        )
     reasons: list[str] = []
     if baseline_wapes:
         name, best = min(baseline_wapes.items(), key=lambda item: item[1])
         bar = best * (1 - baseline_margin)
         margin = f", margin {baseline_margin:.0%}" if baseline_margin else ""
         if not candidate_score < bar:
-            reasons.append(f"{m} {candidate_score:.4f} does not beat the best baseline {name} ({best:.4f}{margin})")
+            reasons.append(
+                f"{m} {candidate_score:.4f} does not beat the best baseline {name} ({best:.4f}{margin})"
+            )
             return GateDecision(False, reasons, "baseline")
         reasons.append(f"{m} {candidate_score:.4f} beats the best baseline {name} ({best:.4f}{margin})")
     if champion is None:
@@ -88,7 +92,9 @@ def decide(
     if not champion.comparable or math.isnan(champion.score):
         why = f"champion v{champion.version} cannot be scored on this window"
         return GateDecision(True, [*reasons, why], "champion-not-comparable")
-    versus = f"{m} {candidate_score:.4f} vs champion v{champion.version} {champion.score:.4f} on the same window"
+    versus = (
+        f"{m} {candidate_score:.4f} vs champion v{champion.version} {champion.score:.4f} on the same window"
+    )
     fresher = (
         champion.as_of is not None
         and champion.as_of < candidate_as_of
@@ -100,6 +106,8 @@ def decide(
         why = f"{versus}: within tolerance {tolerance:.0%}, trained on fresher data (a newer snapshot)"
         return GateDecision(True, [*reasons, why], "fresher-within-tolerance")
     if fresher:
-        return GateDecision(False, [*reasons, f"{versus}: more than {tolerance:.0%} worse"], "worse-than-tolerance")
+        return GateDecision(
+            False, [*reasons, f"{versus}: more than {tolerance:.0%} worse"], "worse-than-tolerance"
+        )
     same = "the same snapshot" if champion.checksum == candidate_checksum else "data that is not fresher"
     return GateDecision(False, [*reasons, f"{versus}: not better, on {same}"], "not-better-than-champion")

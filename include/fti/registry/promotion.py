@@ -152,7 +152,9 @@ def promote_if_better(
     with lock():
         previous = current_champion(client, candidate.name)
         if previous is not None and previous.version == candidate.version:
-            decision = GateDecision(True, [f"v{candidate.version} is already the champion"], "already-champion")
+            decision = GateDecision(
+                True, [f"v{candidate.version} is already the champion"], "already-champion"
+            )
             return PromotionResult(decision, previous, previous)
         decision = decide(score_champion(previous) if previous is not None else None)
         if decision.promote:

@@ -1,4 +1,4 @@
-"""HTTP lookups of live predictions of every data set: a FastAPI app over :class:`fti.cache.client.PredictionClient`.
+"""HTTP lookups of the live predictions of every data set: a FastAPI app over the lookup client.
 
 Endpoints (``fti serve``, or ``make serve``, runs it with uvicorn)::
 
@@ -42,7 +42,9 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
     redis = connect(redis_url, check=False)
     clients: dict[str, PredictionClient] = {}
     down = (RedisConnectionError, RedisTimeoutError)
-    app = FastAPI(title="fti predictions", description="Live forecasts of every data set, from the Redis cache.")
+    app = FastAPI(
+        title="fti predictions", description="Live forecasts of every data set, from the Redis cache."
+    )
 
     def unavailable(exc: Exception) -> HTTPException:
         return HTTPException(503, f"the prediction cache at {address(redis_url)} is not reachable: {exc}")

@@ -28,9 +28,20 @@ def fields(model: type[BaseModel] = DatasetSpec, prefix: str = "") -> Iterator[t
         path = f"{prefix}{key}"
         nested = _nested_model(info.annotation)
         listed = _is_sequence(info.annotation) or _is_mapping(info.annotation)
-        yield path, _type_name(info.annotation), _default(info), info.description or (nested.__doc__ or "").split("\n")[0]
+        yield (
+            path,
+            _type_name(info.annotation),
+            _default(info),
+            info.description or (nested.__doc__ or "").split("\n")[0],
+        )
         if nested is not None and nested not in _LEAF_MODELS:
-            suffix = "[]." if _is_sequence(info.annotation) else ".<name>." if _is_mapping(info.annotation) else "."
+            suffix = (
+                "[]."
+                if _is_sequence(info.annotation)
+                else ".<name>."
+                if _is_mapping(info.annotation)
+                else "."
+            )
             yield from fields(nested, path + (suffix if listed else "."))
 
 

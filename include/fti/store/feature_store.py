@@ -156,7 +156,8 @@ class FeatureStore(RecordsMixin, StagingMixin):
                     )  # fmt: skip
                     .returning(catalog.partitions.c.id)
                 ).scalar_one()
-                catalog.insert_statistics(conn, partition_id, [(s.column, s.kind, s.to_json()) for s in stats[d]])
+                rows: list[tuple[str, str, str]] = [(s.column, s.kind, s.to_json()) for s in stats[d]]
+                catalog.insert_statistics(conn, partition_id, rows)
                 refs[d] = PartitionRef(feature_set, versions[d], d.isoformat(), uris[d], tables[d].num_rows,
                                        checksums[d], True)  # fmt: skip
         return [refs[d] for d in days]

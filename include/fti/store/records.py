@@ -69,7 +69,6 @@ class RecordsMixin(StoreBase):
             )
         return validation_id
 
-
     def record_drift(
         self,
         feature_set: str,
@@ -110,7 +109,6 @@ class RecordsMixin(StoreBase):
                 conn.execute(table.insert(), rows)
         return len(rows)
 
-
     def drift_history(self, feature_set: str, last_runs: int | None = None) -> pd.DataFrame:
         """Recorded drift scores of ``feature_set``, oldest first (of the ``last_runs`` newest runs if given).
 
@@ -144,7 +142,6 @@ class RecordsMixin(StoreBase):
             rows = conn.execute(query.order_by(t.c.created_at, t.c.id)).all()
         return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
 
-
     def validation_document(self, validation_id: str) -> dict[str, Any]:
         """The full document :meth:`record_validation` wrote for ``validation_id``.
 
@@ -157,7 +154,6 @@ class RecordsMixin(StoreBase):
         with fs.open_input_stream(uri) as stream:
             document: dict[str, Any] = json.loads(stream.read())
         return document
-
 
     def validations(self, feature_set: str, last: int | None = None) -> list[history.ValidationRecord]:
         """Validations recorded for ``feature_set``, oldest first; the ``last`` newest when given."""

@@ -61,7 +61,9 @@ class FrameEncoder(TransformerMixin, BaseEstimator):
     the column's ``__other__`` indicator, so a new country at serving time is not an error.
     """
 
-    def __init__(self, categorical: Sequence[str] = (), numeric: Sequence[str] = (), min_frequency: int = 20) -> None:
+    def __init__(
+        self, categorical: Sequence[str] = (), numeric: Sequence[str] = (), min_frequency: int = 20
+    ) -> None:
         self.categorical = categorical
         self.numeric = numeric
         self.min_frequency = min_frequency

@@ -34,7 +34,7 @@ class UnsupportedModelFormat(ValueError):
 
 
 def save_pipeline(pipeline: Pipeline, directory: Path) -> None:
-    """Write the fitted ``pipeline`` (encoder, XGBoost and its post-processing) as two files into ``directory``."""
+    """Write the fitted ``pipeline`` (encoder, XGBoost, post-processing) as two files into ``directory``."""
     encoder: FrameEncoder = pipeline.named_steps["preprocess"]
     wrapper: ForecastRegressor = pipeline.named_steps["model"]
     directory.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,11 @@ def read_document(directory: Path) -> dict[str, Any]:
             "load it with the fti version that wrote it, or retrain"
         )
     post = document.get("postprocessing")
-    if not isinstance(post, dict) or post.get("transform") not in TRANSFORMS or set(post) != {"transform", "clip_min"}:
+    if (
+        not isinstance(post, dict)
+        or post.get("transform") not in TRANSFORMS
+        or set(post) != {"transform", "clip_min"}
+    ):
         raise UnsupportedModelFormat(
             f"{path} asks for post-processing {post!r}; this code rebuilds a transform of {TRANSFORMS} "
             "and a clip floor (a number or null) only"

@@ -86,7 +86,9 @@ def take_snapshot(store: FeatureStore, spec: DatasetSpec, request: TrainingReque
     except FeatureSetNotFound as exc:
         raise NotEnoughData(f"nothing to train {spec.name!r} on: {exc}") from exc
     if version not in known:
-        raise FeatureSetVersionNotFound(f"feature set {feature_set!r} has no version {version}; versions: {known}")
+        raise FeatureSetVersionNotFound(
+            f"feature set {feature_set!r} has no version {version}; versions: {known}"
+        )
     days = store.committed_days(feature_set, version, request.as_of)
     if not days:
         raise FeatureSetVersionNotFound(
@@ -99,7 +101,9 @@ def take_snapshot(store: FeatureStore, spec: DatasetSpec, request: TrainingReque
     check_columns(features, stored_columns(spec), f"{feature_set} v{version}")
     future, future_version = _future_rows(store, spec, start, request.as_of)
     partitions = store.snapshot_partitions(feature_set, start, end, request.as_of, version)
-    return Snapshot(features, future, feature_set, version, future_version, request.as_of, start, end, partitions)
+    return Snapshot(
+        features, future, feature_set, version, future_version, request.as_of, start, end, partitions
+    )
 
 
 def window_start(spec: DatasetSpec, last_partition: date, periods: int) -> date:
@@ -151,7 +155,10 @@ def check_columns(frame: pd.DataFrame, expected: list[str], name: str) -> None:
     problems += [
         f"column {c!r} is {frame[c].dtype}, not numeric"
         for c in expected
-        if c in frame and c not in keys and frame[c].dtype == object and not pd.api.types.is_string_dtype(frame[c])
+        if c in frame
+        and c not in keys
+        and frame[c].dtype == object
+        and not pd.api.types.is_string_dtype(frame[c])
     ]
     if problems:
         raise UnusableSnapshot(f"snapshot of {name} does not fit the spec: " + "; ".join(problems))

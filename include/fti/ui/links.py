@@ -79,7 +79,9 @@ def link_url(name: str, return_value: Any, base_url: str = "", dataset: str = ""
         return str(url) if url else ""
     if name == VALIDATION_DOCUMENT:
         lineage = value.get("lineage")
-        validation_id = value.get("validation_id") or (lineage.get("validation_id") if isinstance(lineage, Mapping) else None)
+        validation_id = value.get("validation_id") or (
+            lineage.get("validation_id") if isinstance(lineage, Mapping) else None
+        )
         if validation_id and validation_id != "none":  # training lineage says "none" when not linked
             return f"{control_room_url(base_url)}validations/{quote(str(validation_id), safe='')}"
         return control_room_url(base_url, "validations", dataset)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from html import escape
-from urllib.parse import quote
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from fti.ui.svg import drift_chart
 from fti.ui.views import (

@@ -59,7 +59,9 @@ def _never_null(spec: DatasetSpec) -> list[str]:
 
 def _ranges(spec: DatasetSpec) -> dict[str, tuple[float, float]]:
     ranges: dict[str, tuple[float, float]] = {
-        name: (float(lo), float(hi)) for name, (lo, hi) in CALENDAR_RANGES.items() if name in calendar_names(spec)
+        name: (float(lo), float(hi))
+        for name, (lo, hi) in CALENDAR_RANGES.items()
+        if name in calendar_names(spec)
     }
     for rolling in spec.features.rolling:
         for stat, name in rolling.feature_names().items():

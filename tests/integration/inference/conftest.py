@@ -21,7 +21,9 @@ def sales() -> DatasetSpec:
 
 
 @pytest.fixture(scope="session")
-def champion_settings(sales_home: Path, tmp_path_factory: pytest.TempPathFactory, sales: DatasetSpec) -> Settings:
+def champion_settings(
+    sales_home: Path, tmp_path_factory: pytest.TempPathFactory, sales: DatasetSpec
+) -> Settings:
     """Settings whose registry (a session's own) has a champion trained on ``sales_home``."""
     registry_dir = tmp_path_factory.mktemp("inference-registry")
     settings = Settings(
@@ -35,7 +37,9 @@ def champion_settings(sales_home: Path, tmp_path_factory: pytest.TempPathFactory
         inference_chunk_entities=25,
     )
     resources = Resources(settings)
-    request = TrainingRequest(dataset=sales.name, as_of=datetime(2030, 1, 1), window=sales.model.training_window)
+    request = TrainingRequest(
+        dataset=sales.name, as_of=datetime(2030, 1, 1), window=sales.model.training_window
+    )
     trained = train_and_register(resources, sales, request, params={"n_estimators": 60, "max_depth": 4})
     assert promote(resources, sales, trained.version).promoted, "the fixture needs a champion"
     return settings

@@ -37,7 +37,10 @@ pytestmark = pytest.mark.integration
 
 
 def run_batch(
-    resources: Resources, spec: DatasetSpec, airflow_run_id: str = "manual__1", pinned: PinnedModel | None = None
+    resources: Resources,
+    spec: DatasetSpec,
+    airflow_run_id: str = "manual__1",
+    pinned: PinnedModel | None = None,
 ) -> dict[str, Any]:
     """The DAG's steps in order, in this process (the DAG maps predict_chunk over the chunks)."""
     pinned = pinned or resolve_champion(resources, spec)
@@ -96,7 +99,9 @@ def test_batch_publishes_every_entity_and_period_and_lookups_equal_the_champion(
     ), "publish removes the run's staged inputs"
 
 
-def test_each_chunk_reads_only_its_slice_of_the_staged_inputs(resources: Resources, sales: DatasetSpec) -> None:
+def test_each_chunk_reads_only_its_slice_of_the_staged_inputs(
+    resources: Resources, sales: DatasetSpec
+) -> None:
     pinned = resolve_champion(resources, sales)
     checked = check_inputs(resources, sales, pinned, "manual__slices")
     chunks = plan_run(resources, sales, pinned, checked, "manual__slices")
@@ -181,7 +186,16 @@ def test_drift_beyond_the_failure_threshold_stops_the_run_and_the_previous_batch
     keys_before = sorted(redis_client.keys("*"))
     day, rows = newest(own, sales)
     shifted = rows.copy()
-    target_columns = ["units", "lag_1", "lag_2", "lag_4", "lag_52", "rolling_mean_4", "rolling_mean_13", "store_units"]
+    target_columns = [
+        "units",
+        "lag_1",
+        "lag_2",
+        "lag_4",
+        "lag_52",
+        "rolling_mean_4",
+        "rolling_mean_13",
+        "store_units",
+    ]
     for column in target_columns:  # a broken upstream: every unit count 40 times too large
         shifted[column] = shifted[column] * 40 + 50
     own.store.write(sales.feature_set, day, shifted, bins=bins(sales))  # the latest week again, broken
@@ -192,7 +206,10 @@ def test_drift_beyond_the_failure_threshold_stops_the_run_and_the_previous_batch
     assert "nothing was published" in str(failed.value) and "units: JS distance" in str(failed.value)
     assert cache.live_run(redis_client, prefix) == live_before
     assert sorted(redis_client.keys("*")) == keys_before, "a failed check writes nothing to Redis"
-    assert live_before is not None and live_before["feature_partition"] == previous["checked"].feature_partition.isoformat()
+    assert (
+        live_before is not None
+        and live_before["feature_partition"] == previous["checked"].feature_partition.isoformat()
+    )
     history = own.store.drift_history(sales.feature_set)
     drifted = history[history["run_id"] == "manual__drifted"]
     assert "fail" in set(drifted["status"]) and len(drifted) == len(drift_columns(sales))
@@ -203,7 +220,9 @@ def test_known_future_values_that_have_not_landed_stop_the_run_before_anything_i
 ) -> None:
     day, rows = newest(own, sales)
     later = day + timedelta(weeks=4)  # a week whose plans (the next 4 weeks) have not landed
-    own.store.write(sales.feature_set, later, rows.assign(period=rows["period"] + pd.Timedelta(weeks=4)), bins=bins(sales))
+    own.store.write(
+        sales.feature_set, later, rows.assign(period=rows["period"] + pd.Timedelta(weeks=4)), bins=bins(sales)
+    )
 
     with pytest.raises(KnownFutureMissing) as failed:
         run_batch(own, sales, "manual__no-plans")
@@ -217,7 +236,9 @@ def test_features_of_a_newer_schema_version_need_a_retrained_champion(
 ) -> None:
     day, rows = newest(own, sales)
     later = day + timedelta(weeks=1)
-    own.store.write(sales.feature_set, later, rows.assign(period=rows["period"] + pd.Timedelta(weeks=1), promo_flag=1.0))
+    own.store.write(
+        sales.feature_set, later, rows.assign(period=rows["period"] + pd.Timedelta(weeks=1), promo_flag=1.0)
+    )
 
     with pytest.raises(InferenceSchemaMismatch, match=r"is at v2, .* was trained on v1: retrain"):
         run_batch(own, sales, "manual__new-schema")
@@ -227,13 +248,17 @@ def test_features_of_a_newer_schema_version_need_a_retrained_champion(
 def test_a_misspelt_drift_threshold_override_is_refused_by_name(
     resources: Resources, sales: DatasetSpec, redis_client: redis.Redis
 ) -> None:
-    typo = Resources(resources.settings.model_copy(update={"drift_thresholds": {"lag_l": (0.3, 0.5)}}), resources.redis_url)
+    typo = Resources(
+        resources.settings.model_copy(update={"drift_thresholds": {"lag_l": (0.3, 0.5)}}), resources.redis_url
+    )
     with pytest.raises(ValueError, match=r"drift thresholds name \['lag_l'\].*FTI_DRIFT_THRESHOLDS"):
         run_batch(typo, sales, "manual__typo")
     assert redis_client.keys("*") == []
 
 
-def test_redis_down_fails_clearly_before_anything_is_written(resources: Resources, sales: DatasetSpec) -> None:
+def test_redis_down_fails_clearly_before_anything_is_written(
+    resources: Resources, sales: DatasetSpec
+) -> None:
     from fti.cache.client import CacheUnavailable
     from tests.harness.services import free_port
 
@@ -243,4 +268,6 @@ def test_redis_down_fails_clearly_before_anything_is_written(resources: Resource
 
     with pytest.raises(CacheUnavailable, match=r"127\.0\.0\.1:\d+"):
         plan_run(down, sales, pinned, checked, "manual__redis-down")
-    assert not (Path(str(down.settings.store_uri)) / "_staging" / "store_sales" / "manual__redis-down").exists()
+    assert not (
+        Path(str(down.settings.store_uri)) / "_staging" / "store_sales" / "manual__redis-down"
+    ).exists()

@@ -46,11 +46,15 @@ def store_state(resources: Resources, spec: DatasetSpec) -> dict[str, Any]:
     """The catalog's partitions and validations, and every file under the store with its digest."""
     store = resources.store
     root = Path(str(resources.settings.store_uri))
-    files = {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "_staging" not in p.parts
-    } if root.exists() else {}  # fmt: skip
+    files = (
+        {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "_staging" not in p.parts
+        }
+        if root.exists()
+        else {}
+    )
     return {
         "partitions": store.partitions(spec.feature_set),
         "validations": store.validations(spec.feature_set),

@@ -152,8 +152,14 @@ def broken_spec(folder: Path, edit: Callable[[dict], None]) -> Path:
 @pytest.mark.parametrize(
     ("edit", "named"),
     [
-        (lambda d: d["validation"]["columns"]["Quantity"].update(max_quantityy=5), "unknown field 'validation.columns.Quantity.max_quantityy'"),
-        (lambda d: d["validation"]["columns"]["Price"].update(min=200000), "min 200000.0 is above max 100000.0"),
+        (
+            lambda d: d["validation"]["columns"]["Quantity"].update(max_quantityy=5),
+            "unknown field 'validation.columns.Quantity.max_quantityy'",
+        ),
+        (
+            lambda d: d["validation"]["columns"]["Price"].update(min=200000),
+            "min 200000.0 is above max 100000.0",
+        ),
         (lambda d: d["features"].update(lags=[1, 400]), "reaches 400 periods back"),
     ],
     ids=["unknown-field", "min-above-max", "lag-too-long"],
@@ -195,5 +201,7 @@ def test_duplicate_entity_periods_are_refused_where_the_spec_says_rows_are_alrea
     with pytest.raises(ValidationFailed) as failed:
         run_steps(resources, spec, days, "duplicates")
 
-    assert "expect_compound_columns_to_be_unique" in str(failed.value) and "store, product, week" in str(failed.value)
+    assert "expect_compound_columns_to_be_unique" in str(failed.value) and "store, product, week" in str(
+        failed.value
+    )
     assert resources.store.partitions(spec.feature_set) == []

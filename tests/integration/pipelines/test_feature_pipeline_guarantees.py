@@ -66,7 +66,9 @@ def read_all(resources: Resources, spec: DatasetSpec, days: list[date]) -> pd.Da
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, retail_landing: Path, retail: DatasetSpec) -> Resources:
+def reference(
+    tmp_path_factory: pytest.TempPathFactory, retail_landing: Path, retail: DatasetSpec
+) -> Resources:
     """A system that committed every pending partition in one clean, uninterrupted run."""
     import shutil
 
@@ -187,7 +189,9 @@ def test_a_batch_killed_in_its_commit_makes_none_of_its_partitions_visible(
 ) -> None:
     days = reference.store.committed_days(retail.feature_set)
 
-    reported, rows_in_transaction = kill_writer_at("catalog_commit_in_flight", resources, days[:10], batch=True)
+    reported, rows_in_transaction = kill_writer_at(
+        "catalog_commit_in_flight", resources, days[:10], batch=True
+    )
 
     assert reported == [] and rows_in_transaction == 10  # ten rows inserted in one open transaction
     assert catalog(resources) == []
@@ -332,4 +336,6 @@ def _child_writer(phase: str, var_dir: Path, days: list[date], mode: str) -> Non
 
 
 if __name__ == "__main__":
-    _child_writer(sys.argv[1], Path(sys.argv[2]), [date.fromisoformat(d) for d in sys.argv[3].split(",")], sys.argv[4])
+    _child_writer(
+        sys.argv[1], Path(sys.argv[2]), [date.fromisoformat(d) for d in sys.argv[3].split(",")], sys.argv[4]
+    )

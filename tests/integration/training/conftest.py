@@ -1,4 +1,4 @@
-"""Training fixtures: the session's store_sales feature store (``sales_home``) with a new registry per test."""
+"""Training fixtures: the session's store_sales feature store (``sales_home``), a registry per test."""
 
 from __future__ import annotations
 

@@ -25,7 +25,14 @@ pytestmark = pytest.mark.integration
 
 AS_OF = datetime(2030, 1, 1)
 """After every commit of the fixture store: the whole store is visible."""
-RUN_METRICS = {"test_wape", "test_rmse", "test_mae", "test_bias", "seasonal_naive_wape", "moving_average_wape"}
+RUN_METRICS = {
+    "test_wape",
+    "test_rmse",
+    "test_mae",
+    "test_bias",
+    "seasonal_naive_wape",
+    "moving_average_wape",
+}
 FAST_PARAMS = {"n_estimators": 60, "max_depth": 4}
 """The tests' "good" model: fewer, shallower trees than the defaults, seconds to fit."""
 WEAK_PARAMS = {"n_estimators": 2, "max_depth": 1, "learning_rate": 0.01}
@@ -44,12 +51,16 @@ def train(resources: Resources, spec: DatasetSpec, params: dict[str, Any] | None
 
 def champion(resources: Resources, spec: DatasetSpec) -> str | None:
     try:
-        return registry.resolve_alias(resources.registry, resources.model_name(spec), registry.CHAMPION).version
+        return registry.resolve_alias(
+            resources.registry, resources.model_name(spec), registry.CHAMPION
+        ).version
     except registry.ModelNotFound:
         return None
 
 
-def test_registered_version_carries_lineage_metrics_and_analysis(resources: Resources, sales: DatasetSpec) -> None:
+def test_registered_version_carries_lineage_metrics_and_analysis(
+    resources: Resources, sales: DatasetSpec
+) -> None:
     trained = train(resources, sales)
 
     client = resources.registry
@@ -74,7 +85,9 @@ def test_registered_version_carries_lineage_metrics_and_analysis(resources: Reso
     assert trained.links["run"].endswith(f"/runs/{trained.run_id}")
 
 
-def test_the_model_uses_the_known_future_covariates_at_the_target_week(resources: Resources, sales: DatasetSpec) -> None:
+def test_the_model_uses_the_known_future_covariates_at_the_target_week(
+    resources: Resources, sales: DatasetSpec
+) -> None:
     trained = train(resources, sales)
     rows = evaluation_rows(resources, sales, trained.lineage)
     model = registry.load_model(registry.ModelRef(trained.name, trained.version, trained.run_id))
@@ -88,7 +101,9 @@ def test_model_beats_baselines_and_becomes_champion_then_a_worse_model_is_refuse
     resources: Resources, sales: DatasetSpec
 ) -> None:
     good = train(resources, sales)
-    assert good.metrics["test_wape"] < min(good.metrics["seasonal_naive_wape"], good.metrics["moving_average_wape"])
+    assert good.metrics["test_wape"] < min(
+        good.metrics["seasonal_naive_wape"], good.metrics["moving_average_wape"]
+    )
 
     first = promote(resources, sales, good.version)
     assert first.promoted and first.rule == "first-champion" and champion(resources, sales) == good.version
@@ -104,7 +119,9 @@ def test_model_beats_baselines_and_becomes_champion_then_a_worse_model_is_refuse
     assert "does not beat the best baseline" in tags["gate_reason"]
 
 
-def test_a_second_model_on_the_same_snapshot_must_be_strictly_better(resources: Resources, sales: DatasetSpec) -> None:
+def test_a_second_model_on_the_same_snapshot_must_be_strictly_better(
+    resources: Resources, sales: DatasetSpec
+) -> None:
     first = train(resources, sales)
     assert promote(resources, sales, first.version).promoted
     same = train(resources, sales)  # the same snapshot and parameters: the same WAPE
@@ -241,10 +258,15 @@ def test_a_snapshot_with_a_column_the_spec_does_not_know_is_refused(
     from fti.training.snapshot import UnusableSnapshot
 
     rows = take_snapshot(resources.store, sales, request(sales)).features
-    other = Resources(resources.settings.model_copy(update={"catalog_url": f"sqlite:///{tmp_path / 'c.db'}",
-                                                            "store_uri": str(tmp_path / "store")}))  # fmt: skip
+    other = Resources(
+        resources.settings.model_copy(
+            update={"catalog_url": f"sqlite:///{tmp_path / 'c.db'}", "store_uri": str(tmp_path / "store")}
+        )
+    )
     last = rows[rows["period"] == rows["period"].max()]
-    other.store.write(sales.feature_set, last["period"].iloc[0].date(), last.assign(note="free text").reset_index(drop=True))
+    other.store.write(
+        sales.feature_set, last["period"].iloc[0].date(), last.assign(note="free text").reset_index(drop=True)
+    )
 
     with pytest.raises(UnusableSnapshot, match=r"column 'note' \(str\) is not in the spec"):
         check_inputs(other, sales, request(sales))
@@ -255,7 +277,9 @@ def test_registry_down_is_a_clear_error_before_any_work(resources: Resources, sa
     from fti.pipelines.training import check_inputs
     from tests.harness.services import free_port
 
-    down = Resources(resources.settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"}))
+    down = Resources(
+        resources.settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"})
+    )
 
     with pytest.raises(registry.RegistryUnavailable, match="127.0.0.1"):
         check_inputs(down, sales, request(sales))

@@ -58,7 +58,15 @@ def test_known_future_values_are_joined_at_the_target_period_and_missing_ones_ar
         {
             "entity": ["s1|p1"] * 4 + ["s1|p2"] * 3,
             "period": np.array(
-                ["2024-03-11", "2024-03-18", "2024-03-25", "2024-04-01", "2024-03-11", "2024-03-18", "2024-03-25"],
+                [
+                    "2024-03-11",
+                    "2024-03-18",
+                    "2024-03-25",
+                    "2024-04-01",
+                    "2024-03-11",
+                    "2024-03-18",
+                    "2024-03-25",
+                ],
                 dtype="datetime64[us]",
             ),
             "price": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
@@ -86,7 +94,10 @@ def test_an_absent_period_is_a_zero_label_for_transactions_but_dropped_for_measu
     )
     expanded = expand_horizons(rows("online_retail", ["2011-12-01"]), retail)
     labelled = attach_labels(expanded, actuals, retail)
-    assert labelled[LABEL].tolist() == [7.0, 0.0]  # Dec 2 known; Dec 3 known for the data set (0); after: unknown
+    assert labelled[LABEL].tolist() == [
+        7.0,
+        0.0,
+    ]  # Dec 2 known; Dec 3 known for the data set (0); after: unknown
 
     parks = load_dataset(SPECS, "car_parks")
     hours = pd.DataFrame(

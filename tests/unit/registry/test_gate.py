@@ -17,8 +17,15 @@ MINE, OTHER = "a" * 64, "b" * 64
 
 
 def gate(wape: float, champion: ChampionScore | None = None, **kwargs: float) -> tuple[bool, str, str]:
-    decision = decide(wape, NOW, MINE, BASELINES, champion, tolerance=kwargs.get("tolerance", 0.02),
-                      baseline_margin=kwargs.get("margin", 0.0))  # fmt: skip
+    decision = decide(
+        wape,
+        NOW,
+        MINE,
+        BASELINES,
+        champion,
+        tolerance=kwargs.get("tolerance", 0.02),
+        baseline_margin=kwargs.get("margin", 0.0),
+    )
     return decision.promote, decision.rule, decision.summary
 
 

@@ -64,7 +64,8 @@ def test_store_names_are_snake_case_of_the_raw_names() -> None:
 def test_unknown_field_is_named_by_its_dotted_location_with_a_suggestion(tmp_path: Path) -> None:
     path = write(tmp_path, lambda d: d["features"]["rolling"][0].update(windw=3))
     assert problems(path) == [
-        "unknown field 'features.rolling[0].windw'; did you mean 'window'? (allowed: window, stats, column, names)"
+        "unknown field 'features.rolling[0].windw'; did you mean 'window'? "
+        "(allowed: window, stats, column, names)"
     ]
 
 
@@ -114,13 +115,13 @@ def test_a_filter_needs_exactly_one_test_or_combination(tmp_path: Path) -> None:
 
 def test_a_comparison_on_text_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, lambda d: d["target"].update(filters={"column": "Country", "gt": 3}))
-    assert problems(path) == [
-        "'target.filters': comparison 'gt' needs a numeric column; 'Country' is string"
-    ]
+    assert problems(path) == ["'target.filters': comparison 'gt' needs a numeric column; 'Country' is string"]
 
 
 def test_calendar_features_must_vary_within_the_grain(tmp_path: Path) -> None:
-    path = write(tmp_path, lambda d: d["features"].update(calendar=["day_of_week", "month"]), base="store_sales")
+    path = write(
+        tmp_path, lambda d: d["features"].update(calendar=["day_of_week", "month"]), base="store_sales"
+    )
     (problem,) = problems(path)
     assert "'day_of_week' does not vary between week periods" in problem
 
