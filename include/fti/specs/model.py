@@ -24,370 +24,41 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+from fti.periods import Calendar, Grain, default_crons
+from fti.specs.base import (  # noqa: F401 - the spec's names, importable from here
+    CALENDAR_BY_GRAIN,
+    NAME_PATTERN,
+    NUMERIC_TYPES,
+    SPEC_VERSION,
+    Aggregation,
+    CalendarFeature,
+    ColumnType,
+    PositiveInt,
+    RollingStat,
+    Strict,
+    snake,
 )
+from fti.specs.data import (  # noqa: F401
+    Covariate,
+    Covariates,
+    Entity,
+    EntityColumn,
+    Source,
+    SourceColumn,
+    StaticAttribute,
+    StaticCovariates,
+    Target,
+    Time,
+)
+from fti.specs.features import Cross, Features, Forecast, Holidays, Operand, Ratio, Rolling  # noqa: F401
 
-from fti.periods import WEEKDAYS, Calendar, Grain, default_crons
-from fti.specs.filters import RowFilter
-
-SPEC_VERSION = 2
-NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-ColumnType = Literal["string", "int", "float", "bool", "datetime", "date"]
-Aggregation = Literal["sum", "mean", "last", "max", "min", "count"]
-RollingStat = Literal["mean", "median", "std", "min", "max", "sum", "nonzero_share", "nonzero_count"]
-CalendarFeature = Literal["hour", "day_of_week", "day_of_month", "day_of_year", "week_of_year", "month"]
-NUMERIC_TYPES = ("int", "float", "bool")
-PositiveInt = Annotated[int, Field(strict=True, ge=1)]
 _Number = Annotated[float, Field(strict=True)]
-
-CALENDAR_BY_GRAIN: Mapping[Grain, tuple[str, ...]] = {
-    Grain.HOUR: ("hour", "day_of_week", "day_of_month", "day_of_year", "week_of_year", "month"),
-    Grain.DAY: ("day_of_week", "day_of_month", "day_of_year", "week_of_year", "month"),
-    Grain.WEEK: ("week_of_year", "month"),
-    Grain.MONTH: ("month",),
-}
-"""Calendar features that vary between the periods of a grain (``hour`` of weekly data would not)."""
-
-
-def snake(name: str) -> str:
-    """A column's name in the store: ``StockCode`` -> ``stock_code``, ``Customer ID`` -> ``customer_id``."""
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.strip())
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# ----- source ---------------------------------------------------------------------------------------
-class SourceColumn(_Strict):
-    """One column of the landed files: its name as in the header, its type and how to parse it."""
-
-    name: str = Field(min_length=1, description="Column name as in the file's header.")
-    type: ColumnType = Field(description="string, int, float, bool, datetime or date.")
-    format: str | None = Field(
-        None,
-        description="strptime format of a datetime or date column, e.g. '%m/%d/%Y %H:%M'; ISO if absent.",
-    )
-    description: str = Field("", description="What the column holds, for readers of the spec.")
-
-    @model_validator(mode="after")
-    def _format_fits(self) -> Self:
-        if self.format is not None and self.type not in ("datetime", "date"):
-            raise ValueError(f"column {self.name!r}: 'format' applies to datetime and date columns only")
-        return self
-
-
-class Source(_Strict):
-    """Where and how the raw files land."""
-
-    folder: str | None = Field(
-        None,
-        description="Landing folder, relative to FTI_RAW_DIR (absolute also allowed); default: the name.",
-    )
-    layout: Literal["per_period", "pattern"] = Field(
-        "per_period",
-        description="per_period: one file per partition named <YYYY-MM-DD>.<format> (the date a "
-        "partition starts); pattern: any files matching 'pattern', rows partitioned by the time column.",
-    )
-    pattern: str = Field("*", description="Glob of the files read with layout 'pattern'.")
-    format: Literal["csv", "parquet"] = Field("csv", description="File format.")
-    aggregated: bool = Field(
-        False, description="Each row already is one entity and period: duplicates are refused."
-    )
-    columns: tuple[SourceColumn, ...] = Field(min_length=1, description="The files' columns, in file order.")
-
-    @field_validator("columns")
-    @classmethod
-    def _unique(cls, columns: tuple[SourceColumn, ...]) -> tuple[SourceColumn, ...]:
-        names = [c.name for c in columns]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"column names listed more than once: {repeated}")
-        stored = [snake(n) for n in names]
-        clash = sorted({n for n in names if stored.count(snake(n)) > 1})
-        if clash:
-            raise ValueError(f"columns {clash} have the same store name {snake(clash[0])!r}")
-        return columns
-
-
-# ----- entity, time, target -------------------------------------------------------------------------
-class EntityColumn(_Strict):
-    """A key column, optionally normalised."""
-
-    column: str = Field(min_length=1, description="Raw column.")
-    case: Literal["keep", "upper", "lower"] = Field("keep", description="Normalise the text's case.")
-
-
-class Entity(_Strict):
-    """The entity key: its columns' values, joined by ``separator``, are the entity id."""
-
-    columns: tuple[EntityColumn, ...] = Field(min_length=1, description="Key columns, in id order.")
-    separator: str = Field("|", min_length=1, description="Joins the key values into the entity id.")
-
-    @field_validator("columns", mode="before")
-    @classmethod
-    def _plain_names(cls, value: Any) -> Any:
-        """Allow ``[Country, StockCode]`` as well as ``[{column: Country}, ...]``."""
-        if isinstance(value, list | tuple):
-            return [{"column": v} if isinstance(v, str) else v for v in value]
-        return value
-
-    @property
-    def names(self) -> list[str]:
-        """The raw key columns."""
-        return [c.column for c in self.columns]
-
-    @property
-    def key_fields(self) -> list[str]:
-        """The key columns' names in the feature store (snake case)."""
-        return [snake(c.column) for c in self.columns]
-
-
-class Time(_Strict):
-    """The timestamp column and the grain of the forecasts."""
-
-    column: str = Field(min_length=1, description="Raw datetime (or date) column.")
-    grain: Grain = Field(description="hour, day, week or month.")
-    week_start: Literal[WEEKDAYS] = Field(  # type: ignore[valid-type]
-        "monday", description="First weekday of a week (weekly grain)."
-    )
-    timezone: str = Field(
-        "UTC",
-        description="Zone of the wall-clock times: tz-aware stamps are converted to it; schedules and "
-        "holidays use it.",
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, zone: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {zone!r} (an IANA name like Europe/London)") from None
-        return zone
-
-    @property
-    def calendar(self) -> Calendar:
-        """Period arithmetic of this grain."""
-        return Calendar(self.grain, WEEKDAYS.index(self.week_start))
-
-
-class Target(_Strict):
-    """What is forecast: one value per entity and period."""
-
-    name: str = Field("target", pattern=NAME_PATTERN, description="Its name in the store and the model.")
-    column: str | None = Field(None, description="Raw column aggregated (or 'product').")
-    product: tuple[str, ...] | None = Field(
-        None, min_length=2, description="Raw columns multiplied row by row (e.g. quantity x price)."
-    )
-    aggregation: Aggregation = Field("sum", description="How a period's rows make one value.")
-    filters: RowFilter | None = Field(None, description="Which rows count (see fti.specs.filters).")
-    absent: Literal["zero", "missing"] = Field(
-        description="An entity without rows in a period: 0 (transactions) or not observed (measurements)."
-    )
-    non_negative: bool = Field(True, description="Never below 0: forecasts are clipped at 0.")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if (self.column is None) == (self.product is None):
-            raise ValueError("give exactly one of 'column' and 'product'")
-        return self
-
-    @property
-    def columns(self) -> list[str]:
-        """The raw columns the value is made of."""
-        return [self.column] if self.column else list(self.product or ())
-
-
-# ----- covariates -----------------------------------------------------------------------------------
-class Covariate(_Strict):
-    """A column observed per row, aggregated per entity and period like the target."""
-
-    column: str | None = Field(None, description="Raw column (or 'product').")
-    product: tuple[str, ...] | None = Field(None, min_length=2, description="Raw columns multiplied.")
-    name: str | None = Field(None, pattern=NAME_PATTERN, description="Store name; default: the column's.")
-    aggregation: Aggregation = Field("mean", description="How a period's rows make one value.")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if (self.column is None) == (self.product is None):
-            raise ValueError("give exactly one of 'column' and 'product'")
-        if self.product is not None and self.name is None:
-            raise ValueError("a product of columns needs a 'name'")
-        return self
-
-    @property
-    def field(self) -> str:
-        """Its name in the feature store."""
-        return self.name or snake(self.column or "")
-
-    @property
-    def columns(self) -> list[str]:
-        return [self.column] if self.column else list(self.product or ())
-
-
-class StaticAttribute(_Strict):
-    """An attribute of the entity that does not change over time (a store's size, a car park's capacity)."""
-
-    column: str = Field(min_length=1, description="Raw column (in the rows, or in the attributes file).")
-    kind: Literal["numeric", "categorical"] = Field(description="A number, or a category.")
-
-    @property
-    def field(self) -> str:
-        return snake(self.column)
-
-
-class StaticCovariates(_Strict):
-    """Static attributes, taken from the rows (the latest value per entity) or from one attributes file."""
-
-    columns: tuple[StaticAttribute, ...] = Field((), description="The attributes.")
-    file: str | None = Field(
-        None, description="CSV in the landing folder with the entity key columns and the attributes."
-    )
-
-
-class Covariates(_Strict):
-    """Columns that help forecast besides the target's own history."""
-
-    known_future: tuple[Covariate, ...] = Field(
-        (),
-        description="Known before the period starts (planned price, promotion): used at the target period.",
-    )
-    past_only: tuple[Covariate, ...] = Field(
-        (), description="Observed with the target: only values up to the feature period are used."
-    )
-    static: StaticCovariates = Field(default_factory=StaticCovariates, description="Entity attributes.")
-
-
-# ----- features -------------------------------------------------------------------------------------
-class Rolling(_Strict):
-    """Statistics over the last ``window`` periods, the feature period included."""
-
-    window: PositiveInt = Field(description="Periods in the window.")
-    stats: tuple[RollingStat, ...] = Field(min_length=1, description="Statistics computed over it.")
-    column: str | None = Field(None, description="Store name of a past-only covariate; default: the target.")
-    names: dict[str, str] = Field(
-        default_factory=dict, description="Feature name per stat; default rolling_<stat>_<window>."
-    )
-
-    @model_validator(mode="after")
-    def _names_of_stats(self) -> Self:
-        unknown = sorted(set(self.names) - set(self.stats))
-        if unknown:
-            raise ValueError(
-                f"'names' gives names to {unknown}, which are not among the stats {list(self.stats)}"
-            )
-        bad = [n for n in self.names.values() if not re.fullmatch(NAME_PATTERN, n)]
-        if bad:
-            raise ValueError(f"feature names {bad} must match {NAME_PATTERN}")
-        return self
-
-    def feature_names(self) -> dict[str, str]:
-        """stat -> feature name."""
-        prefix = f"{self.column}_" if self.column else ""
-        return {s: self.names.get(s, f"{prefix}rolling_{s}_{self.window}") for s in self.stats}
-
-
-class Operand(_Strict):
-    """A column's value at the feature period, or a rolling statistic of it."""
-
-    column: str = Field(
-        min_length=1, description="Store name: the target's name, a covariate or an attribute."
-    )
-    window: PositiveInt | None = Field(None, description="Periods of a rolling statistic; none: the value.")
-    stat: RollingStat = Field("sum", description="The statistic over the window.")
-
-
-class Ratio(_Strict):
-    """numerator / denominator; 0 where the denominator is 0 or missing."""
-
-    name: str = Field(pattern=NAME_PATTERN, description="Feature name.")
-    numerator: Operand
-    denominator: Operand
-
-
-class Cross(_Strict):
-    """An aggregate over the entities sharing key values at the same period (e.g. a store's total)."""
-
-    column: str = Field(min_length=1, description="Store name of the target or a covariate.")
-    by: tuple[str, ...] = Field(description="Key columns (store names) grouped by; () = every entity.")
-    stat: Literal["sum", "mean"] = Field("mean", description="The aggregate.")
-    relative: bool = Field(False, description="The entity's value divided by the aggregate instead.")
-    name: str | None = Field(None, pattern=NAME_PATTERN, description="Feature name.")
-
-    @property
-    def feature_name(self) -> str:
-        by = "_".join(self.by) or "all"
-        return self.name or (
-            f"{self.column}_vs_{self.stat}_by_{by}" if self.relative else f"{self.column}_{self.stat}_by_{by}"
-        )
-
-
-class Holidays(_Strict):
-    """Public holidays of one country (the ``holidays`` package)."""
-
-    country: str = Field(min_length=2, description="ISO 3166 code, e.g. GB, DE, US.")
-    subdivision: str | None = Field(None, description="Region, e.g. ENG for England.")
-
-
-class Features(_Strict):
-    """The features computed per entity and period, from history up to and including the period."""
-
-    lags: tuple[PositiveInt, ...] = Field((), description="Target value this many periods earlier.")
-    rolling: tuple[Rolling, ...] = Field((), description="Rolling-window statistics.")
-    calendar: tuple[CalendarFeature, ...] = Field((), description="Calendar features of the period.")
-    holidays: Holidays | None = Field(None, description="Public-holiday flag (count per week or month).")
-    ratios: tuple[Ratio, ...] = Field((), description="Ratios of two operands.")
-    cross: tuple[Cross, ...] = Field((), description="Aggregates over entities at the same period.")
-    target_transform: Literal["none", "log1p"] = Field("none", description="Transform the model learns on.")
-
-    @property
-    def lookback(self) -> int:
-        """Periods of history before a feature period that its features read (longest lag or window - 1)."""
-        spans = [*self.lags, *(r.window - 1 for r in self.rolling)]
-        spans += [o.window - 1 for r in self.ratios for o in (r.numerator, r.denominator) if o.window]
-        return max(spans, default=0)
-
-    @property
-    def activity_window(self) -> int:
-        """An entity gets a row when it was observed within this many periods (the longest window)."""
-        windows = [*self.lags, *(r.window for r in self.rolling)]
-        windows += [o.window for r in self.ratios for o in (r.numerator, r.denominator) if o.window]
-        return max(windows, default=1)
-
-
-class Forecast(_Strict):
-    """What inference predicts: ``horizon`` periods, starting ``gap`` + 1 periods after the last known one."""
-
-    horizon: Annotated[int, Field(strict=True)] = Field(description="Periods forecast per entity (>= 1).")
-    gap: Annotated[int, Field(strict=True, ge=0)] = Field(0, description="Periods skipped before the first.")
-
-    @field_validator("horizon")
-    @classmethod
-    def _positive(cls, horizon: int) -> int:
-        if horizon < 1:
-            raise ValueError(f"horizon must be at least 1 period, got {horizon}")
-        return horizon
-
-    @property
-    def steps(self) -> list[int]:
-        """Periods ahead of the feature period that are forecast: gap+1 .. gap+horizon."""
-        return list(range(self.gap + 1, self.gap + self.horizon + 1))
 
 
 # ----- validation, model, schedule ------------------------------------------------------------------
-class ColumnRules(_Strict):
+class ColumnRules(Strict):
     """Rules one raw column must keep; a run whose data breaks one stops before anything is written."""
 
     not_null: bool = Field(False, description="Never missing.")
@@ -426,13 +97,13 @@ class ColumnRules(_Strict):
         return self
 
 
-class Validation(_Strict):
+class Validation(Strict):
     """Per-column rules of the raw data, turned into a Great Expectations suite."""
 
     columns: dict[str, ColumnRules] = Field(default_factory=dict, description="Raw column -> its rules.")
 
 
-class Model(_Strict):
+class Model(Strict):
     """How the model trains."""
 
     training_window: PositiveInt = Field(description="Feature periods in a training snapshot.")
@@ -450,7 +121,7 @@ class Model(_Strict):
 _WINDOW_DEFAULTS = {Grain.HOUR: 48, Grain.DAY: 7, Grain.WEEK: 4, Grain.MONTH: 3}
 
 
-class Schedule(_Strict):
+class Schedule(Strict):
     """Crons of the three pipelines (in the data set's time zone); defaults follow the grain."""
 
     features: str | None = Field(None, description="feature_pipeline: runs for the partition that ended.")
@@ -466,7 +137,7 @@ class Schedule(_Strict):
 
 
 # ----- the whole spec ------------------------------------------------------------------------------
-class DatasetSpec(_Strict):
+class DatasetSpec(Strict):
     """A forecasting data set, declared; see the module docstring and the README."""
 
     spec_version: Literal[2] = Field(description="Format version of this file: 2.")
