@@ -58,7 +58,11 @@ class History:
 
 
 def history(actuals: pd.DataFrame, spec: DatasetSpec) -> History:
-    """The dense grid of ``actuals``: 0 for absent periods with ``absent: zero``, NaN otherwise."""
+    """The dense grid of ``actuals``: 0 for absent periods with ``absent: zero``, NaN otherwise.
+
+    Raises:
+        ValueError: ``actuals`` repeats an entity and period (which value would be the truth?).
+    """
     import pandas as pd
 
     index = spec.calendar.index(actuals["period"].to_numpy(dtype="datetime64[us]"))
@@ -68,9 +72,10 @@ def history(actuals: pd.DataFrame, spec: DatasetSpec) -> History:
     first = int(index.min())
     fill = 0.0 if spec.target.absent == "zero" else np.nan
     values = np.full((len(entities), int(index.max()) - first + 1), fill)
-    values[entities.get_indexer(actuals["entity"]), index - first] = actuals[spec.target.name].to_numpy(
-        "float64"
-    )
+    codes = entities.get_indexer(actuals["entity"])
+    if not pd.Index(codes * values.shape[1] + (index - first)).is_unique:
+        raise ValueError("the target's history must hold at most one row per entity and period")
+    values[codes, index - first] = actuals[spec.target.name].to_numpy("float64")
     return History(entities, first, values)
 
 

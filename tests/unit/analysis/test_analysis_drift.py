@@ -10,7 +10,12 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 
 from fti.analysis.drift import column_histogram, flag_drift, js_distance, split_drift
-from fti.store.statistics import DEMAND_EDGES, compute_statistics
+from fti.features.schema import bins
+from fti.settings import PROJECT_ROOT
+from fti.specs import load_dataset
+from fti.store.statistics import DEFAULT_EDGES, compute_statistics, unit_edges
+
+ONLINE_RETAIL_BINS = bins(load_dataset(PROJECT_ROOT / "specs", "online_retail"))
 
 
 def test_identical_distributions_are_at_distance_zero_whatever_the_counts() -> None:
@@ -61,22 +66,43 @@ def test_histograms_that_cannot_be_compared_are_rejected(p: list[float], q: list
         js_distance(p, q)
 
 
-def test_column_histogram_counts_on_the_store_edges_skipping_missing_and_out_of_range() -> None:
-    counts = column_histogram(np.array([0.0, 0.4, 1.0, 1000.0, np.nan, -1.0]), "demand")
+def test_column_histogram_counts_on_the_spec_edges_skipping_missing_and_out_of_range() -> None:
+    edges = ONLINE_RETAIL_BINS["active_days_28"]
+    assert edges == unit_edges(0, 28)
 
-    assert len(counts) == len(DEMAND_EDGES) - 1
-    assert counts.sum() == 4
-    assert (counts[0], counts[2], counts[-1]) == (2, 1, 1)
+    counts = column_histogram(
+        np.array([0.0, 0.4, 28.0, 29.0, np.nan, -1.0]), "active_days_28", ONLINE_RETAIL_BINS
+    )
+
+    assert len(counts) == len(edges) - 1 == 29
+    assert counts.sum() == 3
+    assert (counts[0], counts[-1]) == (2, 1)
+
+
+def test_a_column_without_edges_of_its_own_is_counted_on_the_default_edges_which_hold_every_number() -> None:
+    counts = column_histogram(
+        np.array([-1e9, -0.5, 0.0, 0.004, 3.0, 1e12, np.inf, np.nan]), "lag_7", ONLINE_RETAIL_BINS
+    )
+
+    assert "lag_7" not in ONLINE_RETAIL_BINS
+    assert len(counts) == len(DEFAULT_EDGES) - 1
+    assert counts.sum() == 7
+    assert (counts[0], counts[-1]) == (1, 2)  # open-ended: below -5e6, and 5e6 up to infinity
 
 
 def test_column_histogram_matches_the_histogram_the_store_records() -> None:
     frame = pd.DataFrame(
-        {"lag_7": [0.0, 2.0, 3.0, 3.0, 50.0, np.nan], "avg_price_28": [0.5, 1.25, 3.0, 9.99, 100.0, 0.01]}
+        {
+            "lag_7": [0.0, 2.0, 3.0, 3.0, 50.0, np.nan],
+            "avg_price_28": [0.5, 1.25, 3.0, 9.99, 100.0, 0.01],
+            "active_days_28": [0.0, 1.0, 28.0, 30.0, 7.0, 7.0],
+            "day_of_week": [0, 1, 2, 3, 4, 6],
+        }
     )
-    stored = {s.column: s.histogram for s in compute_statistics(frame)}
+    stored = {s.column: s.histogram for s in compute_statistics(frame, ONLINE_RETAIL_BINS)}
 
     for column in frame.columns:
-        assert tuple(column_histogram(frame[column], column)) == stored[column]
+        assert tuple(column_histogram(frame[column], column, ONLINE_RETAIL_BINS)) == stored[column]
 
 
 def _windows(shift_test: float) -> dict[str, pd.DataFrame]:
@@ -104,6 +130,20 @@ def test_a_shifted_test_window_drifts_from_both_earlier_windows_and_is_flagged()
         ["lag_1", "validation~test"],
     ]
     assert (flagged["distance"] > 0.9).all()
+
+
+def test_split_drift_counts_on_the_edges_given() -> None:
+    # weekdays 3 and 4 share a default bin ([2, 5)) but have one each on the spec's unit edges
+    windows = {
+        "train": pd.DataFrame({"day_of_week": [3] * 10}),
+        "test": pd.DataFrame({"day_of_week": [4] * 10}),
+    }
+
+    on_default = split_drift(windows, ["day_of_week"])
+    on_spec = split_drift(windows, ["day_of_week"], ONLINE_RETAIL_BINS)
+
+    assert on_default["distance"].tolist() == [0.0]
+    assert on_spec["distance"].tolist() == [1.0]
 
 
 def test_split_drift_names_a_missing_column() -> None:

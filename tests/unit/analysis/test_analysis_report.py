@@ -12,48 +12,58 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fti.analysis.baselines import seasonal_naive
+from fti.analysis.baselines import baseline_forecasts
 from fti.analysis.metrics import regression_metrics
 from fti.analysis.report import ModelAnalysis, analyse
+from fti.analysis.slices import slice_keys
 from fti.features.model_inputs import attach_labels, expand_horizons
+from fti.features.schema import bins
+from fti.settings import PROJECT_ROOT
+from fti.specs import DatasetSpec, load_dataset
 
 ENTITIES = {"UK|1": 20.0, "UK|2": 8.0, "UK|3": 3.0, "FR|1": 6.0}
-TEST_START = date(2024, 1, 22)
+TEST_START = pd.Timestamp("2024-01-22")
 MLFLOW_METRIC_NAME = re.compile(r"^[A-Za-z0-9_./ -]+$")
+SPEC = load_dataset(PROJECT_ROOT / "specs", "online_retail")
 
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, pd.DataFrame]:
-    """Noisy daily demand of four entities in January 2024, its expanded test rows and windows."""
+    """Noisy daily demand of four online_retail entities in January 2024, its test rows and windows."""
     rng = np.random.default_rng(5)
     days = [date(2024, 1, 1) + timedelta(days=i) for i in range(31)]
     records = [
-        (entity, entity.split("|")[0], day, float(rng.poisson(mean)), mean, mean * 1.1)
+        (entity, *entity.split("|"), day, float(rng.poisson(mean)), mean, mean * 1.1)
         for entity, mean in ENTITIES.items()
         for day in days
     ]
-    columns = ["entity", "country", "date", "demand", "rolling_mean_7", "rolling_mean_28"]
-    features = pd.DataFrame(records, columns=columns)
-    demand_by_day = features[["entity", "date", "demand"]]
-    rows = attach_labels(expand_horizons(features, 3), demand_by_day)
-    test = rows[rows["date"] >= TEST_START]  # filtered index, as split_by_time gives
+    columns = ["entity", "country", "stock_code", "period", "demand", "rolling_mean_7", "rolling_mean_28"]
+    features = pd.DataFrame(records, columns=columns).astype({"period": "datetime64[us]"})
+    actuals = features[["entity", "period", "demand"]]
+    rows = attach_labels(expand_horizons(features, SPEC), actuals, SPEC)
+    test = rows[rows["period"] >= TEST_START]  # filtered index, as split_by_time gives
     return {
-        "demand_by_day": demand_by_day,
+        "actuals": actuals,
         "test": test,
-        "train": features[features["date"] < date(2024, 1, 15)],
-        "validation": features[(features["date"] >= date(2024, 1, 15)) & (features["date"] < TEST_START)],
+        "train": features[features["period"] < pd.Timestamp("2024-01-15")],
+        "validation": features[
+            (features["period"] >= pd.Timestamp("2024-01-15")) & (features["period"] < TEST_START)
+        ],
     }
 
 
-def _analyse(data: dict[str, pd.DataFrame], predicted: np.ndarray) -> ModelAnalysis:
+def _analyse(data: dict[str, pd.DataFrame], predicted: np.ndarray, spec: DatasetSpec = SPEC) -> ModelAnalysis:
     windows = {name: data[name] for name in ("train", "validation", "test")}
+    forecasts = baseline_forecasts(data["test"], data["actuals"], spec)
     return analyse(
         data["test"],
         predicted,
-        data["demand_by_day"],
+        forecasts,
+        slice_keys(data["test"], spec, forecasts["moving_average"]),
         {"lag_7": 0.6, "rolling_mean_28": 0.4},
         windows,
         ["demand", "rolling_mean_7"],
+        bins(spec),
         min_slice_rows=1,
     )
 
@@ -77,10 +87,12 @@ def test_metrics_are_flat_mlflow_names_with_the_values_of_their_parts(data: dict
     label = test["label"].to_numpy()
     assert metrics["test_bias"] == pytest.approx(1.0)
     assert metrics["test_wape"] == pytest.approx(regression_metrics(label, predicted)["wape"])
-    seasonal = regression_metrics(label, seasonal_naive(test, data["demand_by_day"]))
+    forecasts = baseline_forecasts(test, data["actuals"], SPEC)
+    seasonal = regression_metrics(label, forecasts["seasonal_naive"])
     assert metrics["seasonal_naive_wape"] == pytest.approx(seasonal["wape"])
-    moving = regression_metrics(label, test["rolling_mean_28"].to_numpy())
+    moving = regression_metrics(label, forecasts["moving_average"])
     assert metrics["moving_average_rmse"] == pytest.approx(moving["rmse"])
+    assert metrics["seasonal_naive_wape"] != metrics["moving_average_wape"]
     assert metrics["test_rows"] == len(test)
 
 
@@ -151,7 +163,7 @@ def test_to_dict_is_strict_json_with_nan_as_null(data: dict[str, pd.DataFrame]) 
 
     assert analysis.to_dict()["overall"]["wape"] is None
     document = json.loads(json.dumps(full.to_dict(), allow_nan=False))
-    assert set(document["slices"]) == {"country", "volume_band", "horizon"}
+    assert set(document["slices"]) == {"country", "stock_code", "volume_band", "horizon"}
     assert document["metrics"]["test_bias"] == pytest.approx(1.0)
     assert document["beats_baselines"] is full.beats_baselines()
 
@@ -164,6 +176,7 @@ def test_write_plots_writes_one_png_per_chart(data: dict[str, pd.DataFrame], tmp
     assert [p.name for p in paths] == [
         "predicted_vs_actual.png",
         "error_by_country.png",
+        "error_by_stock_code.png",
         "error_by_volume_band.png",
         "error_by_horizon.png",
         "feature_importance.png",
@@ -179,4 +192,4 @@ def test_predictions_that_do_not_fit_the_rows_are_rejected(data: dict[str, pd.Da
     with pytest.raises(ValueError, match="NaN or infinite"):
         _analyse(data, np.where(np.arange(len(label)) == 0, np.nan, label))
     with pytest.raises(KeyError, match="label"):
-        analyse(data["test"].drop(columns="label"), label, data["demand_by_day"], {}, {}, [])
+        analyse(data["test"].drop(columns="label"), label, {}, {}, {}, {}, [], {})

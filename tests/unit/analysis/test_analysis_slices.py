@@ -9,18 +9,91 @@ import pandas as pd
 import pytest
 
 from fti.analysis.metrics import regression_metrics
-from fti.analysis.slices import OTHER_SLICE, SLICE_COLUMNS, flag_slices, slice_metrics, volume_band
+from fti.analysis.slices import (
+    MAX_SLICES,
+    OTHER_SLICE,
+    SLICE_COLUMNS,
+    flag_slices,
+    slice_keys,
+    slice_metrics,
+    volume_band,
+)
+from fti.settings import PROJECT_ROOT
+from fti.specs import load_dataset
+
+SPECS = PROJECT_ROOT / "specs"
 
 
-def test_volume_bands_have_inclusive_upper_bounds() -> None:
-    rows = pd.DataFrame({"rolling_mean_28": [0.0, 0.5, 1.0, 1.01, 5.0, 20.0, 20.5, np.nan]})
+def test_volume_bands_are_relative_to_the_scale_with_inclusive_upper_bounds() -> None:
+    average = np.array([0.0, 0.5, 2.0, 2.02, 8.0, 32.0, 32.5, np.nan])
 
-    bands = volume_band(rows)
+    bands = volume_band(average, scale=8.0)  # bounds 0, 2, 8, 32 units
 
     assert bands.iloc[:7].tolist() == ["none", "low", "low", "medium", "medium", "high", "top"]
     assert pd.isna(bands.iloc[7])
     assert list(bands.cat.categories) == ["none", "low", "medium", "high", "top"]
     assert bands.cat.ordered
+    assert bands.name == "volume_band"
+
+
+def test_volume_bands_of_a_zero_scale_are_bands_of_the_plain_average() -> None:
+    assert volume_band(np.array([0.0, 0.25, 1.0, 4.0, 4.5]), scale=0.0).tolist() == [
+        "none",
+        "low",
+        "medium",
+        "high",
+        "top",
+    ]
+
+
+def _scored_rows(n_products: int) -> pd.DataFrame:
+    """Scored rows of the store_sales spec: 2 stores of 2 types, ``n_products`` products, horizons 2, 1."""
+    products = [f"p{i}" for i in range(n_products)]
+    records = [
+        (s, p, t, 100.0, h) for s, t in (("s1", "big"), ("s2", "small")) for p in products for h in (2, 1)
+    ]
+    rows = pd.DataFrame(records, columns=["store", "product", "store_type", "store_size", "horizon"])
+    rows["entity"] = rows["store"] + "|" + rows["product"]
+    rows["label"] = np.arange(len(rows), dtype="float64")
+    return rows.set_axis(np.arange(len(rows)) * 3)  # a filtered index, as a time split gives
+
+
+def test_slices_are_the_few_valued_key_columns_categorical_attributes_volume_band_and_horizon() -> None:
+    spec = load_dataset(SPECS, "store_sales")
+    rows = _scored_rows(n_products=MAX_SLICES + 1)
+    average = rows["label"].to_numpy()
+
+    keys = slice_keys(rows, spec, average)
+
+    # product has more than MAX_SLICES values; store_size is numeric
+    assert list(keys) == ["store", "store_type", "volume_band", "horizon"]
+    assert all(list(k.index) == list(range(len(rows))) for k in keys.values())
+    assert keys["store"].tolist() == rows["store"].tolist()
+    assert list(keys["horizon"].cat.categories) == [1, 2] and keys["horizon"].cat.ordered
+    scale = rows["label"].mean()
+    assert keys["volume_band"].tolist() == volume_band(average, scale).tolist()
+
+
+def test_a_key_column_of_at_most_max_slices_values_is_a_slice_dimension() -> None:
+    keys = slice_keys(
+        _scored_rows(n_products=MAX_SLICES), load_dataset(SPECS, "store_sales"), np.zeros(2 * 2 * MAX_SLICES)
+    )
+
+    assert list(keys) == ["store", "product", "store_type", "volume_band", "horizon"]
+
+
+def test_online_retail_is_sliced_by_country_not_by_its_thousands_of_products() -> None:
+    spec = load_dataset(SPECS, "online_retail")
+    rows = pd.DataFrame(
+        {
+            "country": ["UK"] * 70 + ["FR"] * 70,
+            "stock_code": [f"{i:05d}" for i in range(140)],
+            "horizon": [1] * 140,
+            "label": 1.0,
+        }
+    )
+
+    assert list(slice_keys(rows, spec, np.ones(140))) == ["country", "volume_band", "horizon"]
 
 
 def test_slice_metrics_equal_hand_computed_values() -> None:
