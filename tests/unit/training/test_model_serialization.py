@@ -11,32 +11,42 @@ import pytest
 from sklearn.pipeline import Pipeline
 from xgboost import Booster
 
-from fti.features.model_inputs import LABEL, MODEL_INPUTS, NUMERIC_INPUTS
+from fti.features.model_inputs import LABEL
+from fti.features.schema import model_inputs
+from fti.specs import DatasetSpec
 from fti.training.model import fit
 from fti.training.serialization import (
     BOOSTER_FILE,
+    FORMAT_VERSION,
     PIPELINE_FILE,
     UnsupportedModelFormat,
     load_pipeline,
     save_pipeline,
 )
+from tests.unit.training import model_rows as rows_of
 
 FAST = {"n_estimators": 40, "max_depth": 4}
 COUNTRIES = ["United Kingdom", "France", "Germany"]
+SPEC = rows_of.ONLINE_RETAIL
+MODEL_INPUTS = model_inputs(SPEC)
 
 
 def model_rows(n: int, seed: int, countries: list[str] = COUNTRIES) -> pd.DataFrame:
     """Synthetic model inputs whose label depends on lag_7 and, a little, on the country."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({c: rng.integers(0, 30, n).astype("float64") for c in NUMERIC_INPUTS})
-    frame.insert(0, "country", rng.choice(countries, n))
-    frame[LABEL] = 2.0 * frame["lag_7"] + 5.0 * (frame["country"] == "France")
+    frame = rows_of.model_rows(n, seed, SPEC, countries)
+    frame[LABEL] += 5.0 * (frame["country"] == "France")
     return frame
+
+
+def changed(spec: DatasetSpec, section: str, **fields: object) -> DatasetSpec:
+    document = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document[section] |= fields
+    return DatasetSpec.model_validate(document)
 
 
 @pytest.fixture(scope="module")
 def fitted() -> Pipeline:
-    return fit(model_rows(800, seed=1), LABEL, params=FAST)
+    return fit(SPEC, model_rows(800, seed=1), LABEL, params=FAST)
 
 
 def test_round_trip_predicts_bit_identically(fitted: Pipeline, tmp_path: Path) -> None:
@@ -69,8 +79,45 @@ def test_unknown_format_version_is_refused_naming_both_versions(fitted: Pipeline
     document["format_version"] = 99
     (tmp_path / PIPELINE_FILE).write_text(json.dumps(document))
 
-    with pytest.raises(UnsupportedModelFormat, match=r"format_version 99; this code reads only version 1"):
+    with pytest.raises(
+        UnsupportedModelFormat, match=rf"format_version 99; this code reads only version {FORMAT_VERSION}"
+    ):
         load_pipeline(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "postprocessing",
+    [
+        {"clip_min": 0.0},
+        {"transform": "sqrt", "clip_min": 0.0},
+        {"transform": "none", "clip_min": 0.0, "scale": 2},
+    ],
+)
+def test_unknown_post_processing_is_refused_naming_what_was_asked(
+    fitted: Pipeline, tmp_path: Path, postprocessing: dict[str, object]
+) -> None:
+    save_pipeline(fitted, tmp_path)
+    document = json.loads((tmp_path / PIPELINE_FILE).read_text())
+    document["postprocessing"] = postprocessing
+    (tmp_path / PIPELINE_FILE).write_text(json.dumps(document))
+
+    with pytest.raises(UnsupportedModelFormat, match="post-processing"):
+        load_pipeline(tmp_path)
+
+
+def test_a_log1p_model_without_a_clip_round_trips_bit_identically(tmp_path: Path) -> None:
+    spec = changed(changed(SPEC, "features", target_transform="log1p"), "target", non_negative=False)
+    model = fit(spec, model_rows(400, seed=4), LABEL, params=FAST)
+    inputs = model_rows(200, seed=5)[MODEL_INPUTS]
+
+    save_pipeline(model, tmp_path)
+    loaded = load_pipeline(tmp_path)
+
+    assert json.loads((tmp_path / PIPELINE_FILE).read_text())["postprocessing"] == {
+        "transform": "log1p",
+        "clip_min": None,
+    }
+    np.testing.assert_array_equal(loaded.predict(inputs), model.predict(inputs))
 
 
 def test_saved_files_are_json_and_a_plain_xgboost_booster_without_pickle(
@@ -82,7 +129,7 @@ def test_saved_files_are_json_and_a_plain_xgboost_booster_without_pickle(
     document = json.loads((tmp_path / PIPELINE_FILE).read_text())
     assert document["encoder"]["categories"] == {"country": sorted(COUNTRIES)}
     assert document["input_columns"] == MODEL_INPUTS
-    assert document["postprocessing"] == {"clip_min": 0.0}
+    assert document["postprocessing"] == {"transform": "none", "clip_min": 0.0}
     booster = Booster(model_file=str(tmp_path / BOOSTER_FILE))  # XGBoost alone reads it
     assert booster.num_features() == len(document["feature_names"])
     for path in tmp_path.iterdir():

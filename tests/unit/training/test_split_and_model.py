@@ -2,73 +2,98 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from fti.features.model_inputs import LABEL, MODEL_INPUTS, NUMERIC_INPUTS
+from fti.features.model_inputs import LABEL
+from fti.features.schema import categorical_inputs, model_inputs, numeric_inputs
+from fti.periods import Calendar, Grain
+from fti.settings import PROJECT_ROOT
+from fti.specs import DatasetSpec, load_dataset
 from fti.training.model import OTHER, FrameEncoder, build_pipeline, feature_importance, fit
 from fti.training.split import NotEnoughData, split_by_time
+from tests.unit.training.model_rows import ONLINE_RETAIL, model_rows
 
-FIRST_DAY = date(2024, 1, 1)
+DAYS = Calendar(Grain.DAY)
 FAST = {"n_estimators": 60, "max_depth": 4}
+MODEL_INPUTS = model_inputs(ONLINE_RETAIL)
+NUMERIC_INPUTS = numeric_inputs(ONLINE_RETAIL)
 
 
-def daily_rows(n_days: int, per_day: int) -> pd.DataFrame:
-    days = [FIRST_DAY + timedelta(days=d) for d in range(n_days) for _ in range(per_day)]
-    return pd.DataFrame({"date": days, LABEL: np.arange(len(days), dtype="float64")})
+def period_rows(n_periods: int, per_period: int, first: str = "2024-01-01", unit: str = "D") -> pd.DataFrame:
+    """``per_period`` labelled rows at each of ``n_periods`` consecutive periods of ``unit`` (D or h)."""
+    start = np.datetime64(first, unit)
+    periods = np.repeat(start + np.arange(n_periods), per_period).astype("datetime64[us]")
+    return pd.DataFrame({"period": periods, LABEL: np.arange(len(periods), dtype="float64")})
 
 
-def model_rows(n: int, seed: int, label_of_lag_7: float = 2.0, shift: float = 0.0) -> pd.DataFrame:
-    """Synthetic model inputs whose label is ``label_of_lag_7 * lag_7 + shift`` and nothing else."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({c: rng.integers(0, 30, n).astype("float64") for c in NUMERIC_INPUTS})
-    frame.insert(0, "country", rng.choice(["United Kingdom", "France", "Germany"], n))
-    frame[LABEL] = label_of_lag_7 * frame["lag_7"] + shift
-    return frame
+def with_model(spec: DatasetSpec, **model: Any) -> DatasetSpec:
+    """``spec`` with its model section (or target) changed, revalidated."""
+    document = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for section, changes in model.items():
+        document[section] |= changes
+    return DatasetSpec.model_validate(document)
 
 
-def test_split_windows_are_disjoint_ordered_and_cover_the_last_days() -> None:
-    rows = daily_rows(n_days=60, per_day=5)
+# ----- split ----------------------------------------------------------------------------------------
+def test_split_windows_are_disjoint_ordered_and_cover_the_last_periods() -> None:
+    rows = period_rows(n_periods=60, per_period=5)
 
-    split = split_by_time(rows, validation_days=7, test_days=7, horizon_days=3, min_train_rows=10)
+    split = split_by_time(rows, DAYS, validation_periods=7, test_periods=7, reach=3, min_train_rows=10)
 
-    last = FIRST_DAY + timedelta(days=59)
-    assert sorted(set(split.test["date"])) == [last - timedelta(days=k) for k in range(6, -1, -1)]
-    assert split.validation["date"].nunique() == 7
-    assert split.train["date"].max() < split.validation["date"].min()
-    assert split.validation["date"].max() < split.test["date"].min()
+    last = np.datetime64("2024-01-01") + 59
+    assert sorted(set(split.test["period"])) == [pd.Timestamp(last - k) for k in range(6, -1, -1)]
+    assert split.validation["period"].nunique() == 7
+    assert split.train["period"].max() < split.validation["period"].min()
+    assert split.validation["period"].max() < split.test["period"].min()
     ids = [set(part[LABEL]) for part in (split.train, split.validation, split.test)]
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
 
 
-def test_split_windows_are_separated_by_the_horizon_so_no_label_reaches_the_next_window() -> None:
-    horizon = 3
-    split = split_by_time(daily_rows(60, 5), validation_days=7, test_days=7, horizon_days=horizon)
+def test_split_windows_are_separated_by_the_reach_so_no_label_reaches_the_next_window() -> None:
+    reach = 3
+    split = split_by_time(period_rows(60, 5), DAYS, validation_periods=7, test_periods=7, reach=reach)
 
-    last_train_label_day = split.train["date"].max() + timedelta(days=horizon)
-    last_validation_label_day = split.validation["date"].max() + timedelta(days=horizon)
-    assert last_train_label_day == split.validation["date"].min() - timedelta(days=1)
-    assert last_validation_label_day == split.test["date"].min() - timedelta(days=1)
+    day = pd.Timedelta(days=1)
+    assert split.train["period"].max() + reach * day == split.validation["period"].min() - day
+    assert split.validation["period"].max() + reach * day == split.test["period"].min() - day
 
 
-def test_split_of_too_little_data_names_the_row_counts() -> None:
-    rows = daily_rows(n_days=20, per_day=1)
+def test_hourly_windows_are_counted_in_hours_and_separated_by_gap_and_horizon() -> None:
+    reach = 24  # car_parks: gap 15 + horizon 9
+    rows = period_rows(n_periods=24 * 8, per_period=3, first="2016-12-01T00", unit="h")
 
-    with pytest.raises(NotEnoughData, match=r"train=0, validation=7, test=7 rows; need at least 100"):
-        split_by_time(rows, validation_days=7, test_days=7, horizon_days=3)
+    split = split_by_time(rows, Calendar(Grain.HOUR), validation_periods=48, test_periods=48, reach=reach)
+
+    hour = pd.Timedelta(hours=1)
+    assert split.test["period"].nunique() == split.validation["period"].nunique() == 48
+    assert split.test["period"].min() == pd.Timestamp("2016-12-07T00:00")
+    assert split.validation["period"].max() + reach * hour == split.test["period"].min() - hour
+    assert split.train["period"].max() + reach * hour == split.validation["period"].min() - hour
+
+
+def test_split_of_too_little_data_names_the_row_counts_and_the_periods() -> None:
+    rows = period_rows(n_periods=20, per_period=1)
+
+    with pytest.raises(
+        NotEnoughData, match=r"2024-01-01\.\.2024-01-20 gives train=0, validation=7, test=7 rows"
+    ):
+        split_by_time(rows, DAYS, validation_periods=7, test_periods=7, reach=3)
 
 
 def test_split_of_no_rows_says_there_are_none() -> None:
     with pytest.raises(NotEnoughData, match="no labelled rows"):
-        split_by_time(daily_rows(0, 1), validation_days=7, test_days=7, horizon_days=3)
+        split_by_time(period_rows(0, 1), DAYS, validation_periods=7, test_periods=7, reach=3)
 
 
+# ----- the Pipeline ---------------------------------------------------------------------------------
 def test_pipeline_clips_predictions_that_the_regressor_makes_negative() -> None:
-    train = model_rows(400, seed=1, label_of_lag_7=1.0, shift=-20.0)  # labels down to -20
-    pipeline = build_pipeline(FAST).fit(train[MODEL_INPUTS], train[LABEL])
+    train = model_rows(400, seed=1, slope=1.0, shift=-20.0)  # labels down to -20
+    pipeline = build_pipeline(ONLINE_RETAIL, FAST).fit(train[MODEL_INPUTS], train[LABEL])
     inputs = model_rows(200, seed=2)[MODEL_INPUTS]
 
     unclipped = pipeline.named_steps["model"].regressor_.predict(pipeline[:-1].transform(inputs))
@@ -79,8 +104,40 @@ def test_pipeline_clips_predictions_that_the_regressor_makes_negative() -> None:
     np.testing.assert_allclose(predictions, np.clip(unclipped, 0, None))
 
 
+def test_a_target_that_may_be_negative_is_not_clipped() -> None:
+    spec = with_model(ONLINE_RETAIL, target={"non_negative": False})
+    train = model_rows(400, seed=1, slope=1.0, shift=-20.0)
+
+    predictions = fit(spec, train, LABEL, params=FAST).predict(model_rows(200, seed=2)[MODEL_INPUTS])
+
+    assert (predictions < 0).sum() > 50
+
+
+def test_the_objective_comes_from_the_spec_and_tuned_params_override_the_defaults() -> None:
+    squared = with_model(ONLINE_RETAIL, model={"objective": "squared_error"})
+
+    default = build_pipeline(ONLINE_RETAIL).named_steps["model"].regressor.get_params()
+    tuned = build_pipeline(squared, {"max_depth": 3}).named_steps["model"].regressor.get_params()
+
+    assert (default["objective"], default["max_depth"]) == ("reg:absoluteerror", 6)
+    assert (tuned["objective"], tuned["max_depth"]) == ("reg:squarederror", 3)
+
+
+def test_a_log1p_target_is_learned_on_log1p_and_predicted_back_in_units() -> None:
+    spec = with_model(ONLINE_RETAIL, features={"target_transform": "log1p"})
+    train = model_rows(600, seed=3)
+
+    pipeline = fit(spec, train, LABEL, params=FAST)
+
+    learned = pipeline.named_steps["model"].regressor_.predict(pipeline[:-1].transform(train[MODEL_INPUTS]))
+    assert learned.max() < np.log1p(train[LABEL].max()) + 0.5  # the booster sees log units ...
+    predictions = pipeline.predict(train[MODEL_INPUTS])
+    np.testing.assert_allclose(predictions, np.clip(np.expm1(learned), 0, None), rtol=1e-6)
+    assert np.abs(predictions - train[LABEL]).mean() < 3.0  # ... the Pipeline answers in units
+
+
 def test_fit_learns_an_obvious_signal() -> None:
-    model = fit(model_rows(600, seed=3), LABEL, params=FAST)
+    model = fit(ONLINE_RETAIL, model_rows(600, seed=3), LABEL, params=FAST)
     unseen = model_rows(300, seed=4)
 
     predictions = model.predict(unseen[MODEL_INPUTS])
@@ -89,9 +146,14 @@ def test_fit_learns_an_obvious_signal() -> None:
     assert np.abs(predictions - unseen[LABEL]).mean() < 3.0  # labels span 0..58
 
 
+# ----- the encoder ----------------------------------------------------------------------------------
+def encoder_of(spec: DatasetSpec, min_frequency: int = 20) -> FrameEncoder:
+    return FrameEncoder(tuple(categorical_inputs(spec)), tuple(numeric_inputs(spec)), min_frequency)
+
+
 def test_encoder_gives_float32_columns_in_a_fixed_order_whatever_the_frame_order() -> None:
     frame = model_rows(100, seed=5)[MODEL_INPUTS]
-    encoder = FrameEncoder(min_frequency=1).fit(frame)
+    encoder = encoder_of(ONLINE_RETAIL, min_frequency=1).fit(frame)
 
     encoded = encoder.transform(frame)
     reordered = encoder.transform(frame[list(reversed(MODEL_INPUTS))])
@@ -106,7 +168,7 @@ def test_encoder_gives_float32_columns_in_a_fixed_order_whatever_the_frame_order
 
 def test_encoder_sends_rare_and_unseen_categories_to_the_other_column() -> None:
     train = pd.DataFrame({"country": ["France"] * 5 + ["Malta"], **{c: [0.0] * 6 for c in NUMERIC_INPUTS}})
-    encoder = FrameEncoder(min_frequency=2).fit(train)
+    encoder = encoder_of(ONLINE_RETAIL, min_frequency=2).fit(train)
     unseen = train.assign(country=["France", "Malta", "Atlantis", "France", "France", "France"])
 
     encoded = encoder.transform(unseen)
@@ -116,9 +178,7 @@ def test_encoder_sends_rare_and_unseen_categories_to_the_other_column() -> None:
 
 
 def test_encoder_state_round_trips_through_json() -> None:
-    import json
-
-    encoder = FrameEncoder().fit(model_rows(200, seed=6))
+    encoder = encoder_of(ONLINE_RETAIL).fit(model_rows(200, seed=6))
 
     restored = FrameEncoder.from_state(json.loads(json.dumps(encoder.state())))
 
@@ -126,8 +186,20 @@ def test_encoder_state_round_trips_through_json() -> None:
     np.testing.assert_array_equal(restored.transform(frame), encoder.transform(frame))
 
 
+def test_the_spec_decides_the_inputs_a_categorical_attribute_is_one_hot_and_a_numeric_one_passes() -> None:
+    spec = load_dataset(PROJECT_ROOT / "specs", "store_sales")
+    frame = model_rows(60, seed=8, spec=spec, categories=("big", "small"))
+
+    encoder = encoder_of(spec, min_frequency=1).fit(frame)
+
+    names = list(encoder.get_feature_names_out())
+    assert names[:3] == ["store_type=big", "store_type=small", f"store_type={OTHER}"]
+    assert names[3:] == numeric_inputs(spec)
+    assert {"store_size", "price", "promo", "horizon", "target_week_of_year"} <= set(names)
+
+
 def test_feature_importance_names_each_input_once_and_finds_the_signal() -> None:
-    model = fit(model_rows(600, seed=3), LABEL, params=FAST)
+    model = fit(ONLINE_RETAIL, model_rows(600, seed=3), LABEL, params=FAST)
 
     importance = feature_importance(model)
 
@@ -142,7 +214,7 @@ def test_default_model_forecasts_the_typical_day_of_intermittent_demand_not_its_
     train = model_rows(1000, seed=8)
     train[LABEL] = np.where(rng.random(len(train)) < 0.7, 0.0, 10.0)
 
-    predictions = fit(train, LABEL, params=FAST).predict(train[MODEL_INPUTS])
+    predictions = fit(ONLINE_RETAIL, train, LABEL, params=FAST).predict(train[MODEL_INPUTS])
 
     assert np.median(predictions) < 1.0
     model_wape = np.abs(predictions - train[LABEL]).sum() / train[LABEL].sum()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from fti.features.model_inputs import LABEL, NUMERIC_INPUTS
+from fti.features.model_inputs import LABEL
+from fti.features.schema import numeric_inputs
 from fti.training import tuning
 from fti.training.model import DEFAULT_PARAMS
-from fti.training.tuning import TuningBudget, day_folds, sample_entities, tune
+from fti.training.tuning import TuningBudget, period_folds, sample_entities, tune
+from tests.unit.training.model_rows import ONLINE_RETAIL
 
-FIRST_DAY = date(2024, 1, 1)
+SPEC = ONLINE_RETAIL
+FIRST_DAY = np.datetime64("2024-01-01", "D")
 HORIZON = 2
 
 
@@ -21,13 +22,13 @@ def labelled_rows(n_entities: int = 12, n_days: int = 24, seed: int = 0) -> pd.D
     """Model rows of ``n_entities`` x ``n_days`` feature days x ``HORIZON`` horizons; label tracks lag_7."""
     rng = np.random.default_rng(seed)
     keys = pd.MultiIndex.from_product(
-        [range(n_entities), [FIRST_DAY + timedelta(days=d) for d in range(n_days)], range(1, HORIZON + 1)],
-        names=["e", "date", "horizon"],
+        [range(n_entities), (FIRST_DAY + np.arange(n_days)).astype("datetime64[us]"), range(1, HORIZON + 1)],
+        names=["e", "period", "horizon"],
     ).to_frame(index=False)
-    frame = pd.DataFrame({c: rng.integers(0, 20, len(keys)).astype("float64") for c in NUMERIC_INPUTS})
+    frame = pd.DataFrame({c: rng.integers(0, 20, len(keys)).astype("float64") for c in numeric_inputs(SPEC)})
     frame["horizon"] = keys["horizon"].astype("float64")
     frame.insert(0, "country", np.where(keys["e"] % 2 == 0, "France", "Germany"))
-    frame.insert(0, "date", keys["date"])
+    frame.insert(0, "period", keys["period"])
     frame.insert(0, "entity", "c|" + keys["e"].astype(str))
     frame[LABEL] = frame["lag_7"] + rng.integers(0, 3, len(frame))
     return frame
@@ -49,7 +50,7 @@ def small_search(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 
 @pytest.mark.usefixtures("small_search")
 def test_tuning_runs_exactly_the_budgeted_number_of_trials(rows: pd.DataFrame) -> None:
-    result = tune(rows, LABEL, TuningBudget(trials=3, minutes=10))
+    result = tune(SPEC, rows, LABEL, TuningBudget(trials=3, minutes=10))
 
     assert len(result.trials) == 3
     assert result.stopped_by == "trials"
@@ -57,7 +58,7 @@ def test_tuning_runs_exactly_the_budgeted_number_of_trials(rows: pd.DataFrame) -
 
 
 def test_a_tiny_minutes_budget_stops_after_the_first_trial_which_is_the_defaults(rows: pd.DataFrame) -> None:
-    result = tune(rows, LABEL, TuningBudget(trials=10, minutes=1e-6))
+    result = tune(SPEC, rows, LABEL, TuningBudget(trials=10, minutes=1e-6))
 
     assert len(result.trials) == 1
     assert result.stopped_by == "minutes"
@@ -68,7 +69,7 @@ def test_a_tiny_minutes_budget_stops_after_the_first_trial_which_is_the_defaults
 def test_first_trial_is_the_default_params_and_the_best_is_never_worse(
     rows: pd.DataFrame, small_search: dict[str, object]
 ) -> None:
-    result = tune(rows, LABEL, TuningBudget(trials=4, minutes=10))
+    result = tune(SPEC, rows, LABEL, TuningBudget(trials=4, minutes=10))
 
     assert result.trials[0]["params"] == small_search
     assert result.best_wape == min(trial["mean_wape"] for trial in result.trials)
@@ -77,23 +78,23 @@ def test_first_trial_is_the_default_params_and_the_best_is_never_worse(
 
 @pytest.mark.usefixtures("small_search")
 def test_tuning_is_deterministic_for_a_seed(rows: pd.DataFrame) -> None:
-    first = tune(rows, LABEL, TuningBudget(trials=3, minutes=10), seed=7)
-    second = tune(rows, LABEL, TuningBudget(trials=3, minutes=10), seed=7)
+    first = tune(SPEC, rows, LABEL, TuningBudget(trials=3, minutes=10), seed=7)
+    second = tune(SPEC, rows, LABEL, TuningBudget(trials=3, minutes=10), seed=7)
 
     assert [t["params"] for t in first.trials] == [t["params"] for t in second.trials]
     assert [t["fold_wape"] for t in first.trials] == [t["fold_wape"] for t in second.trials]
 
 
-def test_folds_train_only_on_days_before_validation_with_a_horizon_gap() -> None:
-    days = [FIRST_DAY + timedelta(days=d) for d in range(40)]
+def test_folds_train_only_on_periods_before_validation_with_a_horizon_gap() -> None:
+    periods = list(range(19_000, 19_040))
 
-    folds = day_folds(days, n_splits=3, gap_days=7)
+    folds = period_folds(periods, n_splits=3, gap=7)
 
     assert len(folds) == 3
     for train, validation in folds:
-        assert max(train) + timedelta(days=7) < min(validation)
+        assert max(train) + 7 < min(validation)
         assert not set(train) & set(validation)
-    assert folds[-1][1][-1] == days[-1]
+    assert folds[-1][1][-1] == periods[-1]
 
 
 def test_sub_sampling_keeps_whole_entities_and_is_seeded(rows: pd.DataFrame) -> None:
