@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fti.features.demand import FEATURE_COLUMNS
+from fti.features.schema import bins, calendar_names
+from fti.settings import PROJECT_ROOT
+from fti.specs import load_dataset
 from fti.store.statistics import (
     DEFAULT_EDGES,
-    DEMAND_EDGES,
-    FIXED_BINS,
-    PRICE_EDGES,
     QUANTILES,
+    SHARE_EDGES,
     BinEdgesMismatch,
     FeatureStatistics,
     bin_edges,
@@ -26,6 +26,10 @@ from fti.store.statistics import (
 )
 
 DEMAND = [0.0, 1.0, 2.0, 3.0, 3.0, 5.0, 8.0, 13.0, 40.0, 1000.0, np.nan]
+SPECS = PROJECT_ROOT / "specs"
+SHIPPED = ("online_retail", "car_parks", "store_sales")
+FIXED_BINS = bins(load_dataset(SPECS, "online_retail"))
+"""The edges the online_retail spec gives its columns (day_of_week, month, active_days_28, ...)."""
 
 
 def known_frame() -> pd.DataFrame:
@@ -58,9 +62,10 @@ def test_numeric_statistics_equal_numpy_on_the_non_null_values() -> None:
     expected = np.quantile(values, [p for _, p in QUANTILES])
     assert list(stats.quantiles) == ["p01", "p05", "p25", "p50", "p75", "p95", "p99"]
     assert list(stats.quantiles.values()) == pytest.approx(expected.tolist(), rel=1e-12)
-    assert stats.bin_edges == DEMAND_EDGES
-    assert stats.histogram == tuple(np.histogram(values, bins=DEMAND_EDGES)[0])
-    assert stats.histogram[:9] == (1, 0, 1, 1, 2, 1, 1, 1, 0)  # 0 | 0.5 | 1 | 2 | 3,3 | 5 | 8 | 13 | 21
+    assert stats.bin_edges == DEFAULT_EDGES
+    assert stats.histogram == tuple(np.histogram(values, bins=DEFAULT_EDGES)[0])
+    filled = {DEFAULT_EDGES[i]: n for i, n in enumerate(stats.histogram) if n}
+    assert filled == {0.0: 1, 1.0: 1, 2.0: 3, 5.0: 2, 10.0: 1, 20.0: 1, 1000.0: 1}  # 1-2-5 steps
     assert sum(stats.histogram) == stats.count and stats.out_of_range == 0
 
 
@@ -105,17 +110,17 @@ def test_infinities_are_counted_apart_from_the_moments_and_binned_on_open_defaul
 
 
 def test_values_outside_the_edges_are_counted_as_out_of_range_not_binned() -> None:
-    stats = compute_statistics(pd.DataFrame({"demand": [-3.0, 0.0, 2.0]}), FIXED_BINS)[0]
+    stats = compute_statistics(pd.DataFrame({"month": [0, 1, 12, 13]}), FIXED_BINS)[0]
 
-    assert stats.out_of_range == 1
-    assert sum(stats.histogram) == 2 and stats.min == -3.0
+    assert stats.out_of_range == 2
+    assert stats.histogram == (1,) + (0,) * 10 + (1,) and stats.min == 0.0
 
 
 def test_partitions_with_different_ranges_get_the_same_edges() -> None:
-    small = compute_statistics(pd.DataFrame({"demand": [0.0, 1.0], "x": [0.1, 0.2]}), FIXED_BINS)
-    large = compute_statistics(pd.DataFrame({"demand": [5e4, 9e5], "x": [-8e5, 3e9]}), FIXED_BINS)
+    small = compute_statistics(pd.DataFrame({"active_days_28": [0.0, 1.0], "x": [0.1, 0.2]}), FIXED_BINS)
+    large = compute_statistics(pd.DataFrame({"active_days_28": [5e4, 9e5], "x": [-8e5, 3e9]}), FIXED_BINS)
 
-    assert [s.bin_edges for s in small] == [s.bin_edges for s in large] == [DEMAND_EDGES, DEFAULT_EDGES]
+    assert [s.bin_edges for s in small] == [s.bin_edges for s in large] == [unit_edges(0, 28), DEFAULT_EDGES]
 
 
 def test_empty_and_single_value_frames_have_no_undefined_numbers() -> None:
@@ -126,13 +131,38 @@ def test_empty_and_single_value_frames_have_no_undefined_numbers() -> None:
     assert (one.mean, one.std, one.quantiles["p99"]) == (4.0, None, 4.0)
 
 
-def test_every_stored_feature_has_fixed_edges_that_increase_strictly() -> None:
-    assert set(FEATURE_COLUMNS) <= set(FIXED_BINS)
-    for column in FIXED_BINS:
-        edges = bin_edges(column)
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_binned_column_of_a_shipped_spec_has_edges_that_increase_strictly(name: str) -> None:
+    spec_bins = bins(load_dataset(SPECS, name))
+
+    for column in spec_bins:
+        edges = bin_edges(column, spec_bins)
         assert all(b > a for a, b in zip(edges, edges[1:], strict=False)), column
-    assert FIXED_BINS["avg_price_28"] == PRICE_EDGES and FIXED_BINS["month"] == unit_edges(1, 12)
-    assert bin_edges("never_declared") == DEFAULT_EDGES
+    assert bin_edges("never_declared", spec_bins) == DEFAULT_EDGES
+
+
+def test_counts_shares_calendar_features_and_the_horizon_get_unit_or_share_edges_from_the_spec() -> None:
+    online_retail, car_parks, store_sales = (bins(load_dataset(SPECS, n)) for n in SHIPPED)
+
+    assert online_retail["active_days_28"] == unit_edges(0, 28)  # a renamed nonzero_count
+    assert online_retail["month"] == online_retail["target_month"] == unit_edges(1, 12)
+    assert online_retail["horizon"] == unit_edges(0, 7)
+    assert car_parks["hour"] == car_parks["target_hour"] == unit_edges(0, 23)
+    assert car_parks["is_holiday"] == unit_edges(0, 1)
+    assert car_parks["horizon"] == unit_edges(0, 24)  # gap 15 + horizon 9
+    assert store_sales["rolling_nonzero_share_13"] == SHARE_EDGES
+    assert store_sales["week_of_year"] == unit_edges(1, 53)
+    assert set(calendar_names(load_dataset(SPECS, "car_parks"))) <= set(car_parks)
+    assert "demand" not in online_retail and "units" not in store_sales  # amounts: the default edges
+
+
+def test_share_edges_give_a_full_share_a_bin_of_its_own() -> None:
+    stats = compute_statistics(pd.DataFrame({"share": [0.0, 0.04, 0.95, 0.99, 1.0]}), {"share": SHARE_EDGES})[
+        0
+    ]
+
+    assert stats.histogram[0] == 2 and stats.histogram[-2] == 2 and stats.histogram[-1] == 1
+    assert stats.out_of_range == 0
 
 
 def test_edges_that_do_not_increase_are_refused_naming_the_column() -> None:
@@ -149,13 +179,13 @@ def test_statistics_round_trip_through_strict_json() -> None:
 
 
 def test_histograms_of_several_days_add_up_bin_by_bin() -> None:
-    day1 = compute_statistics(pd.DataFrame({"demand": [0.0, 1.0, 1.0]}), FIXED_BINS)[0]
-    day2 = compute_statistics(pd.DataFrame({"demand": [1.0, 2.0, -1.0]}), FIXED_BINS)[0]
+    day1 = compute_statistics(pd.DataFrame({"active_days_28": [0.0, 1.0, 1.0]}), FIXED_BINS)[0]
+    day2 = compute_statistics(pd.DataFrame({"active_days_28": [1.0, 2.0, -1.0]}), FIXED_BINS)[0]
 
-    total = sum_histograms("demand", [(date(2024, 3, 1), day1), (date(2024, 3, 2), day2)])
+    total = sum_histograms("active_days_28", [(date(2024, 3, 1), day1), (date(2024, 3, 2), day2)])
 
     assert total.counts == tuple(a + b for a, b in zip(day1.histogram, day2.histogram, strict=True))
-    assert total.counts[:4] == (1, 0, 3, 1) and total.out_of_range == 1 and total.total == 5
+    assert total.counts[:4] == (1, 3, 1, 0) and total.out_of_range == 1 and total.total == 5
     assert total.days == (date(2024, 3, 1), date(2024, 3, 2))
     assert sum(total.frequencies()) == pytest.approx(1.0)
 
@@ -166,6 +196,8 @@ def test_histograms_on_different_edges_are_not_added_up() -> None:
 
     with pytest.raises(BinEdgesMismatch, match="2024-03-02"):
         sum_histograms("demand", [(date(2024, 3, 1), demand), (date(2024, 3, 2), other)])
+    with pytest.raises(ValueError, match="no statistics of 'demand'"):
+        sum_histograms("demand", [])
 
 
 def test_an_empty_frame_keeps_string_columns_and_still_skips_date_columns() -> None:
