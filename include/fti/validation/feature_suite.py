@@ -43,10 +43,12 @@ def build_feature_suite(spec: DatasetSpec) -> ExpectationSuite:
 
 
 def _never_null(spec: DatasetSpec) -> list[str]:
-    """Columns that cannot be missing: calendar always; with ``absent: zero`` every target feature too."""
+    """Columns that cannot be missing: calendar always; with ``absent: zero`` every target feature too,
+    and the past-only covariates an absent period makes 0 (sums and counts, like the target)."""
     names = calendar_names(spec) + [r.name for r in spec.features.ratios]
     if spec.target.absent == "zero":
         names += [spec.target.name, *(f"lag_{k}" for k in spec.features.lags)]
+        names += [c.field for c in spec.covariates.past_only if c.aggregation in ("sum", "count")]
         names += [
             n
             for r in spec.features.rolling
