@@ -18,7 +18,7 @@ from fti.store import FeatureStore
 
 pytestmark = pytest.mark.integration
 
-FEATURES = "demand_features"
+FEATURES = "online_retail"  # a data set's feature set is named after it
 DAY = date(2024, 3, 1)
 NEXT = DAY + timedelta(days=1)
 NEXT_DEMAND = [0.0, 1.0, 4.0, 9.0, 250.0]
@@ -29,7 +29,7 @@ def features(day: date, demand: list[float]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "entity": [f"EIRE|8508{i % 3}" for i in range(n)],
-            "date": [day] * n,
+            "period": np.array([day] * n, dtype="datetime64[us]"),
             "demand": demand,
             "active_days_28": pd.Series(range(1, n + 1), dtype="int64"),
         }
@@ -138,11 +138,23 @@ def test_unknown_feature_set_or_bad_day_exits_with_an_error(store: FeatureStore)
     assert fti("stats", FEATURES, "--day", "March").exit_code == 2
 
 
-def test_list_still_counts_days_and_rows_per_version(store: FeatureStore) -> None:
+def test_list_counts_partitions_and_rows_per_version_of_every_feature_set(store: FeatureStore) -> None:
+    store.write(f"{FEATURES}__future", NEXT, features(NEXT, [1.0, 2.0, 3.0]), run_id="run-future")
+
     result = fti("list")
 
     assert result.exit_code == 0, result.output
-    assert [line.split()[:3] for line in result.stdout.splitlines()[1:]] == [
-        [FEATURES, "1", "2"],
-        [FEATURES, "2", "1"],
+    assert result.stdout.splitlines()[0].split() == [
+        "feature",
+        "set",
+        "version",
+        "partitions",
+        "first",
+        "last",
+        "rows",
+    ]
+    assert [line.split() for line in result.stdout.splitlines()[1:]] == [
+        [FEATURES, "1", "2", str(DAY), str(NEXT), "7"],
+        [FEATURES, "2", "1", str(NEXT), str(NEXT), "1"],
+        [f"{FEATURES}__future", "1", "1", str(NEXT), str(NEXT), "3"],
     ]

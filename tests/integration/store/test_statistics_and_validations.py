@@ -11,15 +11,20 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from fti.features.schema import bins
+from fti.settings import PROJECT_ROOT
+from fti.specs import load_dataset
 from fti.store import FeatureStore, feature_store
 from fti.store.catalog import partition_statistics, partitions
 from fti.store.documents import to_plain
 from fti.store.feature_store import ConcurrentCommit, StatisticsNotFound, ValidationNotFound
-from fti.store.statistics import DEMAND_EDGES, FeatureStatistics, compute_statistics
+from fti.store.statistics import DEFAULT_EDGES, FeatureStatistics, compute_statistics, unit_edges
 
 pytestmark = pytest.mark.integration
 
-FEATURES = "demand_features"
+FEATURES = "online_retail"
+BINS = bins(load_dataset(PROJECT_ROOT / "specs", FEATURES))
+"""The edges the feature pipeline passes with every commit of online_retail (active_days_28: 0..28)."""
 DAY = date(2024, 3, 1)
 RUN = "manual__2024-03-02T00:00:00+00:00"
 SUMMARY = {"suite": "demand_features", "evaluated": 12, "failed": 2, "failing": ["a(x)", "b(y)"]}
@@ -31,12 +36,12 @@ DOCUMENT = {
 
 
 def features(day: date, demand: tuple[float, ...] = (3.0, 0.5, 40.0)) -> pd.DataFrame:
-    """Feature rows of ``day``: a string, a date, a float and an integer column."""
+    """Feature rows of ``day``: a string, a period (datetime64), a float and an integer column."""
     n = len(demand)
     return pd.DataFrame(
         {
             "entity": [f"France|2272{i % 2}" for i in range(n)],
-            "date": [day] * n,
+            "period": np.array([day] * n, dtype="datetime64[us]"),
             "demand": list(demand),
             "active_days_28": pd.Series([(i % 28) + 1 for i in range(n)], dtype="int64"),
         }
@@ -66,7 +71,7 @@ def test_commit_records_the_statistics_of_each_column_in_schema_order(store: Fea
 
     stats = store.statistics(FEATURES, DAY, DAY)
 
-    assert list(stats["column"]) == ["entity", "demand", "active_days_28"]  # the date column has none
+    assert list(stats["column"]) == ["entity", "demand", "active_days_28"]  # the period column has none
     assert set(stats["day"]) == {DAY} and set(stats["version"]) == {ref.version}
     expected = {s.column: s for s in compute_statistics(frame)}
     demand = stats.set_index("column").loc["demand"]
@@ -91,27 +96,29 @@ def test_statistics_as_of_before_a_rewrite_are_those_of_the_partition_read_then(
 
 def test_every_partition_of_a_version_is_binned_on_the_same_edges(store: FeatureStore) -> None:
     for i, demand in enumerate([(0.0, 1.0), (500.0, 2000.0, 9e6), (0.25,)]):
-        store.write(FEATURES, DAY + timedelta(days=i), features(DAY + timedelta(days=i), demand))
+        store.write(FEATURES, DAY + timedelta(days=i), features(DAY + timedelta(days=i), demand), bins=BINS)
 
     s = partition_statistics
     with store.engine.connect() as conn:
-        texts = conn.execute(sa.select(s.c.stats_json).where(s.c.column_name == "demand")).scalars()
-        edges = [FeatureStatistics.from_json(t).bin_edges for t in texts]
+        stored = conn.execute(sa.select(s.c.column_name, s.c.stats_json).order_by(s.c.partition_id)).all()
+        edges = {(c, FeatureStatistics.from_json(t).bin_edges) for c, t in stored if c != "entity"}
 
-    assert edges == [DEMAND_EDGES] * 3
+    assert edges == {("demand", DEFAULT_EDGES), ("active_days_28", unit_edges(0, 28))}
+    assert len(stored) == 3 * 3
 
 
 def test_histogram_sums_the_bin_counts_of_the_days_in_range(store: FeatureStore) -> None:
-    store.write(FEATURES, DAY, features(DAY, (0.0, 1.0, 1.0)))
-    store.write(FEATURES, DAY + timedelta(days=1), features(DAY + timedelta(days=1), (1.0, 2.0)))
-    store.write(FEATURES, DAY + timedelta(days=2), features(DAY + timedelta(days=2), (900.0,)))
+    store.write(FEATURES, DAY, features(DAY, (0.0, 1.0, 1.0)), bins=BINS)
+    store.write(FEATURES, DAY + timedelta(days=1), features(DAY + timedelta(days=1), (1.0, 2.0)), bins=BINS)
+    store.write(FEATURES, DAY + timedelta(days=2), features(DAY + timedelta(days=2), (900.0,)), bins=BINS)
 
     two_days = store.histogram(FEATURES, "demand", DAY, DAY + timedelta(days=1))
     one_day = store.histogram(FEATURES, "active_days_28", DAY, DAY)
 
-    assert two_days.edges == DEMAND_EDGES and two_days.days == (DAY, DAY + timedelta(days=1))
-    assert two_days.counts[:4] == (1, 0, 3, 1) and two_days.total == 5
-    assert one_day.counts[1:4] == (1, 1, 1)
+    assert two_days.edges == DEFAULT_EDGES and two_days.days == (DAY, DAY + timedelta(days=1))
+    filled = {DEFAULT_EDGES[i]: n for i, n in enumerate(two_days.counts) if n}
+    assert filled == {0.0: 1, 1.0: 3, 2.0: 1} and two_days.total == 5
+    assert one_day.edges == unit_edges(0, 28) and one_day.counts[:5] == (0, 1, 1, 1, 0)
     with pytest.raises(StatisticsNotFound, match="'no_such_column'"):
         store.histogram(FEATURES, "no_such_column", DAY, DAY)
 
@@ -149,8 +156,8 @@ def test_writer_that_loses_a_commit_race_leaves_no_statistics(store: FeatureStor
 def test_failure_while_inserting_statistics_commits_neither_them_nor_the_partition(
     store: FeatureStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def duplicated(frame: pd.DataFrame) -> list[FeatureStatistics]:
-        stats = compute_statistics(frame)
+    def duplicated(frame: pd.DataFrame, bins: object) -> list[FeatureStatistics]:
+        stats = compute_statistics(frame, bins)  # type: ignore[arg-type]
         return [*stats, stats[0]]  # the same column twice violates the primary key
 
     monkeypatch.setattr(feature_store, "compute_statistics", duplicated)
