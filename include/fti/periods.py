@@ -175,7 +175,7 @@ class Calendar:
         if self.floor(stamp) != stamp:
             raise ValueError(
                 f"{text!r} is not the start of a {self.grain.value} period "
-                f"(that period starts {self.format(self.floor(stamp))})"
+                f"(that period starts {self.format(self.floor(stamp))}); expected {self.example}"
             )
         return stamp
 

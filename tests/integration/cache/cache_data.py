@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -12,10 +12,15 @@ from fti.cache.predictions import RunPlan, begin_run, write_chunk
 
 PREFIX = "fti:test"
 TTL_S = 3600
-FIRST_DATE = date(2024, 3, 2)
+FIRST_PERIOD = "2024-03-02"
+FIRST_DATE = date(2024, 3, 2)  # the same first period, as a date object (lookups take both)
 HORIZON = 7
+DAILY: Mapping[str, str] = {"grain": "day", "week_start": "0"}
+"""The calendar of a run, in its metadata as inference writes it (``week_start`` 0 = Monday)."""
+HOURLY: Mapping[str, str] = {"grain": "hour", "week_start": "0"}
 
-#: The ``publish`` fixture: ``publish(run, names, rows, first_date=..., keep_runs=5, chunk=50) -> RunPlan``.
+#: The ``publish`` fixture: ``publish(run, names, rows, first_period=..., keep_runs=5, chunk=50,
+#: calendar=DAILY, prefix=PREFIX) -> RunPlan``.
 Publish = Callable[..., RunPlan]
 
 
@@ -26,7 +31,7 @@ def entities(n: int, start: int = 0) -> list[str]:
 
 
 def values(n: int, base: float, horizon: int = HORIZON, start: int = 0) -> np.ndarray:
-    """Predictions ``base + entity index + day / 4``: exact in float32, different for every cell."""
+    """Predictions ``base + entity index + period / 4``: exact in float32, different for every cell."""
     rows = np.arange(start, start + n, dtype=np.float64)[:, None] + np.arange(horizon) / 4
     return (base + rows).astype(np.float32)
 
@@ -38,9 +43,10 @@ def write_all(
     rows: np.ndarray,
     chunk: int = 50,
     prefix: str = PREFIX,
+    calendar: Mapping[str, str] = DAILY,
 ) -> tuple[int, int]:
-    """Begin ``plan`` and write every chunk; returns (chunks, predictions) for go_live."""
-    begin_run(client, prefix, plan, {"model_version": "3"}, TTL_S)
+    """Begin ``plan`` (its calendar in the metadata) and write every chunk; returns (chunks, predictions)."""
+    begin_run(client, prefix, plan, {"model_version": "3", **calendar}, TTL_S)
     written = [
         write_chunk(client, prefix, plan, f"c{i:04d}", names[s : s + chunk], rows[s : s + chunk], TTL_S)
         for i, s in enumerate(range(0, len(names), chunk))

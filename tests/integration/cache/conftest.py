@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pytest
 import redis
 
 from fti.cache.predictions import RunPlan, go_live, plan_run
-from tests.integration.cache.cache_data import FIRST_DATE, PREFIX, TTL_S, Publish, write_all
+from tests.integration.cache.cache_data import DAILY, FIRST_PERIOD, PREFIX, TTL_S, Publish, write_all
 
 
 @pytest.fixture
 def publish(redis_client: redis.Redis) -> Publish:
-    """``publish(run, names, rows, first_date=FIRST_DATE, keep_runs=5, chunk=50) -> RunPlan``: all steps."""
+    """``publish(run, names, rows, first_period=FIRST_PERIOD, keep_runs=5, chunk=50, calendar=DAILY,
+    prefix=PREFIX) -> RunPlan``: all steps."""
 
     def run(
         run: str,
         names: Sequence[str],
         rows: np.ndarray,
-        first_date: date = FIRST_DATE,
+        first_period: str = FIRST_PERIOD,
         keep_runs: int = 5,
         chunk: int = 50,
+        calendar: Mapping[str, str] = DAILY,
+        prefix: str = PREFIX,
     ) -> RunPlan:
-        plan = plan_run(run, first_date, rows.shape[1], len(names))
-        chunks, predictions = write_all(redis_client, plan, names, rows, chunk)
-        meta = {"model_version": "3", "feature_version": "v1"}
-        go_live(redis_client, PREFIX, plan, chunks, predictions, meta, keep_runs, TTL_S)
+        plan = plan_run(run, first_period, rows.shape[1], len(names))
+        chunks, predictions = write_all(redis_client, plan, names, rows, chunk, prefix, calendar)
+        meta = {"model_version": "3", "feature_set_version": "1"}
+        go_live(redis_client, prefix, plan, chunks, predictions, meta, keep_runs, TTL_S)
         return plan
 
     return run

@@ -22,7 +22,7 @@ from redis.retry import Retry
 from fti.cache.client import LOOKUP, PredictionClient, connect, live_run, redis_url
 from fti.cache.predictions import RunPlan, begin_run, delete_runs, go_live, plan_run, write_chunk
 from tests.harness.services import LOOPBACK, RedisServer
-from tests.integration.cache.cache_data import FIRST_DATE, TTL_S, entities, values
+from tests.integration.cache.cache_data import DAILY, FIRST_DATE, FIRST_PERIOD, TTL_S, entities, values
 
 pytestmark = pytest.mark.integration
 
@@ -90,8 +90,8 @@ def published(acl_server: AclRedisServer) -> RunPlan:
     """Two runs published by fti_writer (so go_live also retires and prunes), the second live."""
     writer = login(acl_server, "fti_writer")
     for i, run in enumerate(["run-a", "run-b"]):
-        plan = plan_run(run, FIRST_DATE, 7, 100)
-        begin_run(writer, PREFIX, plan, {"model_version": "3"}, TTL_S)
+        plan = plan_run(run, FIRST_PERIOD, 7, 100)
+        begin_run(writer, PREFIX, plan, {"model_version": "3", **DAILY}, TTL_S)
         for c, start in enumerate((0, 50)):
             chunk = values(50, base=100.0 * i, start=start)
             write_chunk(writer, PREFIX, plan, f"c{c}", entities(50, start=start), chunk, TTL_S)
@@ -104,7 +104,7 @@ def published(acl_server: AclRedisServer) -> RunPlan:
 def test_the_writer_publishes_and_the_reader_looks_up(acl_server: AclRedisServer, published: RunPlan) -> None:
     reader = PredictionClient(login(acl_server, "fti_reader"), PREFIX)
 
-    assert reader.lookup(entities(1)[0], FIRST_DATE) == (100.0, "run-b")
+    assert reader.lookup(entities(1)[0], FIRST_PERIOD) == (100.0, "run-b")
     assert reader.many([(e, FIRST_DATE) for e in entities(3)]) == ([100.0, 101.0, 102.0], "run-b")
     assert reader.live() == live_run(reader.client, PREFIX) and reader.live()["state"] == "live"  # type: ignore[index]
     assert reader.client.ping() is True

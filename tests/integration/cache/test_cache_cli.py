@@ -1,8 +1,9 @@
-"""`fti predictions lookup|live` and `fti serve` against the real Redis."""
+"""`fti predictions lookup|live --dataset D` and `fti serve` against the real Redis."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from fti.cache.predictions import go_live, plan_run
 from fti.cli import app
 from fti.settings import get_settings
 from tests.harness.services import LOOPBACK, free_port
-from tests.integration.cache.cache_data import FIRST_DATE, TTL_S, entities, values, write_all
+from tests.integration.cache.cache_data import FIRST_PERIOD, HOURLY, TTL_S, entities, values, write_all
 
 pytestmark = pytest.mark.integration
 
@@ -28,17 +29,25 @@ UK = "United Kingdom|85000A"
 
 @pytest.fixture
 def prefix(monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis, redis_url: str) -> Iterator[str]:
-    """The sandbox settings' cache prefix; FTI_REDIS_URL points at the session's (emptied) Redis."""
+    """The sandbox cache prefix of online_retail, the default data set (FTI_DATASET); FTI_REDIS_URL
+    points at the session's (emptied) Redis; the specs are the checkout's."""
     monkeypatch.setenv("FTI_ENV", "sandbox")
     monkeypatch.setenv("FTI_REDIS_URL", redis_url)
+    monkeypatch.setenv("FTI_DATASET", "online_retail")
+    monkeypatch.delenv("FTI_SPECS_DIR", raising=False)
     get_settings.cache_clear()
-    yield get_settings().cache_prefix
+    yield get_settings().cache_prefix("online_retail")
     get_settings.cache_clear()
 
 
-def published(client: redis.Redis, prefix: str) -> None:
-    plan = plan_run("run-a", FIRST_DATE, 7, 100)
-    chunks, predictions = write_all(client, plan, entities(100), values(100, base=4.0), prefix=prefix)
+def published(
+    client: redis.Redis, prefix: str, first_period: str = FIRST_PERIOD, calendar: dict[str, str] | None = None
+) -> None:
+    plan = plan_run("run-a", first_period, 7 if calendar is None else 9, 100)
+    rows = values(100, base=4.0, horizon=plan.horizon)
+    chunks, predictions = write_all(
+        client, plan, entities(100), rows, prefix=prefix, **({"calendar": calendar} if calendar else {})
+    )
     go_live(client, prefix, plan, chunks, predictions, {"model_version": "3"}, keep_runs=2, ttl_s=TTL_S)
 
 
@@ -46,13 +55,47 @@ def fti(*args: str) -> Result:
     return CliRunner().invoke(app, ["predictions", *args])
 
 
-def test_lookup_prints_the_value_and_its_run(redis_client: redis.Redis, prefix: str) -> None:
+def plain(text: str) -> str:
+    """A usage error's text without the box Typer draws around it, on one line."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+def test_lookup_prints_the_value_its_run_and_model(redis_client: redis.Redis, prefix: str) -> None:
     published(redis_client, prefix)
 
     result = fti("lookup", UK, "2024-03-03")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{UK}\t2024-03-03\t4.2500\trun=run-a\n"
+    assert result.stdout == f"{UK}\t2024-03-03\t4.2500\trun=run-a\tmodel=v3\n"
+
+
+def test_the_dataset_option_picks_the_spec_its_grain_and_its_prefix(
+    redis_client: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    car_parks = get_settings().cache_prefix("car_parks")
+    published(redis_client, car_parks, "2016-12-20T08:00", dict(HOURLY))
+
+    found = fti("lookup", UK, "2016-12-20T09:00", "--dataset", "car_parks")
+    not_an_hour = fti("lookup", UK, "2016-12-20", "-d", "car_parks")
+    not_retail = fti("lookup", UK, "2016-12-20")  # FTI_DATASET: online_retail, nothing live there
+
+    assert found.exit_code == 0, found.output
+    assert found.stdout.startswith(f"{UK}\t2016-12-20T09:00\t4.2500\trun=run-a")
+    assert not_an_hour.exit_code == 2 and "expected YYYY-MM-DDTHH:00" in plain(not_an_hour.stderr)
+    assert not_retail.exit_code == 1 and f"nothing is live under '{prefix}'" in not_retail.stderr
+
+
+def test_without_a_data_set_the_command_names_the_ones_there(
+    prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FTI_DATASET")
+
+    result = fti("lookup", UK, "2024-03-03")
+    unknown = fti("live", "--dataset", "nope")
+
+    assert result.exit_code == 2 and "which data set?" in plain(result.stderr)
+    assert "car_parks, online_retail, store_sales" in plain(result.stderr)
+    assert unknown.exit_code == 1 and "no spec of data set 'nope'" in unknown.stderr
 
 
 def test_lookup_of_an_unknown_entity_exits_1_saying_why(redis_client: redis.Redis, prefix: str) -> None:
@@ -61,11 +104,11 @@ def test_lookup_of_an_unknown_entity_exits_1_saying_why(redis_client: redis.Redi
     result = fti("lookup", "Atlantis|0", "2024-03-03")
 
     assert result.exit_code == 1
-    assert "not found: no live prediction for entity 'Atlantis|0' on 2024-03-03" in result.stderr
+    assert "not found: no live prediction for entity 'Atlantis|0' in period 2024-03-03" in result.stderr
 
 
 def test_live_prints_the_live_runs_metadata_or_exits_1(redis_client: redis.Redis, prefix: str) -> None:
-    assert (fti("live").exit_code, fti("live").stderr) == (1, "nothing is live yet\n")
+    assert (fti("live").exit_code, fti("live").stderr) == (1, "nothing of 'online_retail' is live yet\n")
     published(redis_client, prefix)
 
     result = fti("live")
@@ -78,6 +121,7 @@ def test_live_prints_the_live_runs_metadata_or_exits_1(redis_client: redis.Redis
         "3",
         "700",
     )
+    assert (fields["first_period"], fields["horizon"], fields["grain"]) == ("2024-03-02", "7", "day")
 
 
 def test_an_unreachable_redis_exits_2_naming_it(prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +140,7 @@ def test_fti_serve_answers_lookups_over_http(redis_client: redis.Redis, prefix: 
     fti_bin = shutil.which("fti", path=str(Path(sys.executable).parent)) or "fti"
     server = subprocess.Popen(
         [fti_bin, "serve", "--port", str(port)],
-        env={**os.environ, "FTI_REDIS_URL": redis_url, "FTI_ENV": "sandbox"},
+        env={**os.environ, "FTI_REDIS_URL": redis_url, "FTI_ENV": "sandbox"},  # the checkout's specs
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -109,7 +153,9 @@ def test_fti_serve_answers_lookups_over_http(redis_client: redis.Redis, prefix: 
             except httpx.TransportError:
                 assert server.poll() is None and time.monotonic() < deadline, "fti serve did not start"
                 time.sleep(0.1)
-        found = httpx.get(f"http://{LOOPBACK}:{port}/predictions/United%20Kingdom%7C85000A/2024-03-03")
+        found = httpx.get(
+            f"http://{LOOPBACK}:{port}/online_retail/predictions/United%20Kingdom%7C85000A/2024-03-03"
+        )
     finally:
         server.terminate()
         server.wait(10)

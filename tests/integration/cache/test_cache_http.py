@@ -1,4 +1,4 @@
-"""The HTTP lookup service, served by uvicorn on a free port, against the real Redis."""
+"""The HTTP lookup service of every data set, served by uvicorn on a free port, against the real Redis."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -14,19 +15,23 @@ import redis
 import uvicorn
 
 from fti.serving.http import create_app
+from fti.settings import PROJECT_ROOT, Settings
 from tests.harness.services import LOOPBACK, free_port
-from tests.integration.cache.cache_data import PREFIX, Publish, entities, values
+from tests.integration.cache.cache_data import HOURLY, Publish, entities, values
 
 pytestmark = pytest.mark.integration
 
 UK = "United Kingdom|85000A"
+SETTINGS = Settings(var_dir=Path("/nonexistent/var"), specs_dir=PROJECT_ROOT / "specs")
+RETAIL = SETTINGS.cache_prefix("online_retail")  # fti:sandbox:online_retail
+CAR_PARKS = SETTINGS.cache_prefix("car_parks")
 
 
 @contextmanager
 def serving(redis_url: str) -> Iterator[httpx.Client]:
     """An HTTP client of the app over ``redis_url``, served by uvicorn in a thread on a free port."""
     port = free_port()
-    config = uvicorn.Config(create_app(redis_url, PREFIX), host=LOOPBACK, port=port, log_level="warning")
+    config = uvicorn.Config(create_app(redis_url, SETTINGS), host=LOOPBACK, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -49,42 +54,71 @@ def http(redis_client: redis.Redis, redis_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def path(entity: str, day: str) -> str:
-    return f"/predictions/{quote(entity, safe='')}/{day}"
+def path(entity: str, period: str, dataset: str = "online_retail") -> str:
+    return f"/{dataset}/predictions/{quote(entity, safe='')}/{period}"
 
 
-def test_a_known_prediction_is_served_with_its_run_and_model_version(
+def test_a_known_prediction_is_served_with_its_data_set_run_and_model_version(
     http: httpx.Client, publish: Publish
 ) -> None:
-    publish("run-a", entities(100), values(100, base=7.0))
+    publish("run-a", entities(100), values(100, base=7.0), prefix=RETAIL)
 
     response = http.get(path(UK, "2024-03-04"))
 
-    assert path(UK, "2024-03-04") == "/predictions/United%20Kingdom%7C85000A/2024-03-04"
+    assert path(UK, "2024-03-04") == "/online_retail/predictions/United%20Kingdom%7C85000A/2024-03-04"
     assert response.status_code == 200
     assert response.json() == {
+        "dataset": "online_retail",
         "entity": UK,
-        "date": "2024-03-04",
+        "period": "2024-03-04",
         "prediction": 7.5,
         "run": "run-a",
         "model_version": "3",
     }
 
 
+def test_each_data_set_is_read_under_its_own_prefix(http: httpx.Client, publish: Publish) -> None:
+    publish("run-a", entities(10), values(10, base=7.0), prefix=RETAIL)
+
+    other = http.get(path(UK, "2016-12-20T08:00", "car_parks"))
+
+    assert other.status_code == 404
+    assert f"nothing is live under '{CAR_PARKS}'" in other.json()["detail"]
+
+
+def test_an_hourly_data_set_is_looked_up_by_the_hour_and_refuses_other_times(
+    http: httpx.Client, publish: Publish
+) -> None:
+    names = entities(5)
+    publish(
+        "run-h", names, values(5, base=1.0, horizon=9), "2016-12-20T08:00", calendar=HOURLY, prefix=CAR_PARKS
+    )
+
+    found = http.get(path(names[1], "2016-12-20T10:00", "car_parks"))
+    half_past = http.get(path(names[1], "2016-12-20T10:30", "car_parks"))
+    a_day = http.get(path(names[1], "2016-12-20", "car_parks"))
+
+    assert found.status_code == 200
+    assert (found.json()["period"], found.json()["prediction"]) == ("2016-12-20T10:00", 2.5)
+    assert (half_past.status_code, a_day.status_code) == (422, 422)
+    assert "expected YYYY-MM-DDTHH:00" in half_past.json()["detail"]
+    assert "'2016-12-20' is not a hour period" in a_day.json()["detail"]
+
+
 def test_an_unknown_entity_is_a_404_saying_why(http: httpx.Client, publish: Publish) -> None:
-    publish("run-a", entities(100), values(100, base=7.0))
+    publish("run-a", entities(100), values(100, base=7.0), prefix=RETAIL)
 
     response = http.get(path("Atlantis|00000", "2024-03-04"))
 
     assert response.status_code == 404
     assert response.json() == {
-        "detail": "no live prediction for entity 'Atlantis|00000' on 2024-03-04: "
+        "detail": "no live prediction for entity 'Atlantis|00000' in period 2024-03-04: "
         "the entity is not in live run run-a"
     }
 
 
-def test_a_date_outside_the_horizon_is_a_404(http: httpx.Client, publish: Publish) -> None:
-    publish("run-a", entities(100), values(100, base=7.0))
+def test_a_period_outside_the_horizon_is_a_404(http: httpx.Client, publish: Publish) -> None:
+    publish("run-a", entities(100), values(100, base=7.0), prefix=RETAIL)
 
     response = http.get(path(UK, "2024-03-09"))
 
@@ -92,26 +126,56 @@ def test_a_date_outside_the_horizon_is_a_404(http: httpx.Client, publish: Publis
     assert "outside live run run-a's horizon (2024-03-02 to 2024-03-08)" in response.json()["detail"]
 
 
-def test_a_malformed_date_is_a_422(http: httpx.Client, publish: Publish) -> None:
-    publish("run-a", entities(100), values(100, base=7.0))
+def test_a_malformed_period_is_a_422_naming_the_form(http: httpx.Client, publish: Publish) -> None:
+    publish("run-a", entities(100), values(100, base=7.0), prefix=RETAIL)
 
-    assert http.get(path(UK, "03-04-2024")).status_code == 422
+    response = http.get(path(UK, "03-04-2024"))
+
+    assert response.status_code == 422
+    assert (
+        response.json()["detail"] == "'03-04-2024' is not a day period: expected YYYY-MM-DD, e.g. 2011-12-10"
+    )
+
+
+def test_an_unknown_data_set_is_a_404_naming_the_ones_there(http: httpx.Client) -> None:
+    for response in (http.get(path(UK, "2024-03-04", "nope")), http.get("/nope/live")):
+        assert response.status_code == 404
+        assert (
+            "no data set 'nope'" in response.json()["detail"] and "online_retail" in response.json()["detail"]
+        )
 
 
 def test_nothing_live_is_a_404_on_lookups_and_on_live(http: httpx.Client) -> None:
-    lookup, live = http.get(path(UK, "2024-03-04")), http.get("/live")
+    lookup, live = http.get(path(UK, "2024-03-04")), http.get("/online_retail/live")
 
     assert (lookup.status_code, live.status_code) == (404, 404)
-    assert "nothing is live under 'fti:test'" in lookup.json()["detail"]
+    assert f"nothing is live under '{RETAIL}'" in lookup.json()["detail"]
+    assert "nothing of 'online_retail' is live" in live.json()["detail"]
+
+
+def test_datasets_lists_every_spec_with_its_grain_horizon_and_live_run(
+    http: httpx.Client, publish: Publish
+) -> None:
+    publish("run-a", entities(10), values(10, base=7.0), prefix=RETAIL)
+
+    response = http.get("/datasets")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"dataset": "car_parks", "grain": "hour", "horizon": 9, "live_run": None},
+        {"dataset": "online_retail", "grain": "day", "horizon": 7, "live_run": "run-a"},
+        {"dataset": "store_sales", "grain": "week (Monday)", "horizon": 4, "live_run": None},
+    ]
 
 
 def test_live_and_health(http: httpx.Client, publish: Publish) -> None:
-    publish("run-a", entities(100), values(100, base=7.0))
+    publish("run-a", entities(100), values(100, base=7.0), prefix=RETAIL)
 
-    live = http.get("/live")
+    live = http.get("/online_retail/live")
 
     assert live.status_code == 200
     assert (live.json()["run"], live.json()["model_version"], live.json()["state"]) == ("run-a", "3", "live")
+    assert (live.json()["first_period"], live.json()["grain"]) == ("2024-03-02", "day")
     assert http.get("/health").json() == {"redis": "ok"}
 
 
@@ -121,8 +185,9 @@ def test_health_is_a_503_naming_the_address_when_redis_is_down() -> None:
     with serving(f"redis://{LOOPBACK}:{port}/0") as client:
         response = client.get("/health")
         lookup = client.get(path(UK, "2024-03-04"))
+        datasets = client.get("/datasets")
 
     assert (
         response.status_code == 503 and f"{LOOPBACK}:{port}/0 is not reachable" in response.json()["detail"]
     )
-    assert lookup.status_code == 503
+    assert (lookup.status_code, datasets.status_code) == (503, 503)

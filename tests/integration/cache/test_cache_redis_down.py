@@ -10,7 +10,7 @@ import redis
 from fti.cache.client import CacheUnavailable, connect
 from fti.cache.predictions import IncompleteRun, begin_run, go_live, live_run, plan_run, write_chunk
 from tests.harness.services import RedisServer, free_port
-from tests.integration.cache.cache_data import FIRST_DATE, PREFIX, TTL_S, entities, values
+from tests.integration.cache.cache_data import FIRST_PERIOD, PREFIX, TTL_S, entities, values
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_publishing_to_a_closed_port_fails_fast_naming_host_and_port() -> None:
 
     started = time.monotonic()
     with pytest.raises(redis.ConnectionError, match=f"127.0.0.1:{port}"):
-        begin_run(client, PREFIX, plan_run("run-a", FIRST_DATE, 7, 10), {}, TTL_S)
+        begin_run(client, PREFIX, plan_run("run-a", FIRST_PERIOD, 7, 10), {}, TTL_S)
 
     assert time.monotonic() - started < 5.0
 
@@ -39,7 +39,7 @@ def test_publishing_to_a_closed_port_fails_fast_naming_host_and_port() -> None:
 def test_a_redis_restarted_mid_publication_refuses_to_make_the_run_live() -> None:
     with RedisServer() as server:
         client = connect(server.url, timeout_s=1.0)
-        plan = plan_run("run-a", FIRST_DATE, 7, 100)
+        plan = plan_run("run-a", FIRST_PERIOD, 7, 100)
         begin_run(client, PREFIX, plan, {}, TTL_S)
         write_chunk(client, PREFIX, plan, "c0", entities(50), values(50, base=1.0), TTL_S)
 

@@ -18,7 +18,16 @@ from fti.cache.predictions import (
     runs,
     write_chunk,
 )
-from tests.integration.cache.cache_data import FIRST_DATE, PREFIX, TTL_S, Publish, entities, values, write_all
+from tests.integration.cache.cache_data import (
+    FIRST_DATE,
+    FIRST_PERIOD,
+    PREFIX,
+    TTL_S,
+    Publish,
+    entities,
+    values,
+    write_all,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +42,7 @@ def dumps(client: redis.Redis, keys: set[str]) -> dict[str, bytes]:
 
 
 def test_writing_the_same_chunk_twice_writes_identical_bytes_and_counts(redis_client: redis.Redis) -> None:
-    plan = plan_run("run-a", FIRST_DATE, 7, 1_000)
+    plan = plan_run("run-a", FIRST_PERIOD, 7, 1_000)
     begin_run(redis_client, PREFIX, plan, {}, TTL_S)
     names, rows = entities(500), values(500, base=3.0)
     rows[::7, 2] = float("nan")
@@ -68,7 +77,8 @@ def test_only_the_newest_keep_runs_remain_and_every_key_of_a_run_not_live_expire
     redis_client: redis.Redis, publish: Publish
 ) -> None:
     for i in range(5):
-        publish(f"run-{i}", entities(200), values(200, base=100.0 * i), FIRST_DATE + timedelta(days=i), 2)
+        first_period = (FIRST_DATE + timedelta(days=i)).isoformat()
+        publish(f"run-{i}", entities(200), values(200, base=100.0 * i), first_period, keep_runs=2)
 
     assert runs(redis_client, PREFIX) == ["run-4", "run-3"]
     assert {k.decode().split(":")[3] for k in redis_client.scan_iter(f"{PREFIX}:run:*")} == {"run-4", "run-3"}
@@ -80,7 +90,7 @@ def test_only_the_newest_keep_runs_remain_and_every_key_of_a_run_not_live_expire
 
 
 def test_a_run_that_never_went_live_is_left_to_its_ttl(redis_client: redis.Redis, publish: Publish) -> None:
-    abandoned = plan_run("run-crashed", FIRST_DATE, 7, 100)
+    abandoned = plan_run("run-crashed", FIRST_PERIOD, 7, 100)
     write_all(redis_client, abandoned, entities(100), values(100, base=5.0))
     for i in range(3):
         publish(f"run-{i}", entities(100), values(100, base=float(i)), keep_runs=1)
@@ -100,4 +110,4 @@ def test_the_live_run_cannot_be_deleted(redis_client: redis.Redis, publish: Publ
 
 def test_go_live_refuses_keep_runs_below_one(redis_client: redis.Redis) -> None:
     with pytest.raises(ValueError, match="keep_runs must be >= 1"):
-        go_live(redis_client, PREFIX, plan_run("r", FIRST_DATE, 7, 1), 0, 0, {}, keep_runs=0, ttl_s=TTL_S)
+        go_live(redis_client, PREFIX, plan_run("r", FIRST_PERIOD, 7, 1), 0, 0, {}, keep_runs=0, ttl_s=TTL_S)

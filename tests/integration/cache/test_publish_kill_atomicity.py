@@ -26,7 +26,16 @@ import redis
 from fti.cache import layout
 from fti.cache.client import PredictionClient
 from fti.cache.predictions import IncompleteRun, go_live, live_run, plan_run
-from tests.integration.cache.cache_data import FIRST_DATE, PREFIX, TTL_S, Publish, entities, values, write_all
+from tests.integration.cache.cache_data import (
+    DAILY,
+    FIRST_DATE,
+    PREFIX,
+    TTL_S,
+    Publish,
+    entities,
+    values,
+    write_all,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,16 +46,15 @@ LINE_TIMEOUT_S = 30
 #: done and waits for the parent's go-ahead (a line on stdin), so the parent picks the kill point.
 WRITER = """
 import json, sys
-from datetime import date
 import numpy as np
 from fti.cache.client import connect
 from fti.cache.predictions import RunPlan, begin_run, write_chunk
 url, prefix, data = sys.argv[1:4]
 spec = json.load(open(f"{data}/b.json"))
 rows = np.load(f"{data}/b.npy")
-plan = RunPlan(spec["run"], date.fromisoformat(spec["first_date"]), spec["horizon_days"], spec["n_buckets"])
+plan = RunPlan(spec["run"], spec["first_period"], spec["horizon"], spec["n_buckets"])
 client = connect(url)
-begin_run(client, prefix, plan, {}, spec["ttl_s"])
+begin_run(client, prefix, plan, spec["calendar"], spec["ttl_s"])
 names, size = spec["entities"], spec["chunk"]
 for k, start in enumerate(range(0, len(names), size)):
     write_chunk(client, prefix, plan, f"c{k:04d}", names[start:start + size], rows[start:start + size],
@@ -55,7 +63,7 @@ for k, start in enumerate(range(0, len(names), size)):
     sys.stdin.readline()
 """
 
-#: argv: redis url, prefix, data dir. Looks up random (entity, date) pairs until <data>/stop exists,
+#: argv: redis url, prefix, data dir. Looks up random (entity, day) pairs until <data>/stop exists,
 #: prints "ready" then the lookups done every 500, and writes every answer to <data>/lookups.json.
 READER = """
 import json, os, random, sys
@@ -153,8 +161,8 @@ def test_readers_see_only_the_live_run_while_a_publisher_is_killed_midway(
 ) -> None:
     publish("run-a", entities(N_A), values(N_A, base=0.0))
     names_b, rows_b, first_b = entities(N_B), values(N_B, base=10_000.0), FIRST_DATE + timedelta(days=1)
-    plan_b = plan_run("run-b", first_b, 7, N_B)
-    spec = {**asdict(plan_b), "first_date": first_b.isoformat(), "entities": names_b}
+    plan_b = plan_run("run-b", first_b.isoformat(), 7, N_B)
+    spec = {**asdict(plan_b), "calendar": dict(DAILY), "entities": names_b}
     (tmp_path / "b.json").write_text(json.dumps({**spec, "chunk": CHUNK, "ttl_s": TTL_S}))
     np.save(tmp_path / "b.npy", rows_b)
     days = [(FIRST_DATE + timedelta(days=d)).isoformat() for d in range(8)]  # A's 7 days and B's last
