@@ -33,7 +33,7 @@ EVIL = '<script>alert("x")</script>'
 def validation(run_id: str, hours: int, success: bool, **summary: object) -> ValidationRecord:
     return ValidationRecord(
         id=f"id-{hours}",
-        feature_set="retail_demand",
+        feature_set="online_retail",
         run_id=run_id,
         start=date(2024, 3, 1),
         end=date(2024, 3, 3),
@@ -50,7 +50,7 @@ def drift_row(
     return {
         "run_id": run_id,
         "feature_day": date(2024, 3, day),
-        "model": "fti-demand-sandbox/3",
+        "model": "fti-online_retail-sandbox/3",
         "version": 1,
         "feature": feature,
         "distance": distance,
@@ -91,7 +91,7 @@ ANALYSIS = {
 
 def champion(analysis: dict | Unavailable = ANALYSIS) -> ChampionRecord:
     return ChampionRecord(
-        "fti-demand-sandbox",
+        "fti-online_retail-sandbox",
         "3",
         "abc123",
         "http://mlflow/#/runs/abc123",
@@ -103,14 +103,19 @@ def champion(analysis: dict | Unavailable = ANALYSIS) -> ChampionRecord:
 def room(**sections: Any) -> ControlRoom:
     defaults: dict[str, Any] = {
         "validations": validation_rows(
-            [validation("manual__1", 1, True, evaluated=12, failed=0, failing=[])], "retail_demand"
+            [validation("manual__1", 1, True, evaluated=12, failed=0, failing=[])], "online_retail"
         ),
-        "drift": drift_series(DRIFT_ROWS, "retail_demand"),
+        "drift": drift_series(DRIFT_ROWS, "online_retail"),
         "champion": champion_view(champion()),
         "live": live_view({"run": "20240310-v3-aa", "model_version": "3", "predictions": "140"}),
     }
-    when = datetime(2024, 3, 10, tzinfo=UTC)
-    return ControlRoom("retail_demand", "fti-demand-sandbox", when, **{**defaults, **sections})
+    defaults |= {
+        "dataset": "online_retail",
+        "datasets": ["car_parks", "online_retail", "store_sales"],
+        "model_name": "fti-online_retail-sandbox",
+        "generated_at": datetime(2024, 3, 10, tzinfo=UTC),
+    }
+    return ControlRoom(**{**defaults, **sections})
 
 
 def section(html: str, anchor: str) -> str:
@@ -164,11 +169,11 @@ def test_drift_series_groups_by_feature_in_time_order_with_the_newest_thresholds
 
 
 def test_no_drift_recorded_names_the_pipeline_that_records_it() -> None:
-    missing = drift_series([], "retail_demand")
+    missing = drift_series([], "online_retail")
     assert isinstance(missing, Unavailable) and "batch_inference" in missing.reason
 
 
-def test_champion_view_puts_the_model_before_the_baselines_and_keeps_country_and_volume_band() -> None:
+def test_champion_view_puts_the_model_before_the_baselines_and_keeps_every_slicing_but_the_horizon() -> None:
     view = champion_view(champion())
 
     assert not isinstance(view, Unavailable) and not isinstance(view.metrics, Unavailable)
@@ -185,6 +190,24 @@ def test_champion_view_puts_the_model_before_the_baselines_and_keeps_country_and
     assert view.beats_baselines is True
 
 
+def test_champion_view_shows_the_slicings_of_any_data_set_or_the_ones_asked_for() -> None:
+    tables = {
+        "store": [{"slice": "s1", "rows": 10, "wape": 0.2}],
+        "store_type": [{"slice": "big", "rows": 10, "wape": 0.3}],
+        "volume_band": [{"slice": "top", "rows": 5, "wape": 0.1}],
+        "horizon": [{"slice": "1", "rows": 10, "wape": 0.2}],
+        "empty": [],
+    }
+    record = champion({**ANALYSIS, "slices": tables})
+
+    every = champion_view(record)
+    asked = champion_view(record, ["horizon", "store"])
+
+    assert not isinstance(every, Unavailable) and not isinstance(asked, Unavailable)
+    assert list(every.slices) == ["store", "store_type", "volume_band"]
+    assert list(asked.slices) == ["horizon", "store"]
+
+
 def test_champion_without_analysis_keeps_its_version_and_says_why_metrics_are_missing() -> None:
     view = champion_view(champion(Unavailable("run abc123 has no readable analysis/analysis.json")))
 
@@ -194,11 +217,30 @@ def test_champion_without_analysis_keeps_its_version_and_says_why_metrics_are_mi
 
 
 def test_live_view_lists_the_important_fields_first_and_nothing_live_is_a_sentence() -> None:
-    view = live_view({"zeta": "z", "predictions": "140", "run": "r1", "model_version": "3"})
+    view = live_view(
+        {
+            "zeta": "z",
+            "predictions": "140",
+            "run": "r1",
+            "model_version": "3",
+            "grain": "hour",
+            "first_period": "2016-12-20T08:00",
+            "horizon": "9",
+            "dataset": "car_parks",
+        }
+    )
 
     assert not isinstance(view, Unavailable)
     assert view.run == "r1"
-    assert view.fields == [("model_version", "3"), ("predictions", "140"), ("zeta", "z")]
+    assert view.fields == [
+        ("dataset", "car_parks"),
+        ("model_version", "3"),
+        ("first_period", "2016-12-20T08:00"),
+        ("horizon", "9"),
+        ("grain", "hour"),
+        ("predictions", "140"),
+        ("zeta", "z"),
+    ]
     assert live_view(None) == Unavailable("nothing is live in Redis yet (batch_inference publishes a run)")
 
 
@@ -274,17 +316,35 @@ def test_page_has_the_four_sections_with_their_content() -> None:
     assert "20240310-v3-aa" in section(html, "live")
 
 
+def test_the_page_names_its_data_set_and_links_to_the_others() -> None:
+    html = render_page(room())
+
+    assert "<title>FTI control room: online_retail / fti-online_retail-sandbox</title>" in html
+    picker = re.search(r'<p class="meta datasets">(.*?)</p>', html)
+    assert picker and picker.group(1) == (
+        'data set: <a href="?dataset=car_parks">car_parks</a> <b>online_retail</b> '
+        '<a href="?dataset=store_sales">store_sales</a>'
+    )
+    assert '<a href="api/summary?dataset=online_retail">JSON</a>' in html
+
+
+def test_data_set_names_are_escaped_and_quoted_in_the_picker() -> None:
+    html = render_page(room(datasets=["online_retail", 'a"b <c>']))
+
+    assert '<a href="?dataset=a%22b%20%3Cc%3E">a&quot;b &lt;c&gt;</a>' in html
+
+
 def test_each_missing_section_shows_its_reason() -> None:
     html = render_page(
         room(
-            validations=Unavailable("no validation recorded yet for feature set 'retail_demand'"),
+            validations=Unavailable("no validation recorded yet for feature set 'online_retail'"),
             drift=Unavailable("no drift scores recorded yet"),
             champion=Unavailable("no champion yet"),
             live=Unavailable("Redis unreachable: Connection refused"),
         )
     )
 
-    assert "no validation recorded yet for feature set &#x27;retail_demand&#x27;" in section(
+    assert "no validation recorded yet for feature set &#x27;online_retail&#x27;" in section(
         html, "validations"
     )
     assert "no drift scores recorded yet" in section(html, "drift")
@@ -315,60 +375,69 @@ def test_summary_json_marks_each_section_available_or_not_and_has_no_nan() -> No
     assert data["champion"]["data"]["metrics"][0]["wape"] is None
     assert data["drift"]["data"][0]["points"][0]["at"] == (T0 + timedelta(days=1)).isoformat()
     assert "generated_at" in text
+    assert (data["dataset"], data["datasets"]) == (
+        "online_retail",
+        ["car_parks", "online_retail", "store_sales"],
+    )
+    assert data["model_name"] == "fti-online_retail-sandbox"
 
 
 # --- task buttons --------------------------------------------------------------------------------
 
 RUN_URL = "http://mlflow/#/experiments/1/runs/abc"
 VERSION_URL = "http://mlflow/#/models/m/versions/3"
-TRAINED = {"version": "3", "links": {"run": RUN_URL, "model_version": VERSION_URL}, "validation_id": "v123"}
+#: What train_and_register returns (a TrainedModel): the validation id is in its lineage.
+TRAINED = {
+    "version": "3",
+    "links": {"run": RUN_URL, "model_version": VERSION_URL},
+    "lineage": {"validation_id": "v123"},
+}
+CHECKED = {"validation_id": "ab/c"}  # what validate_raw returns (a RawCheck), in part
+TRAIN = "training_pipeline__online_retail"
+FEATURES = "feature_pipeline__car_parks"
+INFERENCE = "batch_inference__store_sales"
 
 
 @pytest.mark.parametrize(
     ("name", "dag_id", "task_id", "value", "url"),
     [
-        (links.MLFLOW_RUN, "training_pipeline", "train_and_register", TRAINED, RUN_URL),
-        (
-            links.MLFLOW_MODEL_VERSION,
-            "training_pipeline",
-            "train_and_register",
-            TRAINED,
-            VERSION_URL,
-        ),
-        (
-            links.VALIDATION_DOCUMENT,
-            "feature_pipeline",
-            "validate_raw",
-            {"validation_id": "ab/c"},
-            "/fti/validations/ab%2Fc",
-        ),
-        (
-            links.VALIDATION_DOCUMENT,
-            "training_pipeline",
-            "train_and_register",
-            TRAINED,
-            "/fti/validations/v123",
-        ),
-        (links.VALIDATION_DOCUMENT, "feature_pipeline", "validate_raw", None, "/fti/#validations"),
-        (links.DRIFT_REPORT, "batch_inference", "check_inputs", None, "/fti/#drift"),
-        (links.MLFLOW_RUN, "training_pipeline", "train_and_register", None, ""),
+        (links.MLFLOW_RUN, TRAIN, "train_and_register", TRAINED, RUN_URL),
+        (links.MLFLOW_MODEL_VERSION, TRAIN, "train_and_register", TRAINED, VERSION_URL),
+        (links.VALIDATION_DOCUMENT, FEATURES, "validate_raw", CHECKED, "/fti/validations/ab%2Fc"),
+        (links.VALIDATION_DOCUMENT, TRAIN, "train_and_register", TRAINED, "/fti/validations/v123"),
+        (links.VALIDATION_DOCUMENT, TRAIN, "train_and_register", {"lineage": {"validation_id": "none"}},
+         "/fti/?dataset=online_retail#validations"),
+        (links.VALIDATION_DOCUMENT, FEATURES, "validate_raw", None, "/fti/?dataset=car_parks#validations"),
+        (links.DRIFT_REPORT, INFERENCE, "check_inputs", None, "/fti/?dataset=store_sales#drift"),
+        (links.DRIFT_REPORT, INFERENCE, "publish", None, "/fti/?dataset=store_sales#drift"),
+        (links.MLFLOW_RUN, TRAIN, "train_and_register", None, ""),
     ],
-)
+)  # fmt: skip
 def test_link_url_of_each_button(name: str, dag_id: str, task_id: str, value: object, url: str) -> None:
     assert links.applies(name, dag_id, task_id)
-    assert links.link_url(name, value) == url
+    assert links.link_url(name, value, "", links.split_dag_id(dag_id)[1]) == url
+
+
+def test_a_generated_dag_id_splits_into_pipeline_and_data_set() -> None:
+    assert links.split_dag_id("training_pipeline__online_retail") == ("training_pipeline", "online_retail")
+    assert links.split_dag_id("training_pipeline__car__parks") == ("training_pipeline", "car__parks")
+    assert links.split_dag_id("training_pipeline") == ("training_pipeline", "")
 
 
 def test_buttons_apply_only_to_their_tasks() -> None:
-    assert not links.applies(links.MLFLOW_RUN, "training_pipeline", "promote")
+    assert not links.applies(links.MLFLOW_RUN, TRAIN, "promote")
     assert not links.applies(
-        links.DRIFT_REPORT, "training_pipeline", "check_inputs"
-    )  # same task id, other DAG
-    assert not links.applies(links.VALIDATION_DOCUMENT, "batch_inference", "validate_raw")
+        links.DRIFT_REPORT, "training_pipeline__online_retail", "check_inputs"
+    )  # other DAG
+    assert not links.applies(links.VALIDATION_DOCUMENT, INFERENCE, "validate_raw")
+    assert not links.applies(links.MLFLOW_RUN, "my_own_dag__online_retail", "train_and_register")
     assert not links.needs_return_value(links.DRIFT_REPORT)
 
 
-def test_links_into_the_control_room_follow_the_api_base_url() -> None:
+def test_links_into_the_control_room_follow_the_api_base_url_and_quote_the_data_set() -> None:
     assert links.link_url(links.DRIFT_REPORT, None, "https://airflow.example/base/") == (
         "https://airflow.example/base/fti/#drift"
+    )
+    assert links.link_url(links.DRIFT_REPORT, None, "https://airflow.example/base", "a b") == (
+        "https://airflow.example/base/fti/?dataset=a%20b#drift"
     )
