@@ -1,4 +1,5 @@
-"""The control room app over a real feature store, a real MLflow registry (SQLite) and a real Redis."""
+"""The control room app over a real feature store, a real MLflow registry (SQLite) and a real Redis,
+one data set at a time (``?dataset=``)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from fastapi.testclient import TestClient
 
 from fti.cache.predictions import begin_run, go_live, plan_run, write_chunk
 from fti.registry import mlflow_registry as registry
-from fti.settings import Settings
+from fti.settings import PROJECT_ROOT, Settings
 from fti.store import FeatureStore
 from fti.ui.app import create_app
 from tests.harness.services import free_port
 
 pytestmark = pytest.mark.integration
 
-FEATURE_SET = "retail_demand"
+DATASET = FEATURE_SET = "online_retail"  # a data set's feature set has its name
+OTHER = "car_parks"
+DATASETS = ["car_parks", "online_retail", "store_sales"]  # the checkout's specs
 RUN_WITH_HTML = "manual__<b>bold</b>"
 ANALYSIS = {
     "beats_baselines": True,
@@ -50,16 +53,17 @@ ANALYSIS = {
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Every location under ``tmp_path``, nothing created yet."""
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Every location under ``tmp_path``, nothing created yet; the checkout's specs; no FTI_DATASET."""
+    monkeypatch.delenv("FTI_DATASET", raising=False)
     (tmp_path / "mlflow").mkdir()
     return Settings(
         var_dir=tmp_path,
+        specs_dir=PROJECT_ROOT / "specs",
         store_uri=str(tmp_path / "store"),
         catalog_url=f"sqlite:///{tmp_path / 'catalog.db'}",
         mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
         mlflow_artifact_uri=str(tmp_path / "mlflow" / "artifacts"),
-        feature_set=FEATURE_SET,
     )
 
 
@@ -86,30 +90,33 @@ def store(settings: Settings) -> FeatureStore:
         store.record_drift(
             FEATURE_SET, 1, f"scheduled__2024-03-0{i + 1}", date(2024, 3, i + 1), "m/3", scores
         )
+    store.record_validation(
+        OTHER, "scheduled__2016-12-19", date(2016, 12, 19), date(2016, 12, 19), True, summary, {}
+    )
     return store
 
 
 def register(
-    settings: Settings, analysis: dict | None, alias: str | None = registry.CHAMPION
+    settings: Settings, analysis: dict | None, alias: str | None = registry.CHAMPION, dataset: str = DATASET
 ) -> registry.ModelRef:
-    """Log a run (with ``analysis`` as its analysis.json), register it and point ``alias`` at it."""
+    """Log a run (with ``analysis`` as its analysis.json), register it as the data set's model and
+    point ``alias`` at it."""
     import mlflow
 
     assert settings.mlflow_tracking_uri and settings.mlflow_artifact_uri
+    name = settings.model_name(dataset)
     client = registry.configure(settings.mlflow_tracking_uri)
-    experiment = registry.ensure_experiment(client, settings.model_name, settings.mlflow_artifact_uri)
+    experiment = registry.ensure_experiment(client, name, settings.mlflow_artifact_uri)
     with mlflow.start_run(experiment_id=experiment) as run:
         mlflow.log_metric("test_wape", 0.41)
         if analysis is not None:
             mlflow.log_dict(analysis, "analysis/analysis.json")
-    if not client.search_registered_models(f"name = '{settings.model_name}'"):
-        client.create_registered_model(settings.model_name)
-    version = client.create_model_version(
-        settings.model_name, f"runs:/{run.info.run_id}/model", run.info.run_id
-    )
+    if not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(name)
+    version = client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
     if alias:
-        client.set_registered_model_alias(settings.model_name, alias, version.version)
-    return registry.ModelRef(settings.model_name, str(version.version), run.info.run_id)
+        client.set_registered_model_alias(name, alias, version.version)
+    return registry.ModelRef(name, str(version.version), run.info.run_id)
 
 
 @pytest.fixture
@@ -119,16 +126,20 @@ def champion(settings: Settings) -> registry.ModelRef:
 
 @pytest.fixture
 def live(settings: Settings, redis_client: redis.Redis) -> str:
-    """A run of 3 entities x 7 days published under the settings' cache prefix."""
-    prefix, run = settings.cache_prefix, "20240310-v3-0badcafe"
-    plan = plan_run(run, date(2024, 3, 11), 7, 3)
-    begin_run(
-        redis_client, prefix, plan, {"model_name": settings.model_name, "model_version": "3"}, ttl_s=3600
-    )
+    """A run of 3 entities x 7 days published under the data set's cache prefix."""
+    prefix, run = settings.cache_prefix(DATASET), "20240310-v3-0badcafe"
+    plan = plan_run(run, "2024-03-11", 7, 3)
+    start = {
+        "dataset": DATASET,
+        "model_name": settings.model_name(DATASET),
+        "model_version": "3",
+        "grain": "day",
+    }
+    begin_run(redis_client, prefix, plan, start, ttl_s=3600)
     count = write_chunk(
         redis_client, prefix, plan, "00000", ["UK|1", "UK|2", "DE|1"], np.ones((3, 7)), ttl_s=3600
     )
-    meta = {"feature_day": "2024-03-10", "drift_status": "warn", "drift_max_feature": "lag_1"}
+    meta = {"feature_partition": "2024-03-10", "drift_status": "warn", "drift_max_feature": "lag_1"}
     go_live(redis_client, prefix, plan, 1, count, meta, keep_runs=3, ttl_s=3600)
     return run
 
@@ -146,7 +157,7 @@ def section(html: str, anchor: str) -> str:
 def test_page_shows_validations_drift_champion_and_the_live_run(
     settings: Settings, store: FeatureStore, champion: registry.ModelRef, live: str, redis_url: str
 ) -> None:
-    response = client_for(settings, redis_url).get("/")
+    response = client_for(settings, redis_url).get("/", params={"dataset": DATASET})
 
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
@@ -163,15 +174,54 @@ def test_page_shows_validations_drift_champion_and_the_live_run(
     assert "moving_average" in chart and "Germany" in chart and "medium" in chart
     assert "beats the baselines: <b>yes</b>" in chart
     live_html = section(html, "live")
-    assert live in live_html and "drift_status" in live_html and "fti-demand-sandbox" in live_html
+    assert live in live_html and "drift_status" in live_html and "fti-online_retail-sandbox" in live_html
+    assert "first_period" in live_html and "2024-03-11" in live_html
+    assert '<b>online_retail</b> <a href="?dataset=store_sales">' in html
+
+
+def test_another_data_set_shows_only_its_own_validations_model_and_live_run(
+    settings: Settings, store: FeatureStore, champion: registry.ModelRef, live: str, redis_url: str
+) -> None:
+    html = client_for(settings, redis_url).get("/", params={"dataset": OTHER}).text
+
+    assert "scheduled__2016-12-19" in section(html, "validations")
+    assert "scheduled__2024-03-09" not in section(html, "validations")
+    assert "no drift scores recorded yet for feature set &#x27;car_parks&#x27;" in section(html, "drift")
+    assert "model &#x27;fti-car_parks-sandbox&#x27; has no version" in section(html, "champion")
+    assert "nothing is live in Redis yet" in section(html, "live")
+    assert "<title>FTI control room: car_parks / fti-car_parks-sandbox</title>" in html
+
+
+def test_without_a_data_set_the_page_shows_fti_dataset_or_else_the_first_spec(
+    settings: Settings, store: FeatureStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(settings, None)
+
+    first = client.get("/api/summary").json()
+    monkeypatch.setenv("FTI_DATASET", DATASET)
+    chosen = client.get("/api/summary").json()
+
+    assert (first["dataset"], first["datasets"]) == (DATASETS[0], DATASETS)
+    assert chosen["dataset"] == DATASET
+
+
+def test_an_unknown_data_set_is_a_404_naming_the_ones_there(settings: Settings) -> None:
+    client = client_for(settings, None)
+
+    for route in ("/", "/api/summary", "/api/drift"):
+        response = client.get(route, params={"dataset": "nope"})
+        assert response.status_code == 404, route
+        assert (
+            "no data set 'nope'" in response.json()["detail"] and "online_retail" in response.json()["detail"]
+        )
 
 
 def test_summary_json_carries_the_same_data(
     settings: Settings, store: FeatureStore, champion: registry.ModelRef, live: str, redis_url: str
 ) -> None:
-    data = client_for(settings, redis_url).get("/api/summary").json()
+    data = client_for(settings, redis_url).get("/api/summary", params={"dataset": DATASET}).json()
 
-    assert data["feature_set"] == FEATURE_SET and data["model_name"] == settings.model_name
+    assert data["dataset"] == DATASET and data["model_name"] == settings.model_name(DATASET)
     assert [v["run_id"] for v in data["validations"]["data"]] == [RUN_WITH_HTML, "scheduled__2024-03-09"]
     assert data["validations"]["data"][0]["failing"] == ["expect_column_values_to_not_be_null"]
     assert {s["feature"] for s in data["drift"]["data"]} == {"lag_1", "rolling_mean_7"}
@@ -188,9 +238,9 @@ def test_summary_json_carries_the_same_data(
 
 
 def test_drift_api_returns_each_feature_over_the_newest_runs(settings: Settings, store: FeatureStore) -> None:
-    data = client_for(settings, None).get("/api/drift", params={"last_runs": 2}).json()
+    data = client_for(settings, None).get("/api/drift", params={"last_runs": 2, "dataset": DATASET}).json()
 
-    assert data["last_runs"] == 2
+    assert (data["dataset"], data["last_runs"]) == (DATASET, 2)
     lag = next(s for s in data["drift"]["data"] if s["feature"] == "lag_1")
     assert [p["distance"] for p in lag["points"]] == [0.22, 0.45]
     assert [p["status"] for p in lag["points"]] == ["warn", "fail"]
@@ -212,7 +262,7 @@ def test_validation_document_is_served_and_an_unknown_id_is_a_404(
 def test_a_new_installation_says_what_is_missing_and_creates_nothing(
     settings: Settings, tmp_path: Path
 ) -> None:
-    html = client_for(settings, None).get("/").text
+    html = client_for(settings, None).get("/", params={"dataset": DATASET}).text
 
     assert "no feature store yet: there is no catalog at" in section(html, "validations")
     assert "no feature store yet" in section(html, "drift")
@@ -229,9 +279,9 @@ def test_an_empty_store_and_an_empty_cache_are_named(
     assert settings.store_uri and settings.catalog_url
     assert FeatureStore(settings.store_uri, settings.catalog_url).validations(FEATURE_SET) == []  # creates it
 
-    html = client_for(settings, redis_url).get("/").text
+    html = client_for(settings, redis_url).get("/", params={"dataset": DATASET}).text
 
-    assert "no validation recorded yet for feature set &#x27;retail_demand&#x27;" in section(
+    assert "no validation recorded yet for feature set &#x27;online_retail&#x27;" in section(
         html, "validations"
     )
     assert "no drift scores recorded yet" in section(html, "drift")
@@ -240,7 +290,7 @@ def test_an_empty_store_and_an_empty_cache_are_named(
 
 def test_redis_down_is_reported_as_unreachable(settings: Settings, store: FeatureStore) -> None:
     port = free_port()
-    html = client_for(settings, f"redis://127.0.0.1:{port}/0").get("/").text
+    html = client_for(settings, f"redis://127.0.0.1:{port}/0").get("/", params={"dataset": DATASET}).text
 
     assert f"Redis unreachable: Redis at 127.0.0.1:{port}/0 is not reachable" in section(html, "live")
     assert "scheduled__2024-03-09" in section(html, "validations")  # the other sections still show
@@ -249,10 +299,11 @@ def test_redis_down_is_reported_as_unreachable(settings: Settings, store: Featur
 def test_a_registry_without_champion_says_so(settings: Settings) -> None:
     register(settings, ANALYSIS, alias=registry.CHALLENGER)
 
-    html = client_for(settings, None).get("/").text
+    html = client_for(settings, None).get("/", params={"dataset": DATASET}).text
 
-    assert "no champion yet: model &#x27;fti-demand-sandbox&#x27; has no version with the alias" in section(
-        html, "champion"
+    assert (
+        "no champion yet: model &#x27;fti-online_retail-sandbox&#x27; has no version with the alias"
+        in section(html, "champion")
     )
 
 
@@ -261,7 +312,7 @@ def test_a_champion_without_analysis_shows_its_version_and_why_metrics_are_missi
 ) -> None:
     ref = register(settings, None)
 
-    champion = section(client_for(settings, None).get("/").text, "champion")
+    champion = section(client_for(settings, None).get("/", params={"dataset": DATASET}).text, "champion")
 
     assert f"version <b>{ref.version}</b>" in champion
     assert f"run {ref.run_id} has no readable analysis/analysis.json" in champion
@@ -270,6 +321,6 @@ def test_a_champion_without_analysis_shows_its_version_and_why_metrics_are_missi
 def test_mlflow_server_down_is_reported_as_unreachable(settings: Settings) -> None:
     down = settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"})
 
-    champion = section(client_for(down, None).get("/").text, "champion")
+    champion = section(client_for(down, None).get("/", params={"dataset": DATASET}).text, "champion")
 
     assert "MLflow unreachable: MLflow tracking server http://127.0.0.1:" in champion

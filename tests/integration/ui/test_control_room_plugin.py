@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ from tests.harness.airflow import AirflowProject
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "fti:sandbox"  # the cache prefix of the default settings (FTI_ENV unset)
+DATASET = "online_retail"
+PREFIX = f"fti:sandbox:{DATASET}"  # the data set's cache prefix under the default settings (FTI_ENV unset)
 
 # The API server's own app (what `airflow api-server` serves), asked as a stranger, then logged in.
 _API_SERVER = """
@@ -32,13 +32,14 @@ from airflow.api_fastapi.main import app
 from fastapi.testclient import TestClient
 
 client = TestClient(app)
-anonymous = {path: client.get(path).status_code for path in sys.argv[1:]}
+dataset, paths = sys.argv[1], sys.argv[2:]
+anonymous = {path: client.get(path).status_code for path in paths}
 passwords = Path(os.environ["AIRFLOW_HOME"], "simple_auth_manager_passwords.json.generated")
 login = {"username": "admin", "password": json.loads(passwords.read_text())["admin"]}
 token = client.post("/auth/token", json=login).json()["access_token"]
 headers = {"Authorization": f"Bearer {token}"}
-page = client.get("/fti/", headers=headers)
-summary = client.get("/fti/api/summary", headers=headers).json()
+page = client.get("/fti/", params={"dataset": dataset}, headers=headers)
+summary = client.get("/fti/api/summary", params={"dataset": dataset}, headers=headers).json()
 print(json.dumps({"anonymous": anonymous, "page": [page.status_code, page.text], "summary": summary}))
 """
 
@@ -62,7 +63,8 @@ with create_session() as session:
 print(json.dumps(found))
 """
 
-# Stand-ins for the three pipelines: same DAG and task ids, returning what the real tasks return.
+# Stand-ins for the three generated pipelines of data sets: same DAG and task ids (<pipeline>__<data
+# set>), returning what the real tasks return (a TrainedModel, a RawCheck, CheckedInputs) in part.
 _PROBE_DAGS = """
 import pendulum
 from airflow.sdk import dag, task
@@ -71,12 +73,12 @@ START = pendulum.datetime(2024, 1, 1, tz="UTC")
 LINKS = {LINKS}
 
 
-@dag(dag_id="training_pipeline", schedule=None, start_date=START, catchup=False)
+@dag(dag_id="training_pipeline__online_retail", schedule=None, start_date=START, catchup=False)
 def training_pipeline():
     @task
     def train_and_register():
-        return {{"model": "fti-demand-sandbox", "version": "3", "run_id": "abc", "links": LINKS,
-                "validation_id": "f00d"}}
+        return {{"name": "fti-online_retail-sandbox", "version": "3", "run_id": "abc", "links": LINKS,
+                "lineage": {{"dataset": "online_retail", "validation_id": "f00d"}}}}
 
     @task
     def promote(model):
@@ -85,20 +87,20 @@ def training_pipeline():
     promote(train_and_register())
 
 
-@dag(dag_id="feature_pipeline", schedule=None, start_date=START, catchup=False)
+@dag(dag_id="feature_pipeline__car_parks", schedule=None, start_date=START, catchup=False)
 def feature_pipeline():
     @task
     def validate_raw():
-        return {{"success": True, "validation_id": "0a1b2c", "days": 1}}
+        return {{"dataset": "car_parks", "partitions": ["2016-12-19"], "validation_id": "0a1b2c"}}
 
     validate_raw()
 
 
-@dag(dag_id="batch_inference", schedule=None, start_date=START, catchup=False)
+@dag(dag_id="batch_inference__store_sales", schedule=None, start_date=START, catchup=False)
 def batch_inference():
     @task
     def check_inputs():
-        return {{"feature_day": "2024-03-10", "entities": 3, "drift": {{"status": "ok"}}}}
+        return {{"dataset": "store_sales", "feature_partition": "2024-03-04", "drift": {{"status": "ok"}}}}
 
     check_inputs()
 
@@ -110,7 +112,7 @@ batch_inference()
 MLFLOW_LINKS = {
     "run": "http://mlflow.example/#/experiments/1/runs/abc",
     "plots": "http://mlflow.example/#/experiments/1/runs/abc/artifacts",
-    "model_version": "http://mlflow.example/#/models/fti-demand-sandbox/versions/3",
+    "model_version": "http://mlflow.example/#/models/fti-online_retail-sandbox/versions/3",
 }
 
 
@@ -124,8 +126,8 @@ def python(project: AirflowProject, script: str, *args: str) -> Any:
 
 
 def publish_live_run(client: redis.Redis, run: str) -> None:
-    plan = plan_run(run, date(2024, 3, 11), 7, 2)
-    begin_run(client, PREFIX, plan, {"model_version": "3"}, ttl_s=3600)
+    plan = plan_run(run, "2024-03-11", 7, 2)
+    begin_run(client, PREFIX, plan, {"model_version": "3", "grain": "day", "dataset": DATASET}, ttl_s=3600)
     count = write_chunk(client, PREFIX, plan, "00000", ["UK|1", "UK|2"], np.ones((2, 7)), ttl_s=3600)
     go_live(client, PREFIX, plan, 1, count, {"drift_status": "ok"}, keep_runs=3, ttl_s=3600)
 
@@ -157,16 +159,20 @@ def test_api_server_serves_the_page_to_logged_in_users_with_redis_from_the_airfl
     )  # fmt: skip
     publish_live_run(redis_client, "20240310-v3-c0ffee00")
 
-    result = python(project, _API_SERVER, "/fti/", "/fti/api/summary", "/fti/validations/x", "/fti/icon.svg")
+    paths = ["/fti/", f"/fti/?dataset={DATASET}", "/fti/api/summary", "/fti/validations/x", "/fti/icon.svg"]
+    result = python(project, _API_SERVER, DATASET, *paths)
 
     assert result["anonymous"] == {
         "/fti/": 401,
+        f"/fti/?dataset={DATASET}": 401,
         "/fti/api/summary": 401,
         "/fti/validations/x": 401,
         "/fti/icon.svg": 200,
     }
     status, html = result["page"]
     assert status == 200 and '<section id="live">' in html and "20240310-v3-c0ffee00" in html
+    assert f"<b>{DATASET}</b>" in html and '<a href="?dataset=car_parks">' in html
+    assert result["summary"]["dataset"] == DATASET
     assert result["summary"]["live"]["data"]["run"] == "20240310-v3-c0ffee00"  # via the DB connection
     assert result["summary"]["champion"]["available"] is False
 
@@ -178,7 +184,7 @@ def test_without_the_connection_the_api_server_reads_fti_redis_url(
     project.migrate()
     publish_live_run(redis_client, "20240310-v3-feedbeef")
 
-    result = python(project, _API_SERVER)
+    result = python(project, _API_SERVER, DATASET)
 
     assert result["summary"]["live"]["data"]["run"] == "20240310-v3-feedbeef"
 
@@ -190,14 +196,18 @@ def test_task_buttons_come_from_the_real_xcoms_of_their_tasks_only(tmp_path: Pat
     env = {"AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__API__BASE_URL": "http://airflow.example/"}
     project = AirflowProject(tmp_path / "home", env)
     project.migrate()
-    for dag_id in ("training_pipeline", "feature_pipeline", "batch_inference"):
+    for dag_id in (
+        "training_pipeline__online_retail",
+        "feature_pipeline__car_parks",
+        "batch_inference__store_sales",
+    ):
         project.test_dag(dag_id)
 
     tasks = [
-        "training_pipeline.train_and_register",
-        "training_pipeline.promote",
-        "feature_pipeline.validate_raw",
-        "batch_inference.check_inputs",
+        "training_pipeline__online_retail.train_and_register",
+        "training_pipeline__online_retail.promote",
+        "feature_pipeline__car_parks.validate_raw",
+        "batch_inference__store_sales.check_inputs",
     ]
     found = python(project, _EXTRA_LINKS, *tasks)
 
@@ -208,16 +218,19 @@ def test_task_buttons_come_from_the_real_xcoms_of_their_tasks_only(tmp_path: Pat
         "Validation document": None,
     }
     assert found == {
-        "training_pipeline.train_and_register": {
+        "training_pipeline__online_retail.train_and_register": {
             **none,
             "MLflow run": MLFLOW_LINKS["run"],
             "MLflow model version": MLFLOW_LINKS["model_version"],
             "Validation document": "http://airflow.example/fti/validations/f00d",
         },
-        "training_pipeline.promote": none,
-        "feature_pipeline.validate_raw": {
+        "training_pipeline__online_retail.promote": none,
+        "feature_pipeline__car_parks.validate_raw": {
             **none,
             "Validation document": "http://airflow.example/fti/validations/0a1b2c",
         },
-        "batch_inference.check_inputs": {**none, "Drift report": "http://airflow.example/fti/#drift"},
+        "batch_inference__store_sales.check_inputs": {
+            **none,
+            "Drift report": "http://airflow.example/fti/?dataset=store_sales#drift",
+        },
     }

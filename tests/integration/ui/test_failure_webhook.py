@@ -1,8 +1,9 @@
 """Failure alerts for real: a failing feature_pipeline run posts to a local webhook through ``fti_alerts``.
 
 Airflow runs in subprocesses with homes of their own (``AirflowProject``). The failure is real:
-with no raw data ``plan_days`` fails its three tries (two retries, a minute apart), so the module
-takes a little over two minutes; its two DAG runs (with and without the connection) run at once.
+with no raw data of online_retail ``plan_partitions`` fails; no retry can fix that (RawDataMissing
+is permanent), so it fails at its first try. The two DAG runs (with and without the connection) run
+at once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from tests.harness.airflow import PROJECT_ROOT, AirflowProject
 from tests.harness.services import free_port
 
 pytestmark = pytest.mark.integration
+
+DAG_ID = "feature_pipeline__online_retail"
 
 
 @dataclass
@@ -68,8 +71,8 @@ def alerts_connection(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def failed_runs(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> dict[str, str]:
-    """Output of `airflow dags test feature_pipeline` without raw data, with ("alerts") and without
-    ("silent") the fti_alerts connection."""
+    """Output of `airflow dags test feature_pipeline__online_retail` without raw data, with ("alerts")
+    and without ("silent") the fti_alerts connection."""
     projects = {
         "alerts": AirflowProject(
             tmp_path_factory.mktemp("alerts"), {"AIRFLOW_CONN_FTI_ALERTS": alerts_connection(webhook.url())}
@@ -80,7 +83,7 @@ def failed_runs(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> d
         project.migrate()
     running = {
         name: subprocess.Popen(
-            ["airflow", "dags", "test", "feature_pipeline"],
+            ["airflow", "dags", "test", DAG_ID],
             env=project.env,
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
@@ -95,21 +98,23 @@ def failed_runs(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> d
 def test_a_task_failing_for_good_posts_one_alert_naming_dag_task_run_and_error(
     failed_runs: dict[str, str], webhook: Webhook
 ) -> None:
-    (alert,) = webhook.bodies()  # one alert: the retries before the last try send none
+    (alert,) = webhook.bodies()  # one alert: a permanent error fails the task at its first try
     output = failed_runs["alerts"]
 
-    assert (alert["dag_id"], alert["task_id"], alert["try_number"]) == ("feature_pipeline", "plan_days", 3)
-    assert alert["exception"].startswith("RawDataMissing: no raw files in ")
+    assert (alert["dag_id"], alert["task_id"], alert["try_number"]) == (DAG_ID, "plan_partitions", 1)
+    assert alert["exception"].startswith(
+        "AirflowFailException: RawDataMissing: no raw files of 'online_retail' in "
+    )
     assert alert["run_id"].startswith("manual__") and alert["run_id"] in output
-    assert alert["text"].startswith("[fti] Airflow task failed: feature_pipeline.plan_days\n")
-    assert "error: RawDataMissing: no raw files" in alert["text"]
+    assert alert["text"].startswith(f"[fti] Airflow task failed: {DAG_ID}.plan_partitions\n")
+    assert "error: AirflowFailException: RawDataMissing: no raw files" in alert["text"]
     assert (
-        alert["log_url"].endswith("/tasks/plan_days?try_number=3")
+        alert["log_url"].endswith("/tasks/plan_partitions?try_number=1")
         and f"log: {alert['log_url']}" in alert["text"]
     )
     headers = next(h for p, h, _ in webhook.received if p == "/hook")
     assert headers["X-Fti-Token"] == "t0k" and headers["Content-Type"] == "application/json"
-    assert "failure of feature_pipeline.plan_days (run manual__" in output
+    assert f"failure of {DAG_ID}.plan_partitions (run manual__" in output
     assert "sent to the fti_alerts webhook (HTTP 200)" in output
 
 
@@ -118,7 +123,7 @@ def test_without_the_connection_the_failure_is_logged_as_sent_nowhere(
 ) -> None:
     output = failed_runs["silent"]
 
-    assert "no fti_alerts connection: failure of feature_pipeline.plan_days (run manual__" in output
+    assert f"no fti_alerts connection: failure of {DAG_ID}.plan_partitions (run manual__" in output
     assert "not sent anywhere" in output
     assert all(body["run_id"] not in output for body in webhook.bodies())  # nothing of this run arrived
 
@@ -194,4 +199,25 @@ def test_every_task_of_every_dag_calls_the_failure_callback(tmp_path: Path) -> N
     )
 
     without = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert without == {"feature_pipeline": [], "training_pipeline": [], "batch_inference": []}
+    pipelines = ("feature_pipeline", "training_pipeline", "batch_inference")
+    datasets = ("car_parks", "online_retail", "store_sales")  # the checkout's specs
+    assert without == {f"{p}__{d}": [] for p in pipelines for d in datasets}
+
+
+def test_the_placeholder_dag_of_a_broken_spec_calls_the_failure_callback_too(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "broken.yaml").write_text("spec_version: 2\nname: broken\n")
+    project = AirflowProject(tmp_path / "home", {"FTI_SPECS_DIR": str(specs)})
+    proc = subprocess.run(
+        [sys.executable, "-c", _WIRING, str(PROJECT_ROOT / "dags")],
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    without = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert without == {
+        f"{p}__broken": [] for p in ("feature_pipeline", "training_pipeline", "batch_inference")
+    }
