@@ -271,9 +271,9 @@ def test_fti_settings_point_at_the_shared_volume_and_the_services(services: dict
 
 
 def test_redis_connection_logs_in_as_the_cache_writer(services: dict[str, Any]) -> None:
-    dag = (ROOT / "dags" / "batch_inference.py").read_text()
-    conn_id = re.search(r'REDIS_CONN_ID = "(\w+)"', dag)
-    assert conn_id, "dags/batch_inference.py no longer names its Redis connection in REDIS_CONN_ID"
+    wiring = (ROOT / "include" / "fti_airflow" / "wiring.py").read_text()  # the DAGs' shared glue
+    conn_id = re.search(r'REDIS_CONN_ID = "(\w+)"', wiring)
+    assert conn_id, "include/fti_airflow/wiring.py no longer names the Redis connection in REDIS_CONN_ID"
     url = environment(services["airflow-worker"]).get(f"AIRFLOW_CONN_{conn_id.group(1).upper()}", "")
     found = URL_CREDENTIALS.search(url)
     assert found and url.startswith("redis://"), f"connection {conn_id.group(1)} is {url!r}"
