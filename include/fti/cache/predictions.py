@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -344,7 +344,7 @@ def runs(client: redis.Redis, prefix: str) -> list[str]:
     return [_s(r) for r in client.lrange(layout.runs_key(prefix), 0, -1)]
 
 
-def lookup(client: redis.Redis, prefix: str, entity: str, period: str) -> tuple[float, str]:
+def lookup(client: redis.Redis, prefix: str, entity: str, period: str | date | datetime) -> tuple[float, str]:
     """The live prediction for ``entity`` in ``period`` and the run that made it.
 
     A one-off: it first learns the live run (two round trips). For many lookups keep one

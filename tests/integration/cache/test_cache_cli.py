@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,7 @@ from fti.cache.predictions import go_live, plan_run
 from fti.cli import app
 from fti.settings import get_settings
 from tests.harness.services import LOOPBACK, free_port
-from tests.integration.cache.cache_data import FIRST_PERIOD, HOURLY, TTL_S, entities, values, write_all
+from tests.integration.cache.cache_data import DAILY, FIRST_PERIOD, HOURLY, TTL_S, entities, values, write_all
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +41,11 @@ def prefix(monkeypatch: pytest.MonkeyPatch, redis_client: redis.Redis, redis_url
 
 
 def published(
-    client: redis.Redis, prefix: str, first_period: str = FIRST_PERIOD, calendar: dict[str, str] | None = None
+    client: redis.Redis, prefix: str, first_period: str = FIRST_PERIOD, calendar: Mapping[str, str] = DAILY
 ) -> None:
-    plan = plan_run("run-a", first_period, 7 if calendar is None else 9, 100)
+    plan = plan_run("run-a", first_period, 9 if calendar["grain"] == "hour" else 7, 100)
     rows = values(100, base=4.0, horizon=plan.horizon)
-    chunks, predictions = write_all(
-        client, plan, entities(100), rows, prefix=prefix, **({"calendar": calendar} if calendar else {})
-    )
+    chunks, predictions = write_all(client, plan, entities(100), rows, prefix=prefix, calendar=calendar)
     go_live(client, prefix, plan, chunks, predictions, {"model_version": "3"}, keep_runs=2, ttl_s=TTL_S)
 
 
@@ -73,7 +71,7 @@ def test_the_dataset_option_picks_the_spec_its_grain_and_its_prefix(
     redis_client: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     car_parks = get_settings().cache_prefix("car_parks")
-    published(redis_client, car_parks, "2016-12-20T08:00", dict(HOURLY))
+    published(redis_client, car_parks, "2016-12-20T08:00", HOURLY)
 
     found = fti("lookup", UK, "2016-12-20T09:00", "--dataset", "car_parks")
     not_an_hour = fti("lookup", UK, "2016-12-20", "-d", "car_parks")

@@ -24,10 +24,13 @@ MODEL_INPUTS = model_inputs(ONLINE_RETAIL)
 NUMERIC_INPUTS = numeric_inputs(ONLINE_RETAIL)
 
 
-def period_rows(n_periods: int, per_period: int, first: str = "2024-01-01", unit: str = "D") -> pd.DataFrame:
-    """``per_period`` labelled rows at each of ``n_periods`` consecutive periods of ``unit`` (D or h)."""
-    start = np.datetime64(first, unit)
-    periods = np.repeat(start + np.arange(n_periods), per_period).astype("datetime64[us]")
+def period_rows(
+    n_periods: int, per_period: int, first: str = "2024-01-01", hours: bool = False
+) -> pd.DataFrame:
+    """``per_period`` labelled rows at each of ``n_periods`` consecutive days (or hours) from ``first``."""
+    step = np.timedelta64(1, "h") if hours else np.timedelta64(1, "D")
+    starts = np.datetime64(first, "us") + np.arange(n_periods) * step
+    periods = np.repeat(starts, per_period).astype("datetime64[us]")
     return pd.DataFrame({"period": periods, LABEL: np.arange(len(periods), dtype="float64")})
 
 
@@ -65,7 +68,7 @@ def test_split_windows_are_separated_by_the_reach_so_no_label_reaches_the_next_w
 
 def test_hourly_windows_are_counted_in_hours_and_separated_by_gap_and_horizon() -> None:
     reach = 24  # car_parks: gap 15 + horizon 9
-    rows = period_rows(n_periods=24 * 8, per_period=3, first="2016-12-01T00", unit="h")
+    rows = period_rows(n_periods=24 * 8, per_period=3, first="2016-12-01T00:00", hours=True)
 
     split = split_by_time(rows, Calendar(Grain.HOUR), validation_periods=48, test_periods=48, reach=reach)
 

@@ -13,7 +13,7 @@ from fti.features.aggregate import to_panel
 from fti.features.engine import build_features
 from fti.features.schema import stored_columns
 from fti.settings import PROJECT_ROOT
-from fti.specs import load_dataset
+from fti.specs import DatasetSpec, load_dataset
 from fti.validation.feature_suite import FEATURE_SUITE_NAME, build_feature_suite
 from fti.validation.runner import ValidationFailed, ValidationReport, validate
 
@@ -50,8 +50,8 @@ def features() -> pd.DataFrame:
     return build_features(panel, ONLINE_RETAIL, DAY - pd.Timedelta(days=1), DAY).copy()
 
 
-def check(frame: pd.DataFrame, spec: object = ONLINE_RETAIL) -> ValidationReport:
-    return validate(frame, build_feature_suite(spec), "features test")  # type: ignore[arg-type]
+def check(frame: pd.DataFrame, spec: DatasetSpec = ONLINE_RETAIL) -> ValidationReport:
+    return validate(frame, build_feature_suite(spec), "features test")
 
 
 def failed(report: ValidationReport) -> set[tuple[str, str | None]]:
