@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import tempfile
 from datetime import UTC, datetime
 from functools import partial
@@ -17,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from fti.contracts import GateVerdict, Lineage, TrainedModel, TrainingRequest
 from fti.features.model_inputs import LABEL
-from fti.features.schema import bins, drift_columns, model_inputs
+from fti.features.schema import model_inputs
 from fti.registry import mlflow_registry as registry
-from fti.settings import PROJECT_ROOT
-from fti.training.snapshot import Snapshot, labelled_rows, take_snapshot
+from fti.training.evaluation import analyse_split, evaluation_rows, score_on_window
+from fti.training.lineage import build_lineage, code_version, lineage_document
+from fti.training.snapshot import labelled_rows, take_snapshot
 from fti.training.split import TimeSplit, split_by_time
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fti.analysis.report import ModelAnalysis
     from fti.resources import Resources
     from fti.specs import DatasetSpec
 
@@ -53,24 +52,6 @@ def split_rows(rows: pd.DataFrame, spec: DatasetSpec) -> TimeSplit:
     """Train / validation / test by feature period, gap + horizon periods apart."""
     reach = spec.forecast.gap + spec.forecast.horizon
     return split_by_time(rows, spec.calendar, spec.validation_periods, spec.test_periods, reach)
-
-
-def code_version() -> str:
-    """The git commit of the checkout (``+dirty`` with uncommitted changes), or the package version."""
-    try:
-        git = ["git", "-C", str(PROJECT_ROOT)]
-        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        from importlib.metadata import version
-
-        return f"fti-airflow=={version('fti-airflow')}"
 
 
 def check_inputs(resources: Resources, spec: DatasetSpec, request: TrainingRequest) -> dict[str, Any]:
@@ -145,14 +126,14 @@ def train_and_register(
         feature_importance(pipeline),
         settings,
     )
-    lineage = build_lineage(resources, spec, request, snapshot, split, code or code_version())
+    lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version())
     model_name = resources.model_name(spec)
     experiment = registry.ensure_experiment(client, model_name, settings.mlflow_artifact_uri or "")
     with tempfile.TemporaryDirectory(prefix="fti-analysis-") as folder:
         out = Path(folder)
         files = analysis.write_plots(out)
         (out / "analysis.json").write_text(json.dumps(analysis.to_dict(), indent=2, default=str))
-        (out / "lineage.json").write_text(json.dumps(_lineage_document(snapshot, tuning), indent=2))
+        (out / "lineage.json").write_text(json.dumps(lineage_document(snapshot, tuning), indent=2))
         ref = registry.log_and_register(
             pipeline,
             model_name,
@@ -165,7 +146,7 @@ def train_and_register(
             run_name=f"{spec.name}-v{snapshot.version}-{request.as_of:%Y%m%dT%H%M}",
         )
     registry.set_alias(client, ref, registry.CHALLENGER)
-    links = mlflow_links(settings.mlflow_ui_url, experiment, ref)
+    links = registry.mlflow_links(settings.mlflow_ui_url, experiment, ref)
     metrics = analysis.as_metrics()
     log.info(
         "registered %s v%s (challenger): test WAPE %.4f; baselines %s; run %s",
@@ -187,119 +168,10 @@ def train_and_register(
     )
 
 
-def analyse_split(
-    spec: DatasetSpec,
-    snapshot: Snapshot,
-    split: TimeSplit,
-    predicted: Any,
-    importances: dict[str, float],
-    settings: Any,
-) -> ModelAnalysis:
-    """The model report of one fit: test metrics, baselines on the same rows, slices, split drift."""
-    from fti.analysis.baselines import baseline_forecasts
-    from fti.analysis.report import analyse
-    from fti.analysis.slices import slice_keys
-
-    forecasts = baseline_forecasts(split.test, snapshot.actuals(spec), spec)
-    return analyse(
-        split.test,
-        predicted,
-        forecasts,
-        slice_keys(split.test, spec, forecasts["moving_average"]),
-        importances,
-        {"train": split.train, "validation": split.validation, "test": split.test},
-        drift_columns(spec),
-        bins(spec),
-        slice_factor=settings.slice_flag_factor,
-        drift_threshold=settings.split_drift_threshold,
-    )
-
-
-def build_lineage(
-    resources: Resources,
-    spec: DatasetSpec,
-    request: TrainingRequest,
-    snapshot: Snapshot,
-    split: TimeSplit,
-    code: str,
-) -> Lineage:
-    """Everything needed to rebuild the exact training data later (set as tags of run and version)."""
-    cal = spec.calendar
-    test_periods = split.test["period"]
-    return Lineage(
-        environment=resources.settings.env.value,
-        dataset=spec.name,
-        spec_sha256=spec.source_sha256 or "none",
-        feature_set=snapshot.feature_set,
-        feature_set_version=snapshot.version,
-        future_feature_set_version=snapshot.future_version,
-        as_of=snapshot.as_of,
-        window=request.window,
-        snapshot_start=snapshot.start,
-        snapshot_end=snapshot.end,
-        snapshot_rows=len(snapshot.features),
-        snapshot_checksum=snapshot.checksum,
-        train_rows=len(split.train),
-        validation_rows=len(split.validation),
-        test_rows=len(split.test),
-        test_start=cal.format(test_periods.min()),
-        test_end=cal.format(test_periods.max()),
-        horizon=spec.forecast.horizon,
-        gap=spec.forecast.gap,
-        validation_id=snapshot.newest_validation or "none",
-        validation_ids=len(snapshot.validation_ids),
-        code_version=code,
-        tuned=request.tune,
-    )
-
-
-def _numeric(values: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
-
-
-def _lineage_document(snapshot: Snapshot, tuning: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "feature_set": snapshot.feature_set,
-        "version": snapshot.version,
-        "future_version": snapshot.future_version,
-        "as_of": snapshot.as_of.isoformat(),
-        "partitions": [
-            {"day": p.day.isoformat(), "id": p.id, "checksum": p.checksum, "validation_id": p.validation_id}
-            for p in snapshot.partitions
-        ],
-        "validation_ids": snapshot.validation_ids,
-        "tuning": tuning,
-    }
-
-
-def mlflow_links(ui_url: str, experiment_id: str, ref: registry.ModelRef) -> dict[str, str]:
-    """Where the run (metrics, plots) and the model version are in the MLflow UI."""
-    ui = ui_url.rstrip("/")
-    return {
-        "run": f"{ui}/#/experiments/{experiment_id}/runs/{ref.run_id}",
-        "plots": f"{ui}/#/experiments/{experiment_id}/runs/{ref.run_id}/artifacts",
-        "model_version": f"{ui}/#/models/{ref.name}/versions/{ref.version}",
-    }
-
-
-def evaluation_rows(resources: Resources, spec: DatasetSpec, lineage: Lineage) -> pd.DataFrame:
-    """The labelled test rows of a registered version, rebuilt from its lineage (same snapshot, same rows)."""
-    request = TrainingRequest(
-        dataset=spec.name,
-        as_of=lineage.as_of,
-        window=lineage.window,
-        feature_set_version=lineage.feature_set_version,
-    )
-    snapshot = take_snapshot(resources.store, spec, request)
-    rows = labelled_rows(snapshot, spec)
-    first = spec.calendar.parse(lineage.test_start)
-    return rows[rows["period"].to_numpy(dtype="datetime64[us]") >= first].reset_index(drop=True)
-
-
 def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdict:
     """Pass registered ``version`` through the gate; it becomes ``champion`` only if it is better.
 
-    The candidate's own and its baselines' WAPE come from its run; the champion is scored on the
+    The candidate's own and its baselines' errors come from its run; the champion is scored on the
     candidate's test window under the promotion lock (:func:`fti.registry.promotion.promote_if_better`).
     """
     from fti.registry.gate import ChampionScore, GateDecision, decide
@@ -346,23 +218,8 @@ def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdic
     return verdict
 
 
-def score_on_window(
-    resources: Resources, spec: DatasetSpec, rows: pd.DataFrame, ref: registry.ModelRef
-) -> Any:
-    """Error of version ``ref`` on ``rows`` (the spec's metric), with its snapshot time and checksum."""
-    from fti.analysis.metrics import regression_metrics
-    from fti.registry.gate import ChampionScore
+def _numeric(values: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
 
-    tags = resources.registry.get_model_version(ref.name, ref.version).tags
-    model = registry.load_model(ref)
-    as_of = datetime.fromisoformat(tags["as_of"]) if tags.get("as_of") else None
-    try:  # the model's encoder picks its own input columns out of the rows
-        score = regression_metrics(rows[LABEL].to_numpy(), model.predict(rows))[spec.model.metric]
-    except KeyError as exc:
-        log.warning(
-            "champion v%s cannot score this window (it needs column %s): not comparable", ref.version, exc
-        )
-        return ChampionScore(
-            ref.version, float("nan"), as_of, tags.get("snapshot_checksum"), comparable=False
-        )
-    return ChampionScore(ref.version, score, as_of, tags.get("snapshot_checksum"))
+
+__all__ = ["check_inputs", "evaluation_rows", "parse_request", "promote", "split_rows", "train_and_register"]

@@ -191,3 +191,13 @@ def load_model(ref: ModelRef) -> Pipeline:
             artifact_uri=f"{ref.uri}/artifacts/{PIPELINE_ARTIFACT}", dst_path=tmp
         )
         return load_pipeline(Path(local))
+
+
+def mlflow_links(ui_url: str, experiment_id: str, ref: ModelRef) -> dict[str, str]:
+    """Where the run (metrics, plots) and the model version are in the MLflow UI."""
+    ui = ui_url.rstrip("/")
+    return {
+        "run": f"{ui}/#/experiments/{experiment_id}/runs/{ref.run_id}",
+        "plots": f"{ui}/#/experiments/{experiment_id}/runs/{ref.run_id}/artifacts",
+        "model_version": f"{ui}/#/models/{ref.name}/versions/{ref.version}",
+    }

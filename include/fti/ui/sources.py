@@ -128,7 +128,6 @@ def validation_document(settings: Settings, validation_id: str) -> dict[str, Any
 @degrades("the MLflow registry")
 def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
     """The data set's version under the alias ``champion``, its MLflow links and its ``analysis.json``."""
-    from fti.pipelines.training import mlflow_links
     from fti.registry import mlflow_registry as registry
 
     uri = settings.mlflow_tracking_uri or ""
@@ -146,7 +145,7 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
             f"no champion yet: model {settings.model_name(dataset)!r} has no version with the alias "
             f"{registry.CHAMPION!r} (training_pipeline's promote task sets it)"
         )
-    links = mlflow_links(settings.mlflow_ui_url, client.get_run(ref.run_id).info.experiment_id, ref)
+    links = registry.mlflow_links(settings.mlflow_ui_url, client.get_run(ref.run_id).info.experiment_id, ref)
     try:
         analysis: dict[str, Any] | Unavailable = _analysis(uri, ref.run_id)
     except Exception as exc:  # noqa: BLE001 - a missing artifact is shown, the champion still is

@@ -1,0 +1,88 @@
+"""Scoring a model: the report of a fit on its test window, and a registered version on another's window."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from fti.contracts import Lineage, TrainingRequest
+from fti.features.model_inputs import LABEL
+from fti.features.schema import bins, drift_columns
+from fti.registry import mlflow_registry as registry
+from fti.training.snapshot import Snapshot, labelled_rows, take_snapshot
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from fti.analysis.report import ModelAnalysis
+    from fti.registry.gate import ChampionScore
+    from fti.resources import Resources
+    from fti.specs import DatasetSpec
+    from fti.training.split import TimeSplit
+
+log = logging.getLogger(__name__)
+
+
+def analyse_split(
+    spec: DatasetSpec,
+    snapshot: Snapshot,
+    split: TimeSplit,
+    predicted: Any,
+    importances: dict[str, float],
+    settings: Any,
+) -> ModelAnalysis:
+    """The model report of one fit: test metrics, baselines on the same rows, slices, split drift."""
+    from fti.analysis.baselines import baseline_forecasts
+    from fti.analysis.report import analyse
+    from fti.analysis.slices import slice_keys
+
+    forecasts = baseline_forecasts(split.test, snapshot.actuals(spec), spec)
+    return analyse(
+        split.test,
+        predicted,
+        forecasts,
+        slice_keys(split.test, spec, forecasts["moving_average"]),
+        importances,
+        {"train": split.train, "validation": split.validation, "test": split.test},
+        drift_columns(spec),
+        bins(spec),
+        slice_factor=settings.slice_flag_factor,
+        drift_threshold=settings.split_drift_threshold,
+    )
+
+
+def evaluation_rows(resources: Resources, spec: DatasetSpec, lineage: Lineage) -> pd.DataFrame:
+    """The labelled test rows of a registered version, rebuilt from its lineage (same snapshot, same rows)."""
+    request = TrainingRequest(
+        dataset=spec.name,
+        as_of=lineage.as_of,
+        window=lineage.window,
+        feature_set_version=lineage.feature_set_version,
+    )
+    snapshot = take_snapshot(resources.store, spec, request)
+    rows = labelled_rows(snapshot, spec)
+    first = spec.calendar.parse(lineage.test_start)
+    return rows[rows["period"].to_numpy(dtype="datetime64[us]") >= first].reset_index(drop=True)
+
+
+def score_on_window(
+    resources: Resources, spec: DatasetSpec, rows: pd.DataFrame, ref: registry.ModelRef
+) -> ChampionScore:
+    """Error of version ``ref`` on ``rows`` (the spec's metric), with its snapshot time and checksum."""
+    from fti.analysis.metrics import regression_metrics
+    from fti.registry.gate import ChampionScore
+
+    tags = resources.registry.get_model_version(ref.name, ref.version).tags
+    model = registry.load_model(ref)
+    as_of = datetime.fromisoformat(tags["as_of"]) if tags.get("as_of") else None
+    try:  # the model's encoder picks its own input columns out of the rows
+        score = regression_metrics(rows[LABEL].to_numpy(), model.predict(rows))[spec.model.metric]
+    except KeyError as exc:
+        log.warning(
+            "champion v%s cannot score this window (it needs column %s): not comparable", ref.version, exc
+        )
+        return ChampionScore(
+            ref.version, float("nan"), as_of, tags.get("snapshot_checksum"), comparable=False
+        )
+    return ChampionScore(ref.version, score, as_of, tags.get("snapshot_checksum"))
