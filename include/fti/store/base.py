@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from fti.store import catalog
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.fs as pafs
-    import sqlalchemy as sa
 
 
 class ConcurrentCommit(RuntimeError):
@@ -71,3 +76,52 @@ class StoreBase:
             out.write(payload)
         fs.move(temp, final)
         return final
+
+    def latest_version(
+        self, feature_set: str, as_of: datetime | None = None, conn: sa.Connection | None = None
+    ) -> int:
+        """Highest version of ``feature_set`` with a partition committed by ``as_of`` (default: now).
+
+        Raises:
+            FeatureSetNotFound: nothing of ``feature_set`` was committed by then.
+        """
+        p = catalog.partitions
+        query = sa.select(sa.func.max(p.c.version)).where(
+            p.c.feature_set == feature_set, p.c.committed_at <= (as_of or utcnow())
+        )
+        with _maybe_connect(self.engine, conn) as c:
+            version = c.execute(query).scalar()
+        if version is None:
+            when = f" as of {as_of.isoformat()}" if as_of else ""
+            raise FeatureSetNotFound(
+                f"feature set {feature_set!r} has no committed version{when} in the catalog"
+            )
+        return int(version)
+
+    def _schema(self, conn: sa.Connection, feature_set: str, version: int) -> pa.Schema:
+        import pyarrow as pa
+
+        v = catalog.feature_set_versions
+        found = conn.execute(
+            sa.select(v.c.schema_json).where(v.c.feature_set == feature_set, v.c.version == version)
+        ).scalar()
+        if found is None:
+            raise FeatureSetNotFound(f"feature set {feature_set!r} has no version {version}")
+        return pa.schema([(name, _arrow_type(t)) for name, t in json.loads(found)])
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    import pyarrow as pa
+
+    aliases = {"string": pa.string(), "large_string": pa.large_string(), "date32[day]": pa.date32()}
+    return aliases.get(name) or pa.type_for_alias(name)
+
+
+@contextmanager
+def _maybe_connect(engine: sa.Engine, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+    """Use the given connection, or open (and close) one."""
+    if conn is not None:
+        yield conn
+        return
+    with engine.connect() as owned:
+        yield owned

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fti.features.schema import bins
 from fti.settings import PROJECT_ROOT
 from fti.specs import load_dataset
-from fti.store import FeatureStore, feature_store
+from fti.store import FeatureStore, commits
 from fti.store.catalog import partition_statistics, partitions
 from fti.store.documents import to_plain
 from fti.store.feature_store import ConcurrentCommit, StatisticsNotFound, ValidationNotFound
@@ -160,7 +160,7 @@ def test_failure_while_inserting_statistics_commits_neither_them_nor_the_partiti
         stats = compute_statistics(frame, bins)  # type: ignore[arg-type]
         return [*stats, stats[0]]  # the same column twice violates the primary key
 
-    monkeypatch.setattr(feature_store, "compute_statistics", duplicated)
+    monkeypatch.setattr(commits, "compute_statistics", duplicated)
     with pytest.raises(sa.exc.IntegrityError):
         store.write(FEATURES, DAY, features(DAY))
     monkeypatch.undo()
