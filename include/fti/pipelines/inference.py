@@ -173,10 +173,11 @@ def check_schema(inputs: pd.DataFrame, spec: DatasetSpec, signature: dict[str, s
         )
 
 
-def signature_inputs(pinned: PinnedModel) -> dict[str, str]:
+def signature_inputs(resources: Resources, pinned: PinnedModel) -> dict[str, str]:
     """The champion's MLflow signature inputs: column -> type name."""
     from mlflow.models import get_model_info
 
+    resources.registry  # noqa: B018 - each task is a process of its own: point MLflow at the registry first
     info = get_model_info(pinned.uri)
     if info.signature is None:
         raise InferenceSchemaMismatch(f"champion {pinned.name} v{pinned.version} has no signature")
@@ -229,7 +230,7 @@ def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, r
     if origin.empty:
         raise InferenceSchemaMismatch(f"partition {day} of {spec.feature_set!r} has no rows to predict from")
     inputs = forecast_inputs(resources, spec, pinned, origin)
-    check_schema(inputs, spec, signature_inputs(pinned))
+    check_schema(inputs, spec, signature_inputs(resources, pinned))
     edges = bins(spec)
     current = {c: column_histogram(rows[c], c, edges).tolist() for c in policy.features}
     report: DriftReport = score_drift(reference_histograms(resources, spec, pinned), current, policy)

@@ -3,7 +3,8 @@ publication, staged chunks."""
 
 from __future__ import annotations
 
-import shutil
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,9 @@ def own(resources: Resources, tmp_path: Path) -> Resources:
     partitions go to the copy's own store folder.
     """
     settings = resources.settings
-    shutil.copy(Path(str(settings.catalog_url).removeprefix("sqlite:///")), tmp_path / "catalog.db")
+    source = sqlite3.connect(str(settings.catalog_url).removeprefix("sqlite:///"))
+    with closing(source), closing(sqlite3.connect(tmp_path / "catalog.db")) as copy:
+        source.backup(copy)  # the WAL's commits too (a file copy could miss them)
     copy = Settings(
         var_dir=tmp_path,
         specs_dir=settings.specs_dir,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from fti.data.generate import StoreSales, generate
-from fti.data.source import read_partitions
+from fti.data.source import read_future, read_partitions
 from fti.specs.loader import load_spec
 from fti.specs.model import DatasetSpec
 
@@ -26,8 +26,14 @@ def spec() -> DatasetSpec:
 
 
 def read(spec: DatasetSpec, raw: Path, config: StoreSales) -> pd.DataFrame:
-    last = config.start + timedelta(weeks=config.weeks + config.future_weeks - 1)
-    return read_partitions(spec, raw, config.start, last)
+    """The observed weeks, then the planned ones (which land in the ``planned/`` sub-folder)."""
+    last = config.start + timedelta(weeks=config.weeks - 1)
+    observed = read_partitions(spec, raw, config.start, last)
+    if not config.future_weeks:
+        return observed
+    first_planned = config.start + timedelta(weeks=config.weeks)
+    planned = read_future(spec, raw, first_planned, first_planned + timedelta(weeks=config.future_weeks - 1))
+    return pd.concat([observed, planned], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +74,7 @@ def test_more_weeks_leave_the_earlier_weeks_unchanged_and_planned_weeks_match_wh
     long = generate(spec, tmp_path / "longer", longer)
 
     assert [p.read_bytes() for p in short[:20]] == [p.read_bytes() for p in long[:20]]
+    assert all(p.parent.name == "planned" for p in short[20:]) and len(short) == 24
     future, actual = read(spec, tmp_path / "planned", planned), read(spec, tmp_path / "longer", longer)
     ahead = future["week"] >= pd.Timestamp(planned.start + timedelta(weeks=20))
     assert future.loc[ahead, "units"].isna().all() and future.loc[~ahead, "units"].notna().all()
