@@ -72,7 +72,9 @@ def fail_fast(function: F) -> F:
         from airflow.exceptions import AirflowFailException
 
         from fti.errors import is_permanent
+        from fti.logs import quiet_third_party
 
+        quiet_third_party()
         try:
             return function(*args, **kwargs)
         except Exception as exc:

@@ -165,7 +165,11 @@ def build_pipeline(spec: DatasetSpec, params: dict[str, Any] | None = None, seed
     from sklearn.pipeline import Pipeline
     from xgboost import XGBRegressor
 
-    regressor = XGBRegressor(**model_params(spec, params), tree_method="hist", n_jobs=2, random_state=seed)
+    from fti.training.progress import Progress
+
+    chosen = model_params(spec, params)
+    progress = [Progress(int(chosen.get("n_estimators", 100)))]
+    regressor = XGBRegressor(**chosen, tree_method="hist", n_jobs=2, random_state=seed, callbacks=progress)
     encoder = FrameEncoder(tuple(categorical_inputs(spec)), tuple(numeric_inputs(spec)))
     clip = 0.0 if spec.target.non_negative else None
     wrapped = ForecastRegressor(regressor, spec.features.target_transform, clip)
