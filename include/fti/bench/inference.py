@@ -13,35 +13,23 @@ Run as ``fti bench inference``. Everything shares one throwaway ``redis-server``
 4. :mod:`fti.bench.cache`: publication rate against redis-benchmark, bytes per prediction, naive
    writes, quiet lookups interleaved with plain GETs;
 5. the same lookups under load: :mod:`fti.bench.lookups` samples while a third end-to-end run
-   (2 workers) happens beside it.
+   (2 workers) happens beside it;
+6. the predict step alone, 1 and 2 workers alternating 3 times each on one planned run (chunks are
+   idempotent), medians: on a shared machine, the 1-vs-2 ratio of single runs is mostly noise.
+
+The processes are in :mod:`fti.bench.inference_run`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from fti.bench.child import (
-    Figures,
-    Stopwatch,
-    child_main,
-    last_json_line,
-    load_1m,
-    memory_mb,
-    quiet_logs,
-    run_child,
-)
+from fti.bench.child import Figures, last_json_line, run_child
 from fti.bench.results import Line
 
-if TYPE_CHECKING:
-    from fti.contracts import ChunkPlan, PinnedModel
-
-DATASET = "store_sales"
 RUNS = {"e2e_1_worker": 1, "e2e_2_workers": 2}
 UNDER_LOAD = "e2e_2_workers_beside_lookups"
 AREA = "inference"
@@ -97,6 +85,13 @@ def lines(figures: Figures) -> list[Line]:
     return out + [
         Line("end_to_end_speedup_2_workers", "x", "1-worker / 2-worker end-to-end time"),
         Line("predict_speedup_2_workers", "x", "the same for the predict step alone"),
+        Line("predict_1_worker_median_s", ".1f", "predict step, 1 worker, median of 3 alternating runs, s"),
+        Line("predict_2_workers_median_s", ".1f", "predict step, 2 workers, median of 3 alternating runs, s"),
+        Line(
+            "predict_alternating_speedup_2_workers",
+            "x",
+            "ratio of those medians (steadier than one run each)",
+        ),
         Line("e2e_1_worker.predictions", ",d", "predictions published per run"),
         Line("e2e_1_worker.chunk_entities", ",d", "entities per chunk (the default)"),
         Line("redis_benchmark_set_per_s", ",.0f", "redis-benchmark -P 64 -t set, SETs/s"),
@@ -134,11 +129,12 @@ def run() -> Figures:
         figures: Figures = {"redis_benchmark_set_per_s": ceiling}
         figures |= run_child("fti.bench.inference_setup", tmp)
         for name, workers in RUNS.items():
-            measured = run_child("fti.bench.inference", "coordinate", tmp, server.url, str(workers), name)
+            measured = run_child("fti.bench.inference_run", "coordinate", tmp, server.url, str(workers), name)
             figures |= {f"{name}.{k}": v for k, v in measured.items()}
         figures |= run_child("fti.bench.cache", server.url, str(ceiling))
         beside, lookups = _under_load(Path(tmp), server.url)
         figures |= {f"{UNDER_LOAD}.{k}": v for k, v in beside.items()} | lookups
+        figures |= run_child("fti.bench.inference_run", "alternate", tmp, server.url, "alternate")
     one, two = figures["e2e_1_worker.total_s"], figures["e2e_2_workers.total_s"]
     figures["end_to_end_speedup_2_workers"] = one / two
     figures["predict_speedup_2_workers"] = (
@@ -154,104 +150,10 @@ def _under_load(var_dir: Path, redis_url: str) -> tuple[Figures, Figures]:
         [sys.executable, "-m", "fti.bench.lookups", redis_url, str(stop)], stdout=subprocess.PIPE, text=True
     )
     try:
-        e2e = run_child("fti.bench.inference", "coordinate", str(var_dir), redis_url, "2", UNDER_LOAD)
+        e2e = run_child("fti.bench.inference_run", "coordinate", str(var_dir), redis_url, "2", UNDER_LOAD)
     finally:
         stop.touch()
         out, _ = sampler.communicate(timeout=120)
     if sampler.returncode != 0:
         raise RuntimeError(f"the lookup sampler exited {sampler.returncode}")
     return e2e, last_json_line(out)
-
-
-def _coordinate(var_dir: Path, redis_url: str, n_workers: int, run_id: str) -> Figures:
-    """Inside the coordinator: the batch DAG's steps in order, ``predict_chunk`` in worker processes."""
-    import fti.pipelines.inference as inference
-    from fti.bench.inference_setup import specs_dir
-    from fti.bench.scratch import load, scratch_resources
-
-    resources = scratch_resources(var_dir, specs_dir(var_dir), redis_url)
-    spec = load(resources.settings, DATASET)
-    load_before, step = load_1m(), Stopwatch()
-    watch = Stopwatch()
-    times: Figures = {}
-    pinned = inference.resolve_champion(resources, spec)
-    times["resolve_s"], step = step.seconds(), Stopwatch()
-    checked = inference.check_inputs(resources, spec, pinned, run_id)
-    times["check_s"], step = step.seconds(), Stopwatch()
-    chunks = inference.plan_run(resources, spec, pinned, checked, run_id)
-    times["plan_s"], step = step.seconds(), Stopwatch()
-    written, workers = _predict(var_dir, redis_url, pinned, chunks, n_workers)
-    times["predict_s"], step = step.seconds(), Stopwatch()
-    published = inference.publish(resources, spec, pinned, checked, chunks, written, run_id)
-    times["publish_s"] = step.seconds()
-    total = watch.seconds()
-    return times | {
-        "total_s": total,
-        "predictions": published.predictions,
-        "predictions_per_s": published.predictions / total,
-        "chunks": len(chunks),
-        "chunk_entities": resources.settings.inference_chunk_entities,
-        "workers": n_workers,
-        "coordinator_peak_mb": memory_mb()["VmHWM"],
-        "worker_peak_mb": max(w["peak_mb"] for w in workers),
-        "worker_ready_s": max(w["ready_s"] for w in workers),
-        "drift_max_distance": checked.drift.max_distance,
-        "load_1m": max(load_before, load_1m()),
-    }
-
-
-def _predict(
-    var_dir: Path, redis_url: str, pinned: PinnedModel, chunks: list[ChunkPlan], n_workers: int
-) -> tuple[list[int], list[Figures]]:
-    """Run ``predict_chunk`` on every chunk in ``n_workers`` processes (chunk i in worker i % n)."""
-    procs = []
-    for k in range(n_workers):
-        job = var_dir / f"job-{chunks[0].run}-{k}.json"
-        share = [c.to_xcom() for c in chunks[k::n_workers]]
-        job.write_text(json.dumps({"pinned": pinned.to_xcom(), "chunks": share}))
-        args = [sys.executable, "-m", "fti.bench.inference", "work", str(var_dir), redis_url, str(job)]
-        with job.with_suffix(".out").open("w") as out, job.with_suffix(".err").open("w") as err:
-            procs.append((job, subprocess.Popen(args, stdout=out, stderr=err)))
-    results = []
-    for job, proc in procs:
-        if proc.wait() != 0:
-            tail = job.with_suffix(".err").read_text()[-3000:]
-            raise RuntimeError(f"an inference worker exited {proc.returncode}: {tail}")
-        results.append(last_json_line(job.with_suffix(".out").read_text()))
-    counts = {cid: n for r in results for cid, n in r.items() if cid.startswith("chunk:")}
-    return [int(counts[f"chunk:{c.chunk_id}"]) for c in chunks], results
-
-
-def _work(var_dir: Path, redis_url: str, job_file: Path) -> Figures:
-    """Inside a worker: ``predict_chunk`` for each chunk of the job, as a mapped task would."""
-    import fti.pipelines.inference as inference
-    from fti.bench.inference_setup import specs_dir
-    from fti.bench.scratch import load, scratch_resources
-    from fti.contracts import ChunkPlan, PinnedModel
-
-    job = json.loads(job_file.read_text())
-    resources = scratch_resources(var_dir, specs_dir(var_dir), redis_url)
-    spec = load(resources.settings, DATASET)
-    pinned = PinnedModel.from_xcom(job["pinned"])
-    ready_s = _since_start()
-    figures: Figures = {"ready_s": ready_s}
-    for data in job["chunks"]:
-        chunk = ChunkPlan.from_xcom(data)
-        figures[f"chunk:{chunk.chunk_id}"] = inference.predict_chunk(resources, spec, pinned, chunk)
-    return figures | {"peak_mb": memory_mb()["VmHWM"], "work_s": _since_start() - ready_s}
-
-
-def _since_start() -> float:
-    """Seconds since this process started (interpreter start and imports included; 10 ms steps)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
-    return float(Path("/proc/uptime").read_text().split()[0]) - started
-
-
-if __name__ == "__main__":
-    quiet_logs()
-    mode, folder = sys.argv[1], Path(sys.argv[2])
-    if mode == "coordinate":
-        child_main(_coordinate(folder, sys.argv[3], int(sys.argv[4]), sys.argv[5]))
-    else:
-        child_main(_work(folder, sys.argv[3], Path(sys.argv[4])))

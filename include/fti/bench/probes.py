@@ -50,8 +50,8 @@ class StepClock:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
-        self.peak_mb: dict[str, float] = {}
-        """``VmHWM`` when the step's last call returned: the step that raises it holds the peak."""
+        self.peak_mb: dict[str, list[float]] = defaultdict(list)
+        """``VmHWM`` when each call of the step returned: the step that raises it holds the peak."""
         self._stack: list[str] = []
 
     @contextmanager
@@ -108,7 +108,7 @@ class StepClock:
                 self.calls[path] += 1
                 self._stack.pop()
                 if probe.memory:
-                    self.peak_mb[path] = memory_mb()["VmHWM"]
+                    self.peak_mb[path].append(memory_mb()["VmHWM"])
 
         return timed
 

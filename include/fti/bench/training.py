@@ -190,7 +190,7 @@ def _train(var_dir: Path, name: str) -> Figures:
     figures: Figures = {
         "train_s": total,
         "peak_mb": memory_mb()["VmHWM"],
-        "peak_mb_after_fit": clock.peak_mb["fit"],
+        "peak_mb_after_fit": clock.peak_mb["fit"][-1],
         "import_s": import_s,
         "load_1m": load_before,
         "window": request.window,

@@ -7,9 +7,11 @@ import time
 import types
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from fti.bench import child, probes, results, scratch
+from fti.bench import child, inference_setup, lookups, probes, results, scratch
 
 STATUS = "Name:\tpython\nVmPeak:\t 9999 kB\nVmHWM:\t    2048 kB\nVmRSS:\t    1024 kB\n"
 
@@ -60,7 +62,7 @@ def test_nested_probes_are_recorded_by_path_and_exclusive_time_leaves_children_o
     assert clock.seconds["outer"] >= clock.seconds["outer/inner"] >= 0.02
     assert 0.02 <= clock.exclusive("outer") < clock.seconds["outer"]
     assert clock.total("inner", "never called") == clock.seconds["inner"]
-    assert clock.peak_mb["outer"] > 0
+    assert len(clock.peak_mb["inner"]) == 1 and clock.peak_mb["outer"][0] > 0
 
 
 def test_probes_are_removed_after_the_block_even_on_error() -> None:
@@ -145,3 +147,27 @@ def test_with_horizon_changes_only_the_forecast_horizon() -> None:
 def test_with_horizon_refuses_a_spec_without_one() -> None:
     with pytest.raises(ValueError, match="horizon"):
         scratch.with_horizon("forecast:\n  gap: 0\n", 7)
+
+
+def test_latency_figures_give_percentiles_and_the_p99_ratio_of_client_to_get() -> None:
+    lookup = np.linspace(0.1, 1.0, 100)
+    get = lookup / 2
+    figures = lookups.latency_figures(lookup, get, "_x")
+    assert figures["lookup_p99_ms_x"] == pytest.approx(np.percentile(lookup, 99))
+    assert figures["lookup_vs_get_p99_x"] == pytest.approx(2.0)
+    assert figures["lookup_pairs_x"] == 100
+
+
+def test_latency_figures_refuse_series_of_different_lengths() -> None:
+    with pytest.raises(ValueError, match="as many"):
+        lookups.latency_figures(np.ones(3), np.ones(2))
+
+
+def test_drawn_rows_come_from_the_store_asked_for() -> None:
+    snapshot = pd.DataFrame(
+        {"store": ["S2", "S1", "S2", "S1", "S3"], "units": [20.0, 10.0, 21.0, 11.0, 30.0]}
+    )
+    wanted = np.array(["S1", "S3", "S2", "S1"] * 50)
+    drawn = inference_setup._draw_rows(snapshot, wanted, np.random.default_rng(0))
+    assert drawn["store"].tolist() == wanted.tolist()
+    assert set(drawn.loc[drawn["store"] == "S2", "units"]) == {20.0, 21.0}
