@@ -1,37 +1,33 @@
 """Benchmark of the feature pipeline on each data set's full history (``fti bench features``).
 
-For each data set, in a scratch system: the parent lands the raw files (untimed: the shipped ones
+For each data set, in a scratch system, the parent lands the raw files (untimed: the shipped ones
 from the download cache, ``store_sales`` generated at 100 stores x 1,000 products x 156 weeks =
-15.6 M rows). Then two child processes, each with its own peak memory (``VmHWM``):
+15.6 M rows), then runs three child processes (:mod:`fti.bench.features_tasks`):
 
-* **run**: the feature DAG's work as its tasks do it, ``plan_partitions`` (every pending partition),
-  ``validate_raw`` (read once, raw suite, record, stage) and ``build_and_commit`` (features,
-  feature suite, statistics, commit), unchanged. Probes (:mod:`fti.bench.probes`) time the steps
-  inside them; ``compute_s`` is the compute-and-write part: features, cutting by partition, Arrow
-  conversion, Parquet encoding and file writes (not statistics, not the catalog transaction).
-* **features only**: the same raw rows read into memory, then :func:`fti.pipelines.feature.compute`
-  alone, timed, with the process's peak (raw rows included).
-
-Imports (Great Expectations, polars, ...) happen before the clock starts: they are a one-off cost of
-a process, not work on the data (``import_s`` says how long they took).
+* the DAG's two tasks, each a process of its own as under Airflow: ``validate_raw`` (every pending
+  partition: read once, raw suite, record, stage) and ``build_and_commit`` (features, feature
+  suite, statistics, commit), unchanged and probed. ``full_history_s`` is the sum of the two
+  tasks' times, ``full_history_peak_mb`` the larger of their peaks (``VmHWM``);
+  ``full_history_compute_s`` is the compute-and-write part: features, cutting by partition, Arrow
+  conversion, Parquet encoding and file writes (not statistics, not the catalog transaction);
+* ``features-only``: the same raw rows in memory, then ``compute`` alone (``features_only_*``).
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fti.bench.child import Figures, Stopwatch, child_main, load_1m, memory_mb, quiet_logs, run_child
+from fti.bench.child import Figures, run_child
+from fti.bench.probes import exclusive
 from fti.bench.results import Line
 
 if TYPE_CHECKING:
-    from fti.bench.probes import Probe
     from fti.data.generate import StoreSales
 
 DATASETS = ("online_retail", "car_parks", "store_sales")
-RUN_ID = "bench"
+TASKS = ("validate_raw", "build_and_commit")
 
 #: Steps whose shares are reported, as (name, probe paths whose inclusive time it is).
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -45,17 +41,27 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "build_and_commit/write_partitions/to_arrow", "build_and_commit/write_partitions/parquet",
                "build_and_commit/write_partitions/files")),
 )  # fmt: skip
-#: Peak memory when these steps returned (path, which call): the step after which it jumps holds it.
+STEP_NOTES = {
+    "read": "reading the raw files",
+    "raw_checks": "raw suite (Great Expectations)",
+    "staging": "staging the validated rows, reading them back",
+    "features": "compute(): panel, engine, known-future rows",
+    "feature_checks": "feature suite",
+    "statistics": "per-partition column statistics",
+    "write": "cut by partition, Arrow, Parquet, file writes",
+    "catalog": "rest of write_partitions: checksums, versions, catalog",
+    "other": "not probed",
+}
+#: Peak memory of the build_and_commit task when these calls returned: where it jumps is what holds it.
 PEAK_AFTER = {
-    "validate_raw": ("validate_raw", 0),
-    "unstage": ("build_and_commit/unstage", 0),
-    "panel": ("build_and_commit/compute/panel", 0),
-    "engine": ("build_and_commit/compute/engine", 0),
-    "future_panel": ("build_and_commit/compute/panel", 1),
-    "future_rows": ("build_and_commit/compute/future", 0),
-    "feature_checks": ("build_and_commit/validate", 0),
-    "write": ("build_and_commit/write_partitions", 0),
-    "future_write": ("build_and_commit/write_partitions", 1),
+    "unstage": "build_and_commit/unstage#0",
+    "panel": "build_and_commit/compute/panel#0",
+    "engine": "build_and_commit/compute/engine#0",
+    "future_panel": "build_and_commit/compute/panel#1",
+    "future_rows": "build_and_commit/compute/future#0",
+    "feature_checks": "build_and_commit/validate#0",
+    "write": "build_and_commit/write_partitions#0",
+    "future_write": "build_and_commit/write_partitions#1",
 }
 
 
@@ -89,25 +95,23 @@ def lines(figures: Figures) -> list[Line]:
         out += [
             line("full_history_s", ".1f", "validate_raw + build_and_commit of every partition, s"),
             line("full_history_compute_s", ".1f", "features + cut + Arrow + Parquet + file writes, s"),
-            line("full_history_peak_mb", ",.0f", "VmHWM of that process, MiB"),
+            line("full_history_peak_mb", ",.0f", "VmHWM of the larger task process, MiB"),
+            line("validate_raw_s", ".1f", "the validate_raw task, s", "  validate_raw_s"),
+            line("validate_raw_peak_mb", ",.0f", "its VmHWM, MiB", "  validate_raw_peak_mb"),
+            line("build_and_commit_s", ".1f", "the build_and_commit task, s", "  build_and_commit_s"),
+            line("build_and_commit_peak_mb", ",.0f", "its VmHWM, MiB", "  build_and_commit_peak_mb"),
         ]
-        out += [
-            line(
-                f"share_{step}",
-                ".0%",
-                f"{figures.get(f'{name}.share_{step}', 0.0) * total:.1f} s",
-                f"  share_{step}",
-            )
-            for step in [*(s for s, _ in STEPS), "catalog", "other"]
-        ]
+        for step, what in STEP_NOTES.items():
+            share = float(figures.get(f"{name}.share_{step}", 0.0))
+            out.append(line(f"share_{step}", ".0%", f"{what}: {share * total:.1f} s", f"  share_{step}"))
         out += [
             line(
                 f"peak_mb_after_{k}",
                 ",.0f",
-                f"VmHWM when {p} (call {i + 1}) returned, MiB",
+                f"build_and_commit's VmHWM after {p}, MiB",
                 f"  peak_mb_after_{k}",
             )
-            for k, (p, i) in PEAK_AFTER.items()
+            for k, p in PEAK_AFTER.items()
         ]
         out += [
             line("features_only_s", ".1f", "compute() alone, raw rows in memory, own process, s"),
@@ -138,130 +142,35 @@ def run(datasets: tuple[str, ...] = DATASETS) -> Figures:
         with tempfile.TemporaryDirectory(prefix=f"fti-bench-features-{name}-") as tmp:
             settings = scratch_settings(Path(tmp))
             land(settings, load(settings, name), store_sales_size() if name == "store_sales" else None)
-            # features-only first: it commits nothing, so the run after it finds every partition pending
-            measured = run_child("fti.bench.features", tmp, name, "features-only")
-            measured |= run_child("fti.bench.features", tmp, name, "run")
-        figures |= {f"{name}.{k}": v for k, v in measured.items()}
+            # features-only first: it commits nothing, so the tasks after it find every partition pending
+            measured = run_child("fti.bench.features_tasks", tmp, name, "features-only")
+            validated, built = (run_child("fti.bench.features_tasks", tmp, name, t) for t in TASKS)
+        figures |= {f"{name}.{k}": v for k, v in (measured | summarise(validated, built)).items()}
     return figures
 
 
-def _probes() -> list[Probe]:
-    """Where the time of ``validate_raw`` and ``build_and_commit`` goes (see :data:`STEPS`)."""
-    import fti.data.source as source
-    import fti.features.aggregate as aggregate
-    import fti.features.engine as engine
-    import fti.pipelines.feature as feature
-    import fti.store.feature_store as feature_store
-    import fti.validation.runner as runner
-    from fti.bench.probes import Probe
-    from fti.store.feature_store import FeatureStore
-
-    return [
-        Probe("plan", feature, "plan_partitions"),
-        Probe("validate_raw", feature, "validate_raw"),
-        Probe("build_and_commit", feature, "build_and_commit"),
-        Probe("read", source, "read_partitions"),
-        Probe("read_future", source, "read_future"),
-        Probe("validate", runner, "validate"),
-        Probe("stage", FeatureStore, "write_staging"),
-        Probe("unstage", FeatureStore, "read_staging"),
-        Probe("delete_staging", FeatureStore, "delete_staging"),
-        Probe("compute", feature, "compute"),
-        Probe("cut", feature, "_by_partition"),
-        Probe("partitions_of", feature, "_partitions_of"),
-        Probe("panel", aggregate, "to_panel"),
-        Probe("engine", engine, "build_features"),
-        Probe("future", engine, "build_future"),
-        Probe("write_partitions", FeatureStore, "write_partitions"),
-        Probe("to_arrow", feature_store, "_to_table", memory=False),
-        Probe("parquet", feature_store, "_parquet_bytes", memory=False),
-        Probe("statistics", feature_store, "compute_statistics", memory=False),
-        Probe("files", FeatureStore, "_write_file", memory=False),
-    ]
-
-
-def _imports() -> float:
-    """Import what the steps import lazily; returns the seconds it took."""
-    watch = Stopwatch()
-    import great_expectations  # noqa: F401
-    import polars  # noqa: F401
-    import pyarrow.parquet  # noqa: F401
-
-    import fti.features.engine  # noqa: F401
-    import fti.validation.feature_suite  # noqa: F401
-    import fti.validation.raw_suite  # noqa: F401
-
-    return watch.seconds()
-
-
-def _run(var_dir: Path, name: str) -> Figures:
-    """Inside the child: the feature DAG's two steps over every pending partition, probed."""
-    import fti.pipelines.feature as feature
-    from fti.bench.probes import StepClock
-    from fti.bench.scratch import load, scratch_resources
-
-    import_s = _imports()
-    resources = scratch_resources(var_dir)
-    spec = load(resources.settings, name)
-    clock, load_before = StepClock(), load_1m()
-    watch = Stopwatch()
-    with clock.watching(_probes()):  # looked up on the module, so the probes are what runs
-        partitions = feature.plan_partitions(resources, spec, None, "manual", None)
-        check = feature.validate_raw(resources, spec, partitions, RUN_ID)
-        summary = feature.build_and_commit(resources, spec, check, RUN_ID)
-    total = watch.seconds()
-    step_s = {step: clock.total(*paths) for step, paths in STEPS}
+def summarise(validated: Figures, built: Figures) -> Figures:
+    """The figures of a data set from its two tasks' children (see :mod:`fti.bench.features_tasks`)."""
+    seconds = {k[2:]: float(v) for f in (validated, built) for k, v in f.items() if k.startswith("s:")}
+    peaks = {k[5:]: v for k, v in built.items() if k.startswith("peak:")}
+    total = float(validated["task_s"]) + float(built["task_s"])
+    step_s = {step: sum(seconds.get(p, 0.0) for p in paths) for step, paths in STEPS}
+    step_s["catalog"] = exclusive(seconds, "build_and_commit/write_partitions")
     figures: Figures = {
         "full_history_s": total,
-        "full_history_compute_s": clock.total("build_and_commit/compute") + step_s["write"],
-        "full_history_peak_mb": memory_mb()["VmHWM"],
-        "full_history_partitions": summary.partitions,
-        "full_history_rows": summary.rows,
-        "raw_rows": check.rows,
-        "import_s": import_s,
-        "load_1m": load_before,
-        "catalog_s": clock.exclusive("build_and_commit/write_partitions"),
+        "full_history_compute_s": seconds.get("build_and_commit/compute", 0.0) + step_s["write"],
+        "full_history_peak_mb": max(validated["peak_mb"], built["peak_mb"]),
+        "validate_raw_s": validated["task_s"],
+        "validate_raw_peak_mb": validated["peak_mb"],
+        "build_and_commit_s": built["task_s"],
+        "build_and_commit_peak_mb": built["peak_mb"],
+        "import_s": max(validated["import_s"], built["import_s"]),
+        "load_1m": max(validated["load_1m"], built["load_1m"]),
     }
+    figures |= {k: v for f in (validated, built) for k, v in f.items() if ":" not in k and k not in _PER_TASK}
     figures |= {f"share_{step}": s / total for step, s in step_s.items()}
-    figures["share_catalog"] = figures["catalog_s"] / total
-    figures["share_other"] = 1 - sum(s / total for s in step_s.values()) - figures["share_catalog"]
-    figures |= {
-        f"peak_mb_after_{k}": clock.peak_mb[p][i]
-        for k, (p, i) in PEAK_AFTER.items()
-        if len(clock.peak_mb[p]) > i
-    }
-    return figures
+    figures["share_other"] = 1 - sum(step_s.values()) / total
+    return figures | {f"peak_mb_after_{k}": peaks[p] for k, p in PEAK_AFTER.items() if p in peaks}
 
 
-def _features_only(var_dir: Path, name: str) -> Figures:
-    """Inside the child: the rows ``validate_raw`` reads, in memory; then ``compute`` alone, timed."""
-    from fti.bench.scratch import load, scratch_resources
-    from fti.data.source import read_future, read_partitions
-    from fti.pipelines.feature import compute, lookahead_partitions, lookback_partitions, plan_partitions
-
-    _imports()
-    resources = scratch_resources(var_dir)
-    spec = load(resources.settings, name)
-    cal, raw_dir = spec.calendar, var_dir / "raw"
-    partitions = plan_partitions(resources, spec, None, "manual", None)
-    first, last = min(partitions), max(partitions)
-    raw = read_partitions(spec, raw_dir, cal.next_partition(first, -lookback_partitions(spec)), last)
-    ahead = cal.next_partition(last, lookahead_partitions(spec))
-    future = read_future(spec, raw_dir, cal.next_partition(last), ahead)
-    before_mb = memory_mb()["VmRSS"]
-    watch = Stopwatch()
-    features, future_rows = compute(spec, raw, future, partitions)
-    seconds = watch.seconds()
-    return {
-        "features_only_s": seconds,
-        "features_only_peak_mb": memory_mb()["VmHWM"],
-        "features_only_inputs_mb": before_mb,
-        "feature_rows": len(features),
-        "future_rows": 0 if future_rows is None else len(future_rows),
-    }
-
-
-if __name__ == "__main__":
-    quiet_logs()
-    folder, dataset, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    child_main(_run(folder, dataset) if mode == "run" else _features_only(folder, dataset))
+_PER_TASK = frozenset({"task_s", "peak_mb", "import_s", "load_1m"})

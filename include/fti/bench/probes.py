@@ -17,7 +17,7 @@ import functools
 import inspect
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +68,7 @@ class StepClock:
 
     def exclusive(self, path: str) -> float:
         """Seconds of ``path`` minus the seconds of its probed direct children."""
-        children = [k for k in self.seconds if k.startswith(path + "/") and "/" not in k[len(path) + 1 :]]
-        return self.seconds.get(path, 0.0) - sum(self.seconds[k] for k in children)
+        return exclusive(self.seconds, path)
 
     def total(self, *paths: str) -> float:
         """Inclusive seconds of ``paths`` added up (a path never called counts 0)."""
@@ -111,6 +110,12 @@ class StepClock:
                     self.peak_mb[path].append(memory_mb()["VmHWM"])
 
         return timed
+
+
+def exclusive(seconds: Mapping[str, float], path: str) -> float:
+    """Seconds of ``path`` minus those of its direct children (``path/child``) in ``seconds``."""
+    children = [k for k in seconds if k.startswith(path + "/") and "/" not in k[len(path) + 1 :]]
+    return seconds.get(path, 0.0) - sum(seconds[k] for k in children)
 
 
 def _name(probe: Probe) -> str:

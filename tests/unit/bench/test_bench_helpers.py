@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fti.bench import child, inference_setup, lookups, probes, results, scratch
+from fti.bench import child, features, inference_setup, lookups, probes, results, scratch
 
 STATUS = "Name:\tpython\nVmPeak:\t 9999 kB\nVmHWM:\t    2048 kB\nVmRSS:\t    1024 kB\n"
 
@@ -171,3 +171,24 @@ def test_drawn_rows_come_from_the_store_asked_for() -> None:
     drawn = inference_setup._draw_rows(snapshot, wanted, np.random.default_rng(0))
     assert drawn["store"].tolist() == wanted.tolist()
     assert set(drawn.loc[drawn["store"] == "S2", "units"]) == {20.0, 21.0}
+
+
+def test_feature_figures_add_the_two_tasks_and_take_the_larger_peak() -> None:
+    validated = {"task_s": 4.0, "peak_mb": 700.0, "import_s": 3.0, "load_1m": 1.0, "raw_rows": 10,
+                 "s:validate_raw": 3.9, "s:validate_raw/read": 1.0, "s:validate_raw/validate": 2.0,
+                 "peak:validate_raw#0": 700.0}  # fmt: skip
+    write = "s:build_and_commit/write_partitions"
+    built = {"task_s": 6.0, "peak_mb": 1500.0, "import_s": 2.5, "load_1m": 2.0, "full_history_rows": 99,
+             "s:build_and_commit": 5.9, "s:build_and_commit/compute": 2.0, write: 3.0,
+             f"{write}/statistics": 1.0, f"{write}/parquet": 0.5,
+             "peak:build_and_commit/compute/panel#0": 900.0,
+             "peak:build_and_commit/compute/panel#1": 1200.0}  # fmt: skip
+    figures = features.summarise(validated, built)
+    assert figures["full_history_s"] == 10.0
+    assert figures["full_history_peak_mb"] == 1500.0
+    assert figures["full_history_compute_s"] == pytest.approx(2.5)  # compute + parquet, not statistics
+    assert figures["share_read"] == pytest.approx(0.1)
+    assert figures["share_catalog"] == pytest.approx(0.15)  # write_partitions without its probed parts
+    assert figures["share_other"] == pytest.approx(1 - 0.1 - 0.2 - 0.2 - 0.1 - 0.05 - 0.15)
+    assert figures["peak_mb_after_panel"] == 900.0 and figures["peak_mb_after_future_panel"] == 1200.0
+    assert figures["raw_rows"] == 10 and figures["full_history_rows"] == 99 and figures["load_1m"] == 2.0
