@@ -71,7 +71,7 @@ def bench_inference(results: ResultsOption = RESULTS) -> None:
 
 @app.command("all")
 def bench_all(results: ResultsOption = RESULTS) -> None:
-    """Every benchmark in turn (about 20 minutes on 2 cores)."""
+    """Every benchmark in turn (12-15 minutes on 2 shared cores)."""
     bench_features(results)
     bench_pit_read(results)
     bench_training(results)
