@@ -1,133 +1,159 @@
-"""Benchmark of nightly batch inference at scale: 1,000,000 entities x 7 days = 7,000,000 predictions.
+"""Benchmark of nightly batch inference at scale: 1,000,000 entities x 7 periods = 7,000,000 predictions.
 
-Run as ``fti bench inference`` (part of ``make bench``). In a scratch folder and a throwaway
-redis-server:
+Run as ``fti bench inference``. Everything shares one throwaway ``redis-server``:
 
-1. a champion is trained and promoted by the training pipeline's own steps on a small synthetic
-   data set (100 stores x 20 items, 110 days) through the real feature pipeline;
-2. tonight's feature day for 1,000,000 entities (100 stores x 10,000 items) is committed to the
-   same feature set: rows drawn from the training snapshot's rows with new entity ids, so their
-   distribution is the training one (the drift check has real work and passes). Building 28 days
-   of raw data for a million entities would only time the generator, which is not measured here;
-3. the batch DAG's steps run in order in one process, each timed: resolve the champion, check
-   schema and drift, plan, predict and write every chunk (the DAG maps these over workers; here
-   they run one after the other on 2 cores), publish (the atomic switch).
+1. ``redis-benchmark -P 64 -t set`` measures the server's SET ceiling (then the server is flushed);
+2. :mod:`fti.bench.inference_setup` builds the scratch system (a ``store_sales`` champion with
+   horizon 7 and tonight's partition of 1 M entities; untimed, it says how);
+3. end to end through the batch DAG's steps (``fti.pipelines.inference``) at the DEFAULT chunk size
+   (``inference_chunk_entities`` = 50,000: 20 chunks): a coordinator process runs
+   ``resolve_champion``, ``check_inputs`` and ``plan_run``, starts N worker processes that run
+   ``predict_chunk`` on every N-th chunk (as N Airflow workers would), then ``publish``. Once with
+   1 worker and once with 2, side by side (same server, same inputs);
+4. :mod:`fti.bench.cache`: publication rate against redis-benchmark, bytes per prediction, naive
+   writes, quiet lookups interleaved with plain GETs;
+5. the same lookups under load: :mod:`fti.bench.lookups` samples while a third end-to-end run
+   (2 workers) happens beside it;
+6. the predict step alone, 1 and 2 workers alternating 3 times each on one planned run (chunks are
+   idempotent), medians: on a shared machine, the 1-vs-2 ratio of single runs is mostly noise.
 
-The issue's "100 stores x 1,000 items x 7 days" is 700,000 predictions; 7,000,000 needs 1,000,000
-entities, which is what this builds.
+The processes are in :mod:`fti.bench.inference_run`.
 """
 
 from __future__ import annotations
 
-import json
+import subprocess
 import sys
 import tempfile
-import time
-from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from fti.bench.features import peak_rss_mb, run_child
+from fti.bench.child import Figures, last_json_line, run_child
+from fti.bench.results import Line
 
-if TYPE_CHECKING:
-    import pandas as pd
+RUNS = {"e2e_1_worker": 1, "e2e_2_workers": 2}
+UNDER_LOAD = "e2e_2_workers_beside_lookups"
+AREA = "inference"
+LEGACY = {
+    "e2e_1_worker.total_s": "end_to_end_s",
+    "e2e_1_worker.resolve_s": "resolve_s",
+    "e2e_1_worker.check_s": "check_s",
+    "e2e_1_worker.publish_s": "publish_switch_s",
+    "e2e_1_worker.predictions_per_s": "end_to_end_per_s",
+    "e2e_1_worker.coordinator_peak_mb": "end_to_end_peak_mb",
+    "publish_go_live_s": "go_live_s",
+    "get_p50_ms": "naive_get_p50_ms",
+    "get_p99_ms": "naive_get_p99_ms",
+}
+"""Keys of today's figures (one process, 4 chunks of 250,000, daily Online Retail-like set) replaced."""
+DROP = (*LEGACY.values(), "end_to_end_chunks", "end_to_end_predictions", "predict_and_write_s",
+        "feature_day", "drift_max_distance", "publish_entity_order_per_s", "predictions")  # fmt: skip
 
-    from fti.settings import Settings
 
-N_STORES = 100
-ITEMS_PER_STORE = 10_000
-TRAIN_ITEMS = 20
+STEP_NOTES = {
+    "resolve": "resolve_champion",
+    "check": "check_inputs: read, known-future, schema, drift",
+    "plan": "plan_run: stage origin and planned rows, begin",
+}
 
 
-def run() -> dict[str, float | int]:
-    """Scratch store, throwaway Redis, the end-to-end run in a child; returns the figures."""
+def lines(figures: Figures) -> list[Line]:
+    """The table of ``fti bench inference``."""
+    out = []
+    for run, what in zip(
+        (*RUNS, UNDER_LOAD), ("1 worker", "2 workers", "2 workers, lookups beside"), strict=True
+    ):
+        out += [
+            Line(f"{run}.total_s", ".1f", f"end to end, {what}: resolve .. publish, s"),
+            *(Line(f"{run}.{s}_s", ".1f", f"{STEP_NOTES[s]}, s", f"  {run}.{s}_s") for s in STEP_NOTES),
+            Line(
+                f"{run}.predict_s",
+                ".1f",
+                f"predict_chunk x {figures.get(f'{run}.chunks')} in {what}, s",
+                f"  {run}.predict_s",
+            ),
+            Line(f"{run}.publish_s", ".2f", "count check + atomic switch, s", f"  {run}.publish_s"),
+            Line(
+                f"{run}.worker_peak_mb", ",.0f", "VmHWM of the largest worker, MiB", f"  {run}.worker_peak_mb"
+            ),
+            Line(
+                f"{run}.coordinator_peak_mb",
+                ",.0f",
+                "VmHWM of resolve/check/plan/publish, MiB",
+                f"  {run}.coordinator_peak_mb",
+            ),
+        ]
+    return out + [
+        Line("end_to_end_speedup_2_workers", "x", "1-worker / 2-worker end-to-end time"),
+        Line("predict_speedup_2_workers", "x", "the same for the predict step alone"),
+        Line("predict_1_worker_median_s", ".1f", "predict step, 1 worker, median of 3 alternating runs, s"),
+        Line("predict_2_workers_median_s", ".1f", "predict step, 2 workers, median of 3 alternating runs, s"),
+        Line(
+            "predict_alternating_speedup_2_workers",
+            "x",
+            "ratio of those medians (steadier than one run each)",
+        ),
+        Line("e2e_1_worker.predictions", ",d", "predictions published per run"),
+        Line("e2e_1_worker.chunk_entities", ",d", "entities per chunk (the default)"),
+        Line("redis_benchmark_set_per_s", ",.0f", "redis-benchmark -P 64 -t set, SETs/s"),
+        Line("publish_per_s", ",.0f", "publication of 1 M x 7 synthetic predictions, predictions/s"),
+        Line("publish_vs_redis_benchmark", "x", "per PREDICTION vs SETs/s (7 per field: not like with like)"),
+        Line("publish_fields_per_s", ",.0f", "the same publication in Redis field writes/s (1 per entity)"),
+        Line("publish_fields_vs_redis_benchmark", "x", "per REDIS FIELD WRITE vs SETs/s: like with like"),
+        Line("naive_pipeline_per_s", ",.0f", "one pipelined SET per prediction, SETs/s"),
+        Line("naive_vs_redis_benchmark", "x", "naive SETs/s vs redis-benchmark SETs/s"),
+        Line("bytes_per_prediction", ".2f", "MEMORY USAGE of the run's keys / predictions"),
+        Line("used_memory_bytes_per_prediction", ".2f", "growth of INFO used_memory / predictions"),
+        Line("lookup_p50_ms", ".3f", "client lookup, quiet, interleaved with GETs, ms"),
+        Line("lookup_p99_ms", ".3f", "client lookup p99, quiet, ms"),
+        Line("get_p50_ms", ".3f", "plain GET, same process and seconds, ms"),
+        Line("get_p99_ms", ".3f", "plain GET p99, same process and seconds, ms"),
+        Line("lookup_vs_get_p99", "x", "client p99 / GET p99, quiet (goal <= 2x)"),
+        Line("lookup_p50_ms_under_load", ".3f", "client lookup beside a 2-worker inference run, ms"),
+        Line("lookup_p99_ms_under_load", ".3f", "client lookup p99 under that load, ms"),
+        Line("get_p50_ms_under_load", ".3f", "plain GET under that load, ms"),
+        Line("get_p99_ms_under_load", ".3f", "plain GET p99 under that load, ms"),
+        Line("lookup_vs_get_p99_under_load", "x", "client p99 / GET p99 under load (goal <= 2x)"),
+        Line("lookup_pairs_under_load", ",d", "lookup + GET pairs sampled under load"),
+    ]
+
+
+def run() -> Figures:
+    """The whole benchmark (steps 1-5 of the module docstring); returns its figures."""
+    from fti.bench.cache import redis_benchmark_set_per_s
     from fti.bench.redis_server import redis_server
+    from fti.cache.client import connect
 
     with tempfile.TemporaryDirectory(prefix="fti-bench-inference-") as tmp, redis_server() as server:
-        return run_child("fti.bench.inference", tmp, server.url)
-
-
-def _prepare(var_dir: Path) -> tuple[Settings, date]:
-    """Train and promote a champion, then commit tonight's 1 M-entity feature day. Untimed."""
-    from fti.data.synthetic import SyntheticSpec, write_daily, write_dataset_spec
-    from fti.pipelines.feature import feature_store, ingest, pending_days, validate_raw
-    from fti.pipelines.training import TrainingRequest, promote, take_snapshot, train_and_register
-    from fti.settings import Settings
-
-    spec = SyntheticSpec(n_countries=N_STORES, n_items=TRAIN_ITEMS, n_days=110, lines_per_cell=1.0)
-    dataset_spec = write_dataset_spec(spec, var_dir / "dataset-spec.yaml")  # 100 stores: 57 more countries
-    settings = Settings(var_dir=var_dir, dataset_spec=dataset_spec, inference_chunk_entities=250_000)
-    write_daily(var_dir / "raw", spec)
-    days = pending_days(settings)
-    ingest(
-        settings, days, run_id="bench", validation_id=validate_raw(settings, days, "bench")["validation_id"]
+        ceiling = redis_benchmark_set_per_s(server.port)
+        connect(server.url).flushall()
+        figures: Figures = {"redis_benchmark_set_per_s": ceiling}
+        figures |= run_child("fti.bench.inference_setup", tmp)
+        for name, workers in RUNS.items():
+            measured = run_child("fti.bench.inference_run", "coordinate", tmp, server.url, str(workers), name)
+            figures |= {f"{name}.{k}": v for k, v in measured.items()}
+        figures |= run_child("fti.bench.cache", server.url, str(ceiling))
+        beside, lookups = _under_load(Path(tmp), server.url)
+        figures |= {f"{UNDER_LOAD}.{k}": v for k, v in beside.items()} | lookups
+        figures |= run_child("fti.bench.inference_run", "alternate", tmp, server.url, "alternate")
+    one, two = figures["e2e_1_worker.total_s"], figures["e2e_2_workers.total_s"]
+    figures["end_to_end_speedup_2_workers"] = one / two
+    figures["predict_speedup_2_workers"] = (
+        figures["e2e_1_worker.predict_s"] / figures["e2e_2_workers.predict_s"]
     )
-    request = TrainingRequest(as_of=datetime(2100, 1, 1), window_days=80)
-    trained = train_and_register(settings, request)
-    if not promote(settings, trained["version"])["promoted"]:
-        raise RuntimeError(f"the benchmark's model was not promoted: {trained['metrics']}")
-    store = feature_store(settings)
-    snapshot = take_snapshot(store, settings.feature_set, request).features
-    tonight = spec.start + timedelta(days=spec.n_days)
-    store.write(settings.feature_set, tonight, _tonight(snapshot, tonight))
-    return settings, tonight
+    return figures
 
 
-def _tonight(snapshot: pd.DataFrame, day: date) -> pd.DataFrame:
-    """1 M feature rows for ``day``: snapshot rows drawn with replacement, new entities, same stores."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    n = N_STORES * ITEMS_PER_STORE
-    rows = snapshot.iloc[rng.integers(0, len(snapshot), n)].reset_index(drop=True)
-    countries = np.sort(snapshot["country"].unique())
-    store_of = np.repeat(np.arange(N_STORES), ITEMS_PER_STORE) % len(countries)
-    codes = np.char.add("B", np.char.zfill(np.tile(np.arange(ITEMS_PER_STORE), N_STORES).astype(str), 6))
-    rows["country"] = countries[store_of]
-    rows["stock_code"] = codes
-    rows["entity"] = np.char.add(np.char.add(rows["country"].to_numpy(dtype=str), "|"), codes)
-    rows["date"] = day
-    rows["day_of_week"] = day.weekday()
-    rows["month"] = day.month
-    return rows
-
-
-def _child(var_dir: Path, redis_url: str) -> dict[str, float | int]:
-    """Inside the child: prepare (untimed), then the DAG's steps in order, each timed."""
-    from fti.cache.client import connect
-    from fti.pipelines.inference import check_inputs, pinned_as_of, plan_run, predict_chunk, publish
-    from fti.pipelines.inference import resolve_champion as resolve
-
-    settings, tonight = _prepare(var_dir)
-    client = connect(redis_url)
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    model = resolve(settings)
-    timings["resolve_s"] = time.perf_counter() - start
-    as_of = pinned_as_of(model["read_as_of"])
-    step = time.perf_counter()
-    checked = check_inputs(settings, model, "bench", as_of)
-    timings["check_s"] = time.perf_counter() - step
-    step = time.perf_counter()
-    chunks = plan_run(client, settings, model, checked, "bench")
-    written = [predict_chunk(client, settings, model, checked, c, as_of) for c in chunks]
-    timings["predict_and_write_s"] = time.perf_counter() - step
-    step = time.perf_counter()
-    published = publish(client, settings, model, checked, chunks, written)
-    timings["publish_switch_s"] = time.perf_counter() - step
-    total = time.perf_counter() - start
-    predictions = int(published["predictions"])
-    return {
-        **timings,
-        "end_to_end_s": total,
-        "end_to_end_predictions": predictions,
-        "end_to_end_per_s": predictions / total,
-        "end_to_end_chunks": len(chunks),
-        "end_to_end_peak_mb": peak_rss_mb(),
-        "drift_max_distance": float(checked["drift"]["max_distance"]),
-        "feature_day": int(tonight.strftime("%Y%m%d")),
-    }
-
-
-if __name__ == "__main__":
-    print(json.dumps(_child(Path(sys.argv[1]), sys.argv[2])))
+def _under_load(var_dir: Path, redis_url: str) -> tuple[Figures, Figures]:
+    """An end-to-end run (2 workers) with the lookup sampler running beside it, in its own process."""
+    stop = var_dir / "stop-lookups"
+    sampler = subprocess.Popen(
+        [sys.executable, "-m", "fti.bench.lookups", redis_url, str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        e2e = run_child("fti.bench.inference_run", "coordinate", str(var_dir), redis_url, "2", UNDER_LOAD)
+    finally:
+        stop.touch()
+        out, _ = sampler.communicate(timeout=120)
+    if sampler.returncode != 0:
+        raise RuntimeError(f"the lookup sampler exited {sampler.returncode}")
+    return e2e, last_json_line(out)

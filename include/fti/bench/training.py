@@ -1,117 +1,212 @@
-"""Benchmark of training on the full Online Retail II features.
+"""Benchmark of the training task per data set (``fti bench training``).
 
-Run as ``fti bench training`` (part of ``make bench``). It needs a feature store holding the whole
-history: the configured one when it has it (after ``make run`` and the feature pipeline's bootstrap
-run), otherwise one built in a scratch folder by the feature pipeline's own steps (about a minute).
-Then two child processes, each with its own peak memory, take the same point-in-time snapshot as the
-training DAG (the last ``window_days`` feature days) and time:
+For each data set, in a scratch system (store, catalog and MLflow under a temporary folder):
 
-* ``fit``: labelled rows, time split, fit with the default parameters, and the WAPE of the model and
-  of both baselines on the same test window;
-* ``tune``: the same, with the bounded search (default budget) before the final fit.
+1. the parent lands the raw files (untimed); a first child commits the features by the feature
+   pipeline's own steps (untimed): Online Retail's last :data:`ONLINE_RETAIL_WINDOW` days of the
+   full history (their look-back is read, not committed), every partition of the others;
+2. a second child, whose peak memory is the training task's alone, runs the training DAG's
+   ``train_and_register`` unchanged: snapshot, labels, split, fit with the default parameters,
+   analysis (test metrics, baselines, slices, split drift, plots), MLflow logging and registration
+   as ``challenger``. Probes (:mod:`fti.bench.probes`) time the steps inside it; ``fit_s`` is the
+   fit alone.
+
+The model's test WAPE stands next to each baseline's on the same test rows (from the run's metrics).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fti.bench.features import peak_rss_mb, run_child
+from fti.bench.child import Figures, Stopwatch, child_main, load_1m, memory_mb, quiet_logs, run_child
+from fti.bench.results import Line
 
-FULL_HISTORY_DAYS = 700
-"""A store with fewer committed days than this is not the full history (it has 711)."""
+if TYPE_CHECKING:
+    from fti.bench.probes import Probe
+    from fti.data.generate import StoreSales
+
+DATASETS = ("online_retail", "car_parks", "store_sales")
+ONLINE_RETAIL_WINDOW = 90
+STEPS = {
+    "registry": "MLflow client and store (a new sqlite database)",
+    "snapshot": "point-in-time snapshot read",
+    "labels": "horizon expansion and labels",
+    "split": "time split",
+    "fit": "fit",
+    "analysis": "metrics, baselines, slices, split drift",
+    "plots": "analysis plots",
+    "lineage": "lineage tags",
+    "logging": "MLflow run, model logging and registration",
+    "alias": "challenger alias",
+}
+"""Probed steps of ``train_and_register`` and what each is."""
+RUN_ID = "bench"
+AREA = "training"
+LEGACY = {
+    "online_retail.fit_s": "fit_s",
+    "online_retail.peak_mb_after_fit": "fit_peak_mb",
+    "online_retail.train_rows": "train_rows",
+    "online_retail.test_rows": "test_rows",
+    "online_retail.wape_model": "wape_model",
+    "online_retail.wape_seasonal_naive": "wape_seasonal_naive",
+    "online_retail.wape_moving_average": "wape_moving_average",
+}
+"""Keys of today's figures (Online Retail, fit only, last 90 days) that the per-data-set keys replace."""
+DROP = (*LEGACY.values(), "peak_mb", "tune_s", "tune_trials", "tuned_fit_s", "wape_model_tuned")
 
 
-def run(settings_var_dir: Path, cache_dir: Path, window_days: int) -> dict[str, float | int]:
-    """Measure training without and with tuning; returns the figures for ``bench/results.json``."""
-    from fti.pipelines.feature import feature_store
-    from fti.settings import Settings
+def lines(figures: Figures) -> list[Line]:
+    """The table of ``fti bench training``: per data set, the whole task, its steps, WAPE."""
+    out = []
+    for name in DATASETS:
+        model = figures.get(f"{name}.wape_model")
+        best = min(
+            (
+                float(v)
+                for k in ("wape_seasonal_naive", "wape_moving_average")
+                if (v := figures.get(f"{name}.{k}"))
+            ),
+            default=None,
+        )
+        gain = f"{1 - float(model) / best:+.1%} vs the better baseline" if model and best else "vs baselines"
+        out += [
+            Line(f"{name}.train_s", ".1f", "train_and_register: snapshot .. registration, s"),
+            Line(f"{name}.fit_s", ".1f", "the fit alone (default parameters), s"),
+            *(Line(f"{name}.{s}_s", ".1f", f"{STEPS[s]}, s", f"  {name}.{s}_s") for s in STEPS if s != "fit"),
+            Line(
+                f"{name}.other_s",
+                ".1f",
+                "the rest: test predictions, importances, documents, s",
+                f"  {name}.other_s",
+            ),
+            Line(f"{name}.peak_mb", ",.0f", "VmHWM of the training process, MiB"),
+            Line(f"{name}.peak_mb_after_fit", ",.0f", "VmHWM when the fit returned, MiB"),
+            Line(f"{name}.wape_model", ".4f", f"test WAPE of the model, {gain}"),
+            Line(f"{name}.wape_seasonal_naive", ".4f", "same test rows: seasonal naive"),
+            Line(f"{name}.wape_moving_average", ".4f", "same test rows: moving average"),
+            Line(
+                f"{name}.train_rows", ",d", f"training rows (window {figures.get(f'{name}.window')} periods)"
+            ),
+            Line(f"{name}.test_rows", ",d", "test rows"),
+            Line(f"{name}.load_1m", ".1f", "1-min load average at the start (2 cores, shared)"),
+        ]
+    return out
 
-    settings = Settings(var_dir=settings_var_dir)
-    try:
-        days = len(feature_store(settings).committed_days(settings.feature_set))
-    except LookupError:
-        days = 0
-    if days >= FULL_HISTORY_DAYS:
-        return _measure(settings_var_dir, window_days)
-    with tempfile.TemporaryDirectory(prefix="fti-bench-training-") as tmp:
-        _build_full_store(Path(tmp), cache_dir)
-        return _measure(Path(tmp), window_days)
+
+def store_sales_size() -> StoreSales:
+    """A moderate weekly set: 20 stores x 100 products = 2,000 entities, 156 weeks."""
+    from fti.data.generate import StoreSales
+
+    return StoreSales(n_stores=20, n_products=100, weeks=156, future_weeks=4)
 
 
-def _build_full_store(var_dir: Path, cache_dir: Path) -> None:
-    from fti.data.online_retail import fetch, split_daily
-    from fti.pipelines.feature import ingest, pending_days, validate_raw
-    from fti.settings import Settings
-
-    settings = Settings(var_dir=var_dir)
-    assert settings.raw_dir
-    split_daily(fetch(cache_dir), settings.raw_dir)
-    days = pending_days(settings)
-    summary = validate_raw(settings, days, run_id="bench")
-    ingest(settings, days, run_id="bench", validation_id=summary["validation_id"])
+def window(dataset: str) -> int | None:
+    """The snapshot's periods: Online Retail's 90 days; the spec's training window otherwise."""
+    return ONLINE_RETAIL_WINDOW if dataset == "online_retail" else None
 
 
-def _measure(var_dir: Path, window_days: int) -> dict[str, float | int]:
-    fit = run_child("fti.bench.training", str(var_dir), str(window_days), "fit")
-    tuned = run_child("fti.bench.training", str(var_dir), str(window_days), "tune")
-    return {
-        "fit_s": fit["fit_s"],
-        "fit_peak_mb": fit["peak_mb"],
-        "tune_s": tuned["tune_s"],
-        "tune_trials": tuned["tune_trials"],
-        "tuned_fit_s": tuned["fit_s"],
-        "peak_mb": max(fit["peak_mb"], tuned["peak_mb"]),
-        "train_rows": fit["train_rows"],
-        "test_rows": fit["test_rows"],
-        "wape_model": fit["wape_model"],
-        "wape_model_tuned": tuned["wape_model"],
-        "wape_seasonal_naive": fit["wape_seasonal_naive"],
-        "wape_moving_average": fit["wape_moving_average"],
+def run(datasets: tuple[str, ...] = DATASETS) -> Figures:
+    """Measure the training task of each data set; figures keyed ``<dataset>.<figure>``."""
+    from fti.bench.scratch import land, load, scratch_settings
+
+    figures: Figures = {}
+    for name in datasets:
+        with tempfile.TemporaryDirectory(prefix=f"fti-bench-training-{name}-") as tmp:
+            settings = scratch_settings(Path(tmp))
+            land(settings, load(settings, name), store_sales_size() if name == "store_sales" else None)
+            run_child("fti.bench.training", tmp, name, "features")
+            measured = run_child("fti.bench.training", tmp, name, "train")
+        figures |= {f"{name}.{k}": v for k, v in measured.items()}
+    return figures
+
+
+def _features(var_dir: Path, name: str) -> Figures:
+    """Inside the first child: commit the partitions the snapshot reads, by the feature pipeline."""
+    from fti.bench.scratch import load, scratch_resources
+    from fti.pipelines.feature import build_and_commit, pending_partitions, validate_raw
+
+    resources = scratch_resources(var_dir)
+    spec = load(resources.settings, name)
+    partitions = pending_partitions(resources, spec)
+    wanted = window(name)
+    if wanted is not None:  # daily: one partition per period
+        partitions = partitions[-wanted:]
+    summary = build_and_commit(resources, spec, validate_raw(resources, spec, partitions, RUN_ID), RUN_ID)
+    return {"feature_rows": summary.rows}
+
+
+def _probes() -> list[Probe]:
+    import fti.pipelines.training as training
+    import fti.registry.mlflow_registry as registry
+    import fti.training.model as model
+    from fti.analysis.report import ModelAnalysis
+    from fti.bench.probes import Probe
+
+    return [
+        Probe("registry", registry, "configure"),
+        Probe("snapshot", training, "take_snapshot"),
+        Probe("labels", training, "labelled_rows"),
+        Probe("split", training, "split_rows"),
+        Probe("fit", model, "fit"),
+        Probe("analysis", training, "analyse_split"),
+        Probe("plots", ModelAnalysis, "write_plots"),
+        Probe("lineage", training, "build_lineage"),
+        Probe("logging", registry, "log_and_register"),
+        Probe("alias", registry, "set_alias"),
+    ]
+
+
+def _train(var_dir: Path, name: str) -> Figures:
+    """Inside the second child: ``train_and_register`` as the training DAG runs it, probed."""
+    import fti.pipelines.training as training
+    from fti.bench.probes import StepClock
+    from fti.bench.scratch import load, scratch_resources
+    from fti.contracts import TrainingRequest
+
+    import_watch = Stopwatch()
+    import mlflow  # noqa: F401 - a process's one-off import cost, not the task's work
+    import xgboost  # noqa: F401
+
+    import fti.analysis.report  # noqa: F401
+
+    import_s = import_watch.seconds()
+    resources = scratch_resources(var_dir)
+    spec = load(resources.settings, name)
+    request = TrainingRequest(
+        dataset=name,
+        as_of=datetime.now(UTC).replace(tzinfo=None),
+        window=window(name) or spec.model.training_window,
+    )
+    clock, load_before = StepClock(), load_1m()
+    watch = Stopwatch()
+    with clock.watching(_probes()):
+        trained = training.train_and_register(resources, spec, request, code="bench")
+    total = watch.seconds()
+    metrics, lineage = trained.metrics, trained.lineage
+    figures: Figures = {
+        "train_s": total,
+        "peak_mb": memory_mb()["VmHWM"],
+        "peak_mb_after_fit": clock.peak_mb["fit"][-1],
+        "import_s": import_s,
+        "load_1m": load_before,
+        "window": request.window,
+        "snapshot_rows": lineage.snapshot_rows,
+        "train_rows": lineage.train_rows,
+        "test_rows": lineage.test_rows,
     }
-
-
-def _child(var_dir: Path, window_days: int, mode: str) -> dict[str, float | int]:
-    """Inside the child: snapshot, split, (tune,) fit and score, as the training DAG does."""
-    from fti.analysis.baselines import moving_average, seasonal_naive
-    from fti.analysis.metrics import regression_metrics
-    from fti.features.model_inputs import LABEL, MODEL_INPUTS
-    from fti.pipelines.feature import feature_store
-    from fti.pipelines.training import TrainingRequest, labelled_rows, split_rows, take_snapshot
-    from fti.settings import Settings
-    from fti.training.model import DEFAULT_PARAMS, fit
-    from fti.training.tuning import TuningBudget, tune
-
-    settings = Settings(var_dir=var_dir)
-    request = TrainingRequest(as_of=datetime.now(UTC).replace(tzinfo=None), window_days=window_days)
-    snapshot = take_snapshot(feature_store(settings), settings.feature_set, request)
-    split = split_rows(labelled_rows(snapshot.features, settings.horizon_days), settings.horizon_days)
-    params = dict(DEFAULT_PARAMS)
-    figures: dict[str, float | int] = {}
-    if mode == "tune":
-        started = time.perf_counter()
-        result = tune(split.train, LABEL, TuningBudget(settings.tune_trials, settings.tune_minutes))
-        figures |= {"tune_s": time.perf_counter() - started, "tune_trials": len(result.trials)}
-        params |= result.best_params
-    started = time.perf_counter()
-    pipeline = fit(split.train, LABEL, params)
-    figures["fit_s"] = time.perf_counter() - started
-    actual = split.test[LABEL].to_numpy()
-    demand = snapshot.features[["entity", "date", "demand"]]
-    figures |= {
-        "wape_model": regression_metrics(actual, pipeline.predict(split.test[MODEL_INPUTS]))["wape"],
-        "wape_seasonal_naive": regression_metrics(actual, seasonal_naive(split.test, demand))["wape"],
-        "wape_moving_average": regression_metrics(actual, moving_average(split.test))["wape"],
-        "train_rows": len(split.train),
-        "test_rows": len(split.test),
-        "peak_mb": peak_rss_mb(),
-    }
+    figures |= {f"{step}_s": clock.total(step) for step in STEPS}
+    figures["other_s"] = total - sum(clock.total(step) for step in STEPS)
+    wape = {"wape_model": "test_wape", "wape_seasonal_naive": "seasonal_naive_wape",
+            "wape_moving_average": "moving_average_wape"}  # fmt: skip
+    figures |= {k: float(v) for k, m in wape.items() if (v := metrics.get(m)) is not None}  # None: NaN
     return figures
 
 
 if __name__ == "__main__":
-    print(json.dumps(_child(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3])))
+    quiet_logs()
+    folder, dataset, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    child_main(_features(folder, dataset) if mode == "features" else _train(folder, dataset))

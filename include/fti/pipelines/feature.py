@@ -290,9 +290,12 @@ def build_and_commit(resources: Resources, spec: DatasetSpec, check: RawCheck, r
 
 
 def _partitions_of(spec: DatasetSpec, rows: pd.DataFrame) -> list[date]:
+    """The distinct partitions of ``rows``, in order (made dates once each, not once per row)."""
+    import numpy as np
+
     from fti.periods import as_dates
 
-    return as_dates(spec.calendar.partition_of(rows["period"].to_numpy(dtype="datetime64[us]")))
+    return as_dates(np.unique(spec.calendar.partition_of(rows["period"].to_numpy(dtype="datetime64[us]"))))
 
 
 def _by_partition(spec: DatasetSpec, rows: pd.DataFrame, partitions: list[date]) -> dict[date, pd.DataFrame]:

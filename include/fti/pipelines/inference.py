@@ -26,7 +26,7 @@ import numpy as np
 
 from fti.contracts import CheckedInputs, ChunkPlan, DriftSummary, Lineage, PinnedModel, Published
 from fti.features.model_inputs import TARGET_PERIOD, attach_future, check_future_complete, expand_horizons
-from fti.features.schema import ENTITY, PERIOD, bins, drift_columns, model_inputs
+from fti.features.schema import ENTITY, PERIOD, bins, drift_columns, future_columns, key_columns, model_inputs
 from fti.monitoring.drift_check import DriftPolicy, DriftReport, Thresholds, score_drift
 from fti.registry import mlflow_registry as registry
 
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from fti.specs import DatasetSpec
 
 log = logging.getLogger(__name__)
+
+ORIGIN, PLANNED = "origin", "planned"
+"""Staging files of a run: the origin rows, and their known-future rows (``horizon`` rows each)."""
 
 
 class InferenceSchemaMismatch(ValueError):
@@ -133,21 +136,29 @@ def future_rows(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, fi
 
 
 def forecast_inputs(
-    resources: Resources, spec: DatasetSpec, pinned: PinnedModel, origin: pd.DataFrame
+    resources: Resources,
+    spec: DatasetSpec,
+    pinned: PinnedModel,
+    origin: pd.DataFrame,
+    planned: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Origin rows expanded to every forecast period, with the known-future covariates joined.
+
+    ``planned``: the known-future rows to join (a chunk's staged slice); default: read from the store.
 
     Raises:
         KnownFutureMissing: a known-future covariate has not landed for a forecast period.
     """
     expanded = expand_horizons(origin, spec)
     if spec.covariates.known_future and len(expanded):
-        periods = expanded[TARGET_PERIOD].to_numpy(dtype="datetime64[us]")
-        first, last = (
-            spec.calendar.partition_start(p.astype("datetime64[D]").item())
-            for p in (periods.min(), periods.max())
-        )
-        expanded = attach_future(expanded, future_rows(resources, spec, pinned, first, last), spec)
+        if planned is None:
+            periods = expanded[TARGET_PERIOD].to_numpy(dtype="datetime64[us]")
+            first, last = (
+                spec.calendar.partition_start(p.astype("datetime64[D]").item())
+                for p in (periods.min(), periods.max())
+            )
+            planned = future_rows(resources, spec, pinned, first, last)
+        expanded = attach_future(expanded, planned, spec)
         check_future_complete(expanded, spec)
     return expanded
 
@@ -295,7 +306,16 @@ def plan_run(
     # Chunks are slices of the entities in bucket order: each chunk then fills whole buckets with a
     # few large writes. The order depends only on the entities and the plan.
     ordered = origin.iloc[cache.bucket_order(plan, origin[ENTITY].astype(str).tolist())]
-    uri = resources.store.write_staging(spec.name, airflow_run_id, "origin", ordered, row_group_size=size)
+    uri = resources.store.write_staging(spec.name, airflow_run_id, ORIGIN, ordered, row_group_size=size)
+    if spec.covariates.known_future:
+        # Staged once in the same order (horizon rows per entity), so a chunk reads only its own
+        # entities' known-future rows instead of every forecast partition of the whole run.
+        expanded = forecast_inputs(resources, spec, pinned, ordered[[ENTITY, PERIOD]])
+        names = [c for c in future_columns(spec) if c not in key_columns(spec)]
+        planned = expanded[[ENTITY, TARGET_PERIOD, *names]].rename(columns={TARGET_PERIOD: PERIOD})
+        resources.store.write_staging(
+            spec.name, airflow_run_id, PLANNED, planned, row_group_size=size * horizon
+        )
     meta = {
         "dataset": spec.name,
         "grain": spec.time.grain.value,
@@ -339,8 +359,13 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     """Predict and write one chunk of entities for every forecast period; returns predictions written."""
     from fti.cache import predictions as cache
 
-    part = resources.store.read_staging(chunk.staging_uri, chunk.start, chunk.stop)
-    inputs = forecast_inputs(resources, spec, pinned, part)
+    store = resources.store
+    part = store.read_staging(chunk.staging_uri, chunk.start, chunk.stop)
+    planned = None
+    if spec.covariates.known_future:
+        uri = chunk.staging_uri.replace(f"/{ORIGIN}.parquet", f"/{PLANNED}.parquet")
+        planned = store.read_staging(uri, chunk.start * chunk.horizon, chunk.stop * chunk.horizon)
+    inputs = forecast_inputs(resources, spec, pinned, part, planned)
     resources.registry  # noqa: B018 - points MLflow at the registry before the model is downloaded
     pipeline = _loaded_model(pinned.name, pinned.version, pinned.run_id)
     predicted = pipeline.predict(inputs[model_inputs(spec)])
