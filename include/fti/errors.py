@@ -16,7 +16,7 @@ PERMANENT: frozenset[str] = frozenset(
         "fti.data.source.RawSchemaMismatch",
         "fti.validation.runner.ValidationFailed",
         "fti.monitoring.drift_check.DriftFailed",
-        "fti.pipelines.inference.InferenceSchemaMismatch",
+        "fti.inference.inputs.InferenceSchemaMismatch",
         "fti.features.model_inputs.KnownFutureMissing",
         "fti.training.snapshot.UnusableSnapshot",
         "fti.training.snapshot.FeatureSetVersionNotFound",

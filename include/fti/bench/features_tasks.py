@@ -38,7 +38,7 @@ def probes() -> list[Probe]:
     import fti.features.aggregate as aggregate
     import fti.features.engine as engine
     import fti.pipelines.feature as feature
-    import fti.store.feature_store as feature_store
+    import fti.store.commits as commits
     import fti.validation.runner as runner
     from fti.bench.probes import Probe
     from fti.store.feature_store import FeatureStore
@@ -60,9 +60,9 @@ def probes() -> list[Probe]:
         Probe("engine", engine, "build_features"),
         Probe("future", engine, "build_future"),
         Probe("write_partitions", FeatureStore, "write_partitions"),
-        Probe("to_arrow", feature_store, "_to_table", memory=False),
-        Probe("parquet", feature_store, "_parquet_bytes", memory=False),
-        Probe("statistics", feature_store, "compute_statistics", memory=False),
+        Probe("to_arrow", commits, "_to_table", memory=False),
+        Probe("parquet", commits, "_parquet_bytes", memory=False),
+        Probe("statistics", commits, "compute_statistics", memory=False),
         Probe("files", FeatureStore, "_write_file", memory=False),
     ]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fti.contracts import CommitSummary, RawCheck
@@ -163,9 +164,17 @@ def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date]
 
 
 def compute(
-    spec: DatasetSpec, raw: pd.DataFrame, future: pd.DataFrame | None, partitions: list[date]
+    spec: DatasetSpec,
+    raw: pd.DataFrame,
+    future: pd.DataFrame | None,
+    partitions: list[date],
+    raw_dir: Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Feature rows of ``partitions`` and known-future rows of them and the look-ahead, from raw rows."""
+    """Feature rows of ``partitions`` and known-future rows of them and the look-ahead, from raw rows.
+
+    One panel serves both: the planned rows of later partitions add known-future values and never
+    touch the periods the features are computed for.
+    """
     import numpy as np
     import pandas as pd
 
@@ -175,35 +184,35 @@ def compute(
     cal = spec.calendar
     first_period = cal.start(cal.periods_of_partition(min(partitions))[0])
     last_period = cal.start(cal.periods_of_partition(max(partitions))[1])
-    panel = to_panel(raw, spec)
-    features = build_features(panel, spec, first_period, last_period, attributes(spec, raw))
+    rows = raw if future is None or future.empty else pd.concat([raw, future], ignore_index=True)
+    panel = to_panel(rows, spec)
+    features = build_features(panel, spec, first_period, last_period, attributes(spec, rows, raw_dir))
     keep = cal.partition_of(features["period"].to_numpy(dtype="datetime64[us]"))
     wanted = np.array(partitions, dtype="datetime64[D]")
     features = features[np.isin(keep, wanted)].reset_index(drop=True)
     if not spec.covariates.known_future:
         return features, None
-    rows = raw if future is None or future.empty else pd.concat([raw, future], ignore_index=True)
     last_future = cal.start(
         cal.periods_of_partition(cal.next_partition(max(partitions), lookahead_partitions(spec)))[1]
     )
-    return features, build_future(to_panel(rows, spec), spec, first_period, last_future)
+    return features, build_future(panel, spec, first_period, last_future)
 
 
-def attributes(spec: DatasetSpec, raw: pd.DataFrame) -> pd.DataFrame | None:
-    """The static attributes of the entities: from the spec's attributes file, or the rows' latest values."""
+def attributes(spec: DatasetSpec, rows: pd.DataFrame, raw_dir: Path | None) -> pd.DataFrame | None:
+    """The static attributes of the entities: from the spec's attributes file (in the landing folder
+    under ``raw_dir``), or the rows' latest values."""
     from fti.features.aggregate import static_attributes
 
     if not spec.covariates.static.columns:
         return None
     if spec.covariates.static.file is None:
-        return static_attributes(raw, spec)
+        return static_attributes(rows, spec)
     import pandas as pd
 
     from fti.data.source import landing_dir
-    from fti.settings import get_settings
 
-    raw_dir = get_settings().raw_dir
-    assert raw_dir is not None
+    if raw_dir is None:
+        raise ValueError(f"data set {spec.name!r} reads its attributes from a file: give the landing root")
     return pd.read_csv(landing_dir(spec, raw_dir) / spec.covariates.static.file)
 
 
@@ -236,7 +245,7 @@ def build_and_commit(resources: Resources, spec: DatasetSpec, check: RawCheck, r
         else None
     )
     started = time.monotonic()
-    features, future_rows = compute(spec, raw, future, check.partitions)
+    features, future_rows = compute(spec, raw, future, check.partitions, resources.settings.raw_dir)
     log.info(
         "computed %d feature rows of %d partitions in %.1f s",
         len(features),

@@ -20,18 +20,26 @@ import hashlib
 import logging
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fti.contracts import CheckedInputs, ChunkPlan, DriftSummary, Lineage, PinnedModel, Published
-from fti.features.model_inputs import TARGET_PERIOD, attach_future, check_future_complete, expand_horizons
-from fti.features.schema import ENTITY, PERIOD, bins, drift_columns, future_columns, key_columns, model_inputs
-from fti.monitoring.drift_check import DriftPolicy, DriftReport, Thresholds, score_drift
+from fti.features.model_inputs import TARGET_PERIOD
+from fti.features.schema import ENTITY, PERIOD, bins, future_columns, key_columns, model_inputs
+from fti.inference.checks import check_schema, drift_policy, reference_histograms, signature_inputs
+from fti.inference.inputs import (  # noqa: F401 - the steps' errors and inputs, importable from here
+    InferenceSchemaMismatch,
+    forecast_inputs,
+    future_rows,
+    inference_partition,
+    origin_rows,
+    partition_rows,
+)
+from fti.monitoring.drift_check import DriftReport, score_drift
 from fti.registry import mlflow_registry as registry
 
 if TYPE_CHECKING:
-    import pandas as pd
     from sklearn.pipeline import Pipeline
 
     from fti.resources import Resources
@@ -42,10 +50,6 @@ log = logging.getLogger(__name__)
 
 ORIGIN, PLANNED = "origin", "planned"
 """Staging files of a run: the origin rows, and their known-future rows (``horizon`` rows each)."""
-
-
-class InferenceSchemaMismatch(ValueError):
-    """Tonight's inputs are not the columns or types the champion was trained on."""
 
 
 def resolve_champion(resources: Resources, spec: DatasetSpec) -> PinnedModel:
@@ -76,152 +80,6 @@ def resolve_champion(resources: Resources, spec: DatasetSpec) -> PinnedModel:
         pinned.read_as_of.isoformat(),
     )
     return pinned
-
-
-def drift_policy(settings: Settings, spec: DatasetSpec) -> DriftPolicy:
-    """Thresholds from the settings (a default pair, per-feature overrides) for the spec's drift columns.
-
-    Raises:
-        ValueError: an override names a feature the data set does not score.
-    """
-    overrides = {name: Thresholds(*pair) for name, pair in settings.drift_thresholds.items()}
-    default = Thresholds(settings.drift_warn, settings.drift_fail)
-    return DriftPolicy(default=default, overrides=overrides, features=drift_columns(spec))
-
-
-def inference_partition(resources: Resources, spec: DatasetSpec, pinned: PinnedModel) -> date:
-    """The newest partition of the champion's feature-set version committed at the pinned time.
-
-    Raises:
-        InferenceSchemaMismatch: a newer feature-set version holds newer partitions: the schema
-            changed after the champion was trained, so it must be retrained before it predicts them.
-    """
-    store, as_of, version = resources.store, pinned.read_as_of, pinned.lineage.feature_set_version
-    latest = store.latest_version(spec.feature_set, as_of)
-    days = store.committed_days(spec.feature_set, version, as_of)
-    newer = store.committed_days(spec.feature_set, latest, as_of) if latest != version else []
-    if latest != version and (not days or newer[-1] > days[-1]):
-        raise InferenceSchemaMismatch(
-            f"feature set {spec.feature_set!r} is at v{latest}, the champion {pinned.name} v{pinned.version} "
-            f"was trained on v{version}: retrain on the new version before predicting its partitions"
-        )
-    return days[-1]
-
-
-def partition_rows(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, day: date) -> pd.DataFrame:
-    """The feature rows of one partition, as committed at the pinned time."""
-    version = pinned.lineage.feature_set_version
-    return resources.store.read(spec.feature_set, day, day, as_of=pinned.read_as_of, version=version)
-
-
-def origin_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows at the partition's last period (the forecast origin), sorted by entity."""
-    if rows.empty:
-        return rows
-    origin = rows[PERIOD].max()
-    at = rows[rows[PERIOD] == origin]
-    return at.sort_values(ENTITY, kind="stable").reset_index(drop=True)
-
-
-def future_rows(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, first: date, last: date) -> Any:
-    """Known-future rows of partitions ``first`` .. ``last`` at the pinned time (None without any)."""
-    from fti.store.feature_store import FeatureSetNotFound
-
-    if not spec.covariates.known_future:
-        return None
-    try:
-        return resources.store.read(spec.future_feature_set, first, last, as_of=pinned.read_as_of)
-    except FeatureSetNotFound:
-        return None
-
-
-def forecast_inputs(
-    resources: Resources,
-    spec: DatasetSpec,
-    pinned: PinnedModel,
-    origin: pd.DataFrame,
-    planned: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Origin rows expanded to every forecast period, with the known-future covariates joined.
-
-    ``planned``: the known-future rows to join (a chunk's staged slice); default: read from the store.
-
-    Raises:
-        KnownFutureMissing: a known-future covariate has not landed for a forecast period.
-    """
-    expanded = expand_horizons(origin, spec)
-    if spec.covariates.known_future and len(expanded):
-        if planned is None:
-            periods = expanded[TARGET_PERIOD].to_numpy(dtype="datetime64[us]")
-            first, last = (
-                spec.calendar.partition_start(p.astype("datetime64[D]").item())
-                for p in (periods.min(), periods.max())
-            )
-            planned = future_rows(resources, spec, pinned, first, last)
-        expanded = attach_future(expanded, planned, spec)
-        check_future_complete(expanded, spec)
-    return expanded
-
-
-def check_schema(inputs: pd.DataFrame, spec: DatasetSpec, signature: dict[str, str]) -> None:
-    """The model inputs built from tonight's rows must be the signature's columns, each of its kind.
-
-    Raises:
-        InferenceSchemaMismatch: naming every missing, extra or retyped column.
-    """
-    import pandas as pd
-
-    columns = model_inputs(spec)
-    problems = [f"model expects {c!r}, the inputs do not have it" for c in signature if c not in columns]
-    problems += [f"{c!r} is not in the model's signature" for c in columns if c not in signature]
-    for column, kind in signature.items():
-        if column in inputs and (kind == "string") == pd.api.types.is_numeric_dtype(inputs[column]):
-            problems.append(f"{column!r} is {inputs[column].dtype}, the signature says {kind}")
-    if problems:
-        raise InferenceSchemaMismatch(
-            "inference inputs do not match the champion's signature (retrain after a spec change): "
-            + "; ".join(problems)
-        )
-
-
-def signature_inputs(resources: Resources, pinned: PinnedModel) -> dict[str, str]:
-    """The champion's MLflow signature inputs: column -> type name."""
-    from mlflow.models import get_model_info
-
-    resources.registry  # noqa: B018 - each task is a process of its own: point MLflow at the registry first
-    info = get_model_info(pinned.uri)
-    if info.signature is None:
-        raise InferenceSchemaMismatch(f"champion {pinned.name} v{pinned.version} has no signature")
-    return {
-        str(spec.name): str(spec.type.name if hasattr(spec.type, "name") else spec.type)
-        for spec in info.signature.inputs.inputs
-    }
-
-
-def reference_histograms(
-    resources: Resources, spec: DatasetSpec, pinned: PinnedModel
-) -> dict[str, list[int]]:
-    """Each scored column's counts over the champion's training snapshot, from the store's statistics."""
-    from fti.analysis.drift import column_histogram
-    from fti.store.feature_store import StatisticsNotFound
-
-    lineage, store = pinned.lineage, resources.store
-    span = (spec.feature_set, lineage.snapshot_start, lineage.snapshot_end)
-    columns = drift_columns(spec)
-    try:
-        return {
-            c: list(
-                store.histogram(
-                    span[0], c, span[1], span[2], lineage.as_of, lineage.feature_set_version
-                ).counts
-            )
-            for c in columns
-        }
-    except StatisticsNotFound:
-        log.warning("training partitions have no statistics: counting the snapshot's rows instead")
-        rows = store.read(*span, as_of=lineage.as_of, version=lineage.feature_set_version)
-        edges = bins(spec)
-        return {c: column_histogram(rows[c], c, edges).tolist() for c in columns}
 
 
 def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, run_id: str) -> CheckedInputs:
