@@ -30,6 +30,7 @@ SEASON: Mapping[Grain, int] = MappingProxyType(
 
 BASELINES: Mapping[str, str] = MappingProxyType(
     {
+        "zero": "0 for every row: forecasting nothing (a baseline only where an absent period means 0)",
         "seasonal_naive": "the target one season before the target period (a day of hours, a week of days, "
         "a year of weeks or months), or whole seasons further back so that it is known at the feature "
         "period; the moving average where that period is outside the history",
@@ -104,8 +105,17 @@ def seasonal_naive(rows: pd.DataFrame, past: History, spec: DatasetSpec, average
     return np.where(np.isnan(found), average, found)
 
 
+def baseline_names(spec: DatasetSpec) -> list[str]:
+    """The baselines of a data set: ``zero`` too where an absent period means 0 (counts, sales)."""
+    names = ["seasonal_naive", "moving_average"]
+    return ["zero", *names] if spec.target.absent == "zero" else names
+
+
 def baseline_forecasts(rows: pd.DataFrame, actuals: pd.DataFrame, spec: DatasetSpec) -> dict[str, np.ndarray]:
-    """Every baseline of :data:`BASELINES` for ``rows`` (expanded rows with ``target_period``)."""
+    """Every baseline of :func:`baseline_names` for ``rows`` (expanded rows with ``target_period``)."""
     past = history(actuals, spec)
     average = moving_average(rows, past, spec)
-    return {"seasonal_naive": seasonal_naive(rows, past, spec, average), "moving_average": average}
+    found = {"seasonal_naive": seasonal_naive(rows, past, spec, average), "moving_average": average}
+    if spec.target.absent == "zero":
+        found = {"zero": np.zeros(len(rows)), **found}
+    return found

@@ -1,7 +1,8 @@
 """Error metrics of demand forecasts.
 
 Every metric is defined on ``error = predicted - actual`` per row, so signs agree everywhere:
-a positive bias means the forecast sold more than the shop did. WAPE divides by total demand,
+a positive bias means the forecast sold more than the shop did. The primary metric a data set is
+judged on is its spec's ``model.metric``. WAPE divides by total demand,
 which can be zero (a quiet slice, a day without sales); it is then undefined and reported as NaN,
 never as a division error or a misleading 0 or inf.
 """
@@ -31,30 +32,69 @@ def wape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return safe_ratio(float(np.abs(predicted - actual).sum()), float(np.abs(actual).sum()))
 
 
+METRICS = ("wape", "mape", "mae", "rmse", "bias", "bias_pct")
+"""Every point metric, in report order; all but the two biases are errors (lower is better)."""
+
+
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """RMSE, MAE, WAPE and bias of a forecast, each NaN when undefined.
+    """The point metrics of :data:`METRICS`, each NaN when undefined.
 
-    - ``rmse``: ``sqrt(mean((predicted - actual)**2))``, in units per row.
-    - ``mae``: ``mean(|predicted - actual|)``, in units per row.
     - ``wape``: :func:`wape`; NaN when actual demand sums to 0.
-    - ``bias``: ``mean(predicted - actual)``, the mean signed error in units per row (not a ratio):
-      positive means over-forecasting, negative under-forecasting.
+    - ``mape``: ``mean(|predicted - actual| / actual)`` over the rows with ``actual > 0``, as the public
+      benchmarks compute it (a ratio, 0.40 = 40 %); NaN without such rows.
+    - ``mae``: ``mean(|predicted - actual|)``, in units per row.
+    - ``rmse``: ``sqrt(mean((predicted - actual)**2))``, in units per row.
+    - ``bias``: ``mean(predicted - actual)``, units per row: positive means over-forecasting.
+    - ``bias_pct``: ``sum(predicted - actual) / sum(actual)``: what a planner who sums the forecasts
+      is off by, as a share of actual demand; NaN when actual demand sums to 0.
 
-    All four are NaN for no rows.
+    All are NaN for no rows.
 
     Raises:
         ValueError: ``actual`` and ``predicted`` differ in length.
     """
     actual, predicted = _as_pair(actual, predicted)
     if not actual.size:
-        return {"rmse": float("nan"), "mae": float("nan"), "wape": float("nan"), "bias": float("nan")}
+        return dict.fromkeys(METRICS, float("nan"))
     error = predicted - actual
+    positive = actual > 0
+    total = float(np.abs(actual).sum())
     return {
-        "rmse": float(np.sqrt(np.mean(error**2))),
+        "wape": safe_ratio(float(np.abs(error).sum()), total),
+        "mape": float(np.mean(np.abs(error[positive]) / actual[positive])) if positive.any() else np.nan,
         "mae": float(np.mean(np.abs(error))),
-        "wape": safe_ratio(float(np.abs(error).sum()), float(np.abs(actual).sum())),
+        "rmse": float(np.sqrt(np.mean(error**2))),
         "bias": float(np.mean(error)),
+        "bias_pct": float(error.sum() / total) if total > 0 else float("nan"),
     }
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float:
+    """Mean absolute error over ``scale``: the in-sample MAE of the seasonal naive forecast on the
+    training window, as the M5 competition scales its errors (1.0: as good as that naive forecast).
+    NaN when ``scale`` is 0 or not finite."""
+    actual, predicted = _as_pair(actual, predicted)
+    if not actual.size:
+        return float("nan")
+    return safe_ratio(float(np.mean(np.abs(predicted - actual))), scale)
+
+
+def pinball(actual: np.ndarray, quantile: np.ndarray, level: float) -> float:
+    """Mean pinball (quantile) loss of a ``level`` quantile forecast, units per row."""
+    actual, quantile = _as_pair(actual, quantile)
+    if not actual.size:
+        return float("nan")
+    diff = actual - quantile
+    return float(np.mean(np.maximum(level * diff, (level - 1) * diff)))
+
+
+def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of rows whose actual falls inside ``[lower, upper]``."""
+    actual, lower = _as_pair(actual, lower)
+    _, upper = _as_pair(actual, upper)
+    if not actual.size:
+        return float("nan")
+    return float(np.mean((actual >= lower) & (actual <= upper)))
 
 
 def _as_pair(actual: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,7 @@ class ModelAnalysis:
     split_drift: pd.DataFrame
     flagged_drift: pd.DataFrame
     importances: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, float] = field(default_factory=dict)
     actual: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
     predicted: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
 
@@ -89,6 +90,7 @@ class ModelAnalysis:
         metrics["wape_ratio_to_best_baseline"] = (
             self.overall["wape"] / best if best > 0 and not math.isnan(self.overall["wape"]) else math.nan
         )
+        metrics |= {f"test_{name}": float(value) for name, value in self.intervals.items()}
         metrics["slices_flagged"] = float(len(self.flagged_slices))
         drift = self.split_drift["distance"]
         metrics["split_drift_max"] = float(drift.max()) if len(drift) else 0.0
@@ -109,6 +111,7 @@ class ModelAnalysis:
                 "split_drift": self.split_drift.to_dict("records"),
                 "flagged_drift": self.flagged_drift.to_dict("records"),
                 "importances": self.importances,
+                "intervals": self.intervals,
             }
         )
 
@@ -140,6 +143,8 @@ def analyse(
     *,
     min_slice_rows: int = MIN_SLICE_ROWS,
     min_slice_share: float = MIN_SLICE_SHARE,
+    quantiles: np.ndarray | None = None,
+    levels: Sequence[float] = (),
 ) -> ModelAnalysis:
     """Score ``predicted`` against ``test_rows[label]``, next to the baselines, per slice, with split drift.
 
@@ -157,6 +162,8 @@ def analyse(
         drift_threshold: Jensen-Shannon distance above which a column's drift is flagged.
         min_slice_rows: slices with fewer rows are pooled into ``(other)``.
         min_slice_share: share of actual demand a slice needs to be flagged.
+        quantiles: the model's quantile forecasts of each test row (``len x len(levels)``), if any.
+        levels: their levels.
 
     Raises:
         ValueError: ``predicted`` does not pair up with ``test_rows`` or is not finite.
@@ -171,15 +178,29 @@ def analyse(
     drift = split_drift(split_windows, drift_columns, bins)
     return ModelAnalysis(
         overall=overall,
-        baselines={name: regression_metrics(actual, baselines[name]) for name in BASELINES},
+        baselines={name: regression_metrics(actual, forecast_of) for name, forecast_of in baselines.items()},
         slices=tables,
         flagged_slices=_flagged(tables),
         split_drift=drift,
         flagged_drift=flag_drift(drift, drift_threshold),
         importances={str(k): float(v) for k, v in importances.items()},
+        intervals=interval_metrics(actual, quantiles, levels) if quantiles is not None else {},
         actual=actual,
         predicted=forecast,
     )
+
+
+def interval_metrics(actual: np.ndarray, quantiles: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
+    """Coverage of the outer interval (``coverage_p10_p90``) and the pinball loss of each level."""
+    from fti.analysis.metrics import coverage, pinball
+    from fti.training.intervals import level_names
+
+    names = level_names(levels)
+    found = {f"coverage_{names[0]}_{names[-1]}": coverage(actual, quantiles[:, 0], quantiles[:, -1])}
+    found["nominal_coverage"] = float(levels[-1] - levels[0])
+    for i, (name, level) in enumerate(zip(names, levels, strict=True)):
+        found[f"pinball_{name}"] = pinball(actual, quantiles[:, i], level)
+    return found
 
 
 def _checked(test_rows: pd.DataFrame, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,8 @@ A pure decision on numbers measured on ONE test window (the candidate's), in the
 metric (``model.metric`` of its spec; lower is better): the candidate's, each baseline's and, when
 there is a champion, the champion's on the same rows. Two rules:
 
+0. Where the spec bounds it (``model.max_abs_bias_pct``), the candidate's bias as a share of actual
+   demand must be within the bound: a planner summing its forecasts must not be off by more.
 1. The candidate must beat every baseline (lower than the best of them, by ``baseline_margin``).
 2. It must not be worse than the champion. The ``tolerance`` lets a model trained on FRESHER data
    replace an older champion that scores a little better on this window; it applies only when the
@@ -61,11 +63,13 @@ def decide(
     tolerance: float,
     baseline_margin: float = 0.0,
     metric: str = "wape",
+    bias_pct: float | None = None,
+    max_abs_bias_pct: float | None = None,
 ) -> GateDecision:
     """Apply the two rules of this module to one test window's numbers.
 
     Returns:
-        The decision; ``rule`` is one of ``undefined-score``, ``baseline``, ``first-champion``,
+        The decision; ``rule`` is one of ``undefined-score``, ``bias``, ``baseline``, ``first-champion``,
         ``champion-not-comparable``, ``beats-champion``, ``fresher-within-tolerance``,
         ``not-better-than-champion``, ``worse-than-tolerance``.
     """
@@ -77,6 +81,11 @@ def decide(
             False, [f"the candidate's {m} is undefined (no actuals in the test window)"], "undefined-score"
         )
     reasons: list[str] = []
+    if max_abs_bias_pct is not None and bias_pct is not None:
+        if math.isnan(bias_pct) or abs(bias_pct) > max_abs_bias_pct:
+            why = f"bias {bias_pct:+.1%} of actual demand is beyond the spec's ±{max_abs_bias_pct:.1%}"
+            return GateDecision(False, [why], "bias")
+        reasons.append(f"bias {bias_pct:+.1%} within ±{max_abs_bias_pct:.1%}")
     if baseline_wapes:
         name, best = min(baseline_wapes.items(), key=lambda item: item[1])
         bar = best * (1 - baseline_margin)

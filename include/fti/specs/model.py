@@ -112,10 +112,30 @@ class Model(Strict):
     objective: Literal["absolute_error", "squared_error", "tweedie", "poisson"] = Field(
         "absolute_error", description="XGBoost's loss."
     )
-    metric: Literal["wape", "mae", "rmse"] = Field("wape", description="The gate's primary metric.")
+    metric: Literal["wape", "mape", "mae", "rmse"] = Field(
+        "wape", description="The primary metric: the gate compares on it, tuning minimises it."
+    )
+    max_abs_bias_pct: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="Largest |bias| (share of actual demand, 0.05 = 5 %) a promoted model may have."
+    )
     categorical: tuple[str, ...] = Field(
         (), description="Key columns or categorical attributes (store names) one-hot encoded as inputs."
     )
+    quantiles: tuple[Annotated[float, Field(gt=0, lt=1)], ...] = Field(
+        (), description="Quantile levels forecast besides the point, e.g. [0.1, 0.5, 0.9]; none: point only."
+    )
+    refit: bool = Field(
+        True, description="Register a model refitted on every labelled period (evaluated on held-out ones)."
+    )
+
+    @field_validator("quantiles")
+    @classmethod
+    def _increasing(cls, levels: tuple[float, ...]) -> tuple[float, ...]:
+        if list(levels) != sorted(set(levels)):
+            raise ValueError(f"quantile levels must increase without repeats, got {list(levels)}")
+        if len(levels) == 1:
+            raise ValueError("give at least two quantile levels (an interval), or none")
+        return levels
 
 
 _WINDOW_DEFAULTS = {Grain.HOUR: 48, Grain.DAY: 7, Grain.WEEK: 4, Grain.MONTH: 3}

@@ -29,10 +29,12 @@ def analyse_split(
     snapshot: Snapshot,
     split: TimeSplit,
     predicted: Any,
+    quantiles: Any,
     importances: dict[str, float],
     settings: Any,
 ) -> ModelAnalysis:
-    """The model report of one fit: test metrics, baselines on the same rows, slices, split drift."""
+    """The model report of one fit: test metrics (and the quantiles' coverage and pinball loss),
+    baselines on the same rows, slices, split drift."""
     from fti.analysis.baselines import baseline_forecasts
     from fti.analysis.report import analyse
     from fti.analysis.slices import slice_keys
@@ -49,6 +51,8 @@ def analyse_split(
         bins(spec),
         slice_factor=settings.slice_flag_factor,
         drift_threshold=settings.split_drift_threshold,
+        quantiles=quantiles,
+        levels=tuple(spec.model.quantiles),
     )
 
 

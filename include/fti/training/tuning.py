@@ -119,7 +119,7 @@ def run_trial(
         train = rows[np.isin(periods, train_periods)]
         validation = rows[np.isin(periods, validation_periods)]
         predicted = fit(spec, train, label, params, seed).predict(validation[model_inputs(spec)])
-        wapes.append(regression_metrics(validation[label].to_numpy(), predicted)["wape"])
+        wapes.append(regression_metrics(validation[label].to_numpy(), predicted)[spec.model.metric])
     return {
         "params": params,
         "fold_wape": wapes,

@@ -13,6 +13,7 @@ from fti.analysis.baselines import (
     BASELINES,
     SEASON,
     baseline_forecasts,
+    baseline_names,
     history,
     moving_average,
     seasonal_naive,
@@ -200,9 +201,19 @@ def test_baselines_are_named_for_their_metrics_and_all_computed() -> None:
 
     forecasts = baseline_forecasts(rows, actuals, spec)
 
-    assert list(BASELINES) == ["seasonal_naive", "moving_average"]
-    assert list(forecasts) == list(BASELINES)
+    assert list(BASELINES) == ["zero", "seasonal_naive", "moving_average"]
+    assert list(forecasts) == baseline_names(spec) == list(BASELINES)
+    np.testing.assert_array_equal(forecasts["zero"], np.zeros(len(rows)))
     np.testing.assert_array_equal(forecasts["seasonal_naive"], _seasonal(rows, actuals, spec))
     np.testing.assert_array_equal(
         forecasts["moving_average"], moving_average(rows, history(actuals, spec), spec)
     )
+
+
+def test_the_zero_forecast_is_a_baseline_only_where_an_absent_period_means_zero() -> None:
+    spec = make_spec(absent="missing", horizon=9)
+    rows, actuals = _rows(spec, "2024-01-10"), _actuals()
+
+    forecasts = baseline_forecasts(rows, actuals, spec)
+
+    assert list(forecasts) == baseline_names(spec) == ["seasonal_naive", "moving_average"]

@@ -91,3 +91,31 @@ def test_an_undefined_wape_never_promotes() -> None:
 def test_tolerance_and_margin_outside_zero_to_one_are_errors() -> None:
     with pytest.raises(ValueError, match="must be in"):
         decide(0.7, NOW, MINE, BASELINES, None, tolerance=1.0)
+
+
+def test_a_bias_beyond_the_specs_bound_is_refused_before_the_other_rules() -> None:
+    decision = decide(0.5, NOW, MINE, BASELINES, None, 0.02, bias_pct=-0.08, max_abs_bias_pct=0.05)
+
+    assert (decision.promote, decision.rule) == (False, "bias")
+    assert (
+        decision.summary == "keep the champion (bias): bias -8.0% of actual demand is beyond the spec's ±5.0%"
+    )
+
+
+def test_a_bias_within_the_bound_is_named_among_the_reasons_of_a_promotion() -> None:
+    decision = decide(0.5, NOW, MINE, BASELINES, None, 0.02, bias_pct=0.03, max_abs_bias_pct=0.05)
+
+    assert (decision.promote, decision.rule) == (True, "first-champion")
+    assert "bias +3.0% within ±5.0%" in decision.summary
+
+
+def test_an_undefined_bias_under_a_bound_never_promotes() -> None:
+    decision = decide(0.5, NOW, MINE, BASELINES, None, 0.02, bias_pct=math.nan, max_abs_bias_pct=0.05)
+
+    assert (decision.promote, decision.rule) == (False, "bias")
+
+
+def test_without_a_bound_the_bias_does_not_decide() -> None:
+    decision = decide(0.5, NOW, MINE, BASELINES, None, 0.02, bias_pct=-0.4)
+
+    assert (decision.promote, decision.rule) == (True, "first-champion")

@@ -179,3 +179,25 @@ def test_spec_errors_survive_pickling_as_airflow_does_with_task_errors(tmp_path:
         load_spec(path)
     copy = pickle.loads(pickle.dumps(raised.value))
     assert copy.problems == raised.value.problems and copy.path == path
+
+
+@pytest.mark.parametrize(
+    ("levels", "why"),
+    [
+        ([0.9, 0.1], "quantile levels must increase without repeats, got [0.9, 0.1]"),
+        ([0.1, 0.1, 0.9], "quantile levels must increase without repeats, got [0.1, 0.1, 0.9]"),
+        ([0.5], "give at least two quantile levels (an interval), or none"),
+    ],
+)
+def test_quantile_levels_must_form_an_increasing_interval(
+    tmp_path: Path, levels: list[float], why: str
+) -> None:
+    path = write(tmp_path, lambda d: d.setdefault("model", {}).update(quantiles=levels))
+
+    assert problems(path) == [f"'model.quantiles': {why}"]
+
+
+def test_a_quantile_level_outside_zero_and_one_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, lambda d: d.setdefault("model", {}).update(quantiles=[0.0, 0.9]))
+
+    assert problems(path) == ["'model.quantiles[0]': Input should be greater than 0 (got 0.0)"]
