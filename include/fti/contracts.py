@@ -105,6 +105,17 @@ class Lineage(Contract):
     validation_ids: int
     code_version: str
     tuned: bool
+    quantiles: str = ""
+    """The quantile levels the model forecasts besides the point, comma-separated (``0.1,0.5,0.9``)."""
+    refit: bool = False
+    """The registered model was refitted on every labelled row (``fit_rows``) after its evaluation on
+    the held-out windows; its test metrics are the held-out fit's."""
+    fit_rows: int | None = None
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """The quantile levels, as numbers (empty: point forecasts only)."""
+        return tuple(float(x) for x in self.quantiles.split(",") if x)
 
     def to_tags(self) -> dict[str, str]:
         """Every field as a string tag (MLflow tags are strings)."""
@@ -206,6 +217,7 @@ class ChunkPlan(Contract):
     first_period: str
     horizon: int
     n_buckets: int
+    values_per_period: int = 1
     expected_predictions: int
     chunks_total: int
     chunk_id: str

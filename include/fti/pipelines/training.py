@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fti.analysis.baselines import baseline_names
 from fti.contracts import GateVerdict, Lineage, TrainedModel, TrainingRequest
 from fti.features.model_inputs import LABEL
 from fti.features.schema import model_inputs
@@ -98,13 +99,14 @@ def train_and_register(
 
     ``params`` override the model's default parameters (tuning, when asked, starts from them).
     """
-    from fti.training.model import DEFAULT_PARAMS, feature_importance, fit
+    from fti.training.model import DEFAULT_PARAMS, calibrate, feature_importance, fit, predict_quantiles
     from fti.training.tuning import TuningBudget, tune
 
     settings = resources.settings
     client = resources.registry
     snapshot = take_snapshot(resources.store, spec, request)
-    split = split_rows(labelled_rows(snapshot, spec), spec)
+    rows = labelled_rows(snapshot, spec)
+    split = split_rows(rows, spec)
     params = {**DEFAULT_PARAMS, **(params or {})}
     tuning: dict[str, Any] = {}
     if request.tune:
@@ -117,16 +119,21 @@ def train_and_register(
             "tune_cv_wape": result.best_wape,
             "tune_stopped_by": result.stopped_by,
         }
-    pipeline = fit(spec, split.train, LABEL, params)
+    held_out = fit(spec, split.train, LABEL, params)
+    test = split.test[model_inputs(spec)]
+    quantiles = None
+    if spec.model.quantiles:
+        calibrate(held_out, split.validation, LABEL)
+        quantiles = predict_quantiles(held_out, test)
     analysis = analyse_split(
-        spec,
-        snapshot,
-        split,
-        pipeline.predict(split.test[model_inputs(spec)]),
-        feature_importance(pipeline),
-        settings,
+        spec, snapshot, split, held_out.predict(test), quantiles, feature_importance(held_out), settings
     )
-    lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version())
+    pipeline, fit_rows = held_out, None
+    if spec.model.refit:  # evaluated above on held-out windows; the registered model learns them all
+        log.info("refit on every labelled row: %d (held-out fit: %d)", len(rows), len(split.train))
+        pipeline, fit_rows = fit(spec, rows, LABEL, params), len(rows)
+        pipeline.named_steps["model"].offsets_ = held_out.named_steps["model"].offsets_
+    lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version(), fit_rows)
     model_name = resources.model_name(spec)
     experiment = registry.ensure_experiment(client, model_name, settings.mlflow_artifact_uri or "")
     with tempfile.TemporaryDirectory(prefix="fti-analysis-") as folder:
@@ -185,7 +192,9 @@ def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdic
     lineage = Lineage.from_tags(dict(found.tags))
     metrics = client.get_run(candidate.run_id).data.metrics
     metric = spec.model.metric
-    baselines = {name: metrics[f"{name}_{metric}"] for name in ("seasonal_naive", "moving_average")}
+    baselines = {
+        name: metrics[f"{name}_{metric}"] for name in baseline_names(spec) if f"{name}_{metric}" in metrics
+    }
     rows = evaluation_rows(resources, spec, lineage)
 
     def score(champion: registry.ModelRef) -> ChampionScore:
@@ -201,6 +210,8 @@ def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdic
             tolerance=settings.promotion_tolerance,
             baseline_margin=settings.baseline_margin,
             metric=metric,
+            bias_pct=metrics.get("test_bias_pct"),
+            max_abs_bias_pct=spec.model.max_abs_bias_pct,
         )
 
     lock = partial(promotion_lock, settings.catalog_url or "", model_name)

@@ -40,6 +40,7 @@ def build_lineage(
     snapshot: Snapshot,
     split: TimeSplit,
     code: str,
+    fit_rows: int | None = None,
 ) -> Lineage:
     """Everything needed to rebuild the exact training data later (set as tags of run and version)."""
     cal = spec.calendar
@@ -68,6 +69,9 @@ def build_lineage(
         validation_ids=len(snapshot.validation_ids),
         code_version=code,
         tuned=request.tune,
+        quantiles=",".join(f"{level:g}" for level in spec.model.quantiles),
+        refit=fit_rows is not None,
+        fit_rows=fit_rows,
     )
 
 

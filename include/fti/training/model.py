@@ -123,33 +123,72 @@ def _one_hot(values: pd.Series, categories: list[str]) -> np.ndarray:
 
 
 class ForecastRegressor(RegressorMixin, BaseEstimator):
-    """Wraps a regressor: learns on the transformed target, predicts back in units, clips at a floor.
+    """Wraps a regressor: learns on the transformed target, predicts back in units, clips at a floor;
+    with a quantile regressor, also forecasts quantiles (:mod:`fti.training.intervals`).
 
     Args:
-        regressor: the unfitted regressor (a template, cloned at fit).
+        regressor: the unfitted point regressor (a template, cloned at fit).
         transform: ``log1p`` to learn on ``log(1 + y)`` (predictions are ``exp(.) - 1``), or ``none``.
         clip_min: predictions below it are raised to it (0: a count is never negative); None: no clip.
+        quantile_regressor: an unfitted multi-quantile regressor, or None (point forecasts only).
+        levels: the quantile levels it learns, increasing.
     """
 
-    def __init__(self, regressor: Any = None, transform: str = "none", clip_min: float | None = 0.0) -> None:
+    def __init__(
+        self,
+        regressor: Any = None,
+        transform: str = "none",
+        clip_min: float | None = 0.0,
+        quantile_regressor: Any = None,
+        levels: tuple[float, ...] = (),
+    ) -> None:
         self.regressor = regressor
         self.transform = transform
         self.clip_min = clip_min
+        self.quantile_regressor = quantile_regressor
+        self.levels = levels
 
     def fit(self, X: Any, y: Any) -> ForecastRegressor:
-        """Fit a clone of ``regressor`` on the (transformed) target."""
+        """Fit clones of the regressors on the (transformed) target; offsets start at 0."""
         target = np.asarray(y, dtype="float64")
         if self.transform == "log1p":
             target = np.log1p(np.clip(target, 0.0, None))
         self.regressor_ = clone(self.regressor).fit(X, target)
+        self.quantile_regressor_ = clone(self.quantile_regressor).fit(X, target) if self.levels else None
+        self.offsets_ = np.zeros(len(self.levels))
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predictions in the target's units, at least ``clip_min``."""
-        predicted = np.asarray(self.regressor_.predict(X), dtype="float64")
-        if self.transform == "log1p":
-            predicted = np.expm1(predicted)
-        return predicted if self.clip_min is None else np.clip(predicted, self.clip_min, None)
+        """Point predictions in the target's units, at least ``clip_min``."""
+        return self._clip(self._back(np.asarray(self.regressor_.predict(X), dtype="float64")))
+
+    def predict_quantiles(self, X: Any) -> np.ndarray:
+        """``len(X) x len(levels)`` quantiles in the target's units, calibrated, never crossing.
+
+        Raises:
+            ValueError: the model was fitted without quantile levels.
+        """
+        from fti.training.intervals import ordered
+
+        if not self.levels or self.quantile_regressor_ is None:
+            raise ValueError("this model forecasts no quantiles (the spec's model.quantiles is empty)")
+        raw = np.asarray(self.quantile_regressor_.predict(X), dtype="float64").reshape(-1, len(self.levels))
+        return self._clip(ordered(ordered(self._back(raw)) + self.offsets_))
+
+    def calibrate(self, X: Any, y: Any) -> np.ndarray:
+        """Set the conformal offsets from held-out rows (:func:`fti.training.intervals.conformal_offsets`)."""
+        from fti.training.intervals import conformal_offsets
+
+        self.offsets_ = np.zeros(len(self.levels))
+        actual = np.asarray(y, dtype="float64")
+        self.offsets_ = conformal_offsets(self.levels, self.predict_quantiles(X), actual)
+        return self.offsets_
+
+    def _back(self, values: np.ndarray) -> np.ndarray:
+        return np.expm1(values) if self.transform == "log1p" else values
+
+    def _clip(self, values: np.ndarray) -> np.ndarray:
+        return values if self.clip_min is None else np.clip(values, self.clip_min, None)
 
 
 def model_params(spec: DatasetSpec, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -172,7 +211,12 @@ def build_pipeline(spec: DatasetSpec, params: dict[str, Any] | None = None, seed
     regressor = XGBRegressor(**chosen, tree_method="hist", n_jobs=2, random_state=seed, callbacks=progress)
     encoder = FrameEncoder(tuple(categorical_inputs(spec)), tuple(numeric_inputs(spec)))
     clip = 0.0 if spec.target.non_negative else None
-    wrapped = ForecastRegressor(regressor, spec.features.target_transform, clip)
+    levels = tuple(spec.model.quantiles)
+    quantiles = None
+    if levels:
+        quantile_params = {**chosen, "objective": "reg:quantileerror", "quantile_alpha": list(levels)}
+        quantiles = XGBRegressor(**quantile_params, tree_method="hist", n_jobs=2, random_state=seed)
+    wrapped = ForecastRegressor(regressor, spec.features.target_transform, clip, quantiles, levels)
     return Pipeline([("preprocess", encoder), ("model", wrapped)])
 
 
@@ -184,6 +228,19 @@ def fit(
     inputs = categorical_inputs(spec) + numeric_inputs(spec)
     pipeline.fit(frame[inputs], frame[label].to_numpy(dtype="float64"))
     return pipeline
+
+
+def predict_quantiles(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """``len(frame) x len(levels)`` quantile forecasts of a fitted Pipeline (the spec's quantiles)."""
+    model: ForecastRegressor = pipeline.named_steps["model"]
+    return model.predict_quantiles(pipeline.named_steps["preprocess"].transform(frame))
+
+
+def calibrate(pipeline: Pipeline, frame: pd.DataFrame, label: str) -> np.ndarray:
+    """Conformalise the Pipeline's interval on held-out labelled rows; returns the offsets set."""
+    model: ForecastRegressor = pipeline.named_steps["model"]
+    inputs = pipeline.named_steps["preprocess"].transform(frame)
+    return model.calibrate(inputs, frame[label].to_numpy(dtype="float64"))
 
 
 def feature_importance(pipeline: Pipeline) -> dict[str, float]:

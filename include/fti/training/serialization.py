@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 2
 PIPELINE_FILE = "pipeline.json"
 BOOSTER_FILE = "booster.ubj"
+QUANTILE_BOOSTER_FILE = "quantiles.ubj"
 #: The target transforms :func:`load_pipeline` knows how to rebuild.
 TRANSFORMS = ("none", "log1p")
 
@@ -48,7 +49,16 @@ def save_pipeline(pipeline: Pipeline, directory: Path) -> None:
         "booster_file": BOOSTER_FILE,
         "regressor_params": _plain_params(wrapper.regressor_.get_params()),
         "xgboost_version": dist_version("xgboost-cpu"),
+        "quantiles": None,
     }
+    if wrapper.levels and wrapper.quantile_regressor_ is not None:
+        wrapper.quantile_regressor_.save_model(directory / QUANTILE_BOOSTER_FILE)
+        document["quantiles"] = {
+            "levels": [float(level) for level in wrapper.levels],
+            "offsets": [float(offset) for offset in wrapper.offsets_],
+            "booster_file": QUANTILE_BOOSTER_FILE,
+            "regressor_params": _plain_params(wrapper.quantile_regressor_.get_params()),
+        }
     (directory / PIPELINE_FILE).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
@@ -59,6 +69,7 @@ def load_pipeline(directory: Path) -> Pipeline:
         UnsupportedModelFormat: the directory's format version or post-processing is unknown.
         FileNotFoundError: ``pipeline.json`` or the booster file is missing.
     """
+    import numpy as np
     from sklearn.base import clone
     from sklearn.pipeline import Pipeline
     from xgboost import XGBRegressor
@@ -67,8 +78,17 @@ def load_pipeline(directory: Path) -> Pipeline:
     booster = XGBRegressor(**document.get("regressor_params", {}))
     booster.load_model(directory / document["booster_file"])
     post = document["postprocessing"]
-    wrapper = ForecastRegressor(clone(booster), post["transform"], post["clip_min"])
+    quantiles = document.get("quantiles")
+    quantile_booster = None
+    if quantiles:
+        quantile_booster = XGBRegressor(**quantiles.get("regressor_params", {}))
+        quantile_booster.load_model(directory / quantiles["booster_file"])
+    levels = tuple(quantiles["levels"]) if quantiles else ()
+    template = clone(quantile_booster) if quantile_booster is not None else None
+    wrapper = ForecastRegressor(clone(booster), post["transform"], post["clip_min"], template, levels)
     wrapper.regressor_ = booster
+    wrapper.quantile_regressor_ = quantile_booster
+    wrapper.offsets_ = np.asarray(quantiles["offsets"] if quantiles else [], dtype="float64")
     encoder = FrameEncoder.from_state(document["encoder"])
     return Pipeline([("preprocess", encoder), ("model", wrapper)])
 
@@ -102,4 +122,11 @@ def read_document(directory: Path) -> dict[str, Any]:
             f"{path} asks for post-processing {post!r}; this code rebuilds a transform of {TRANSFORMS} "
             "and a clip floor (a number or null) only"
         )
+    quantiles = document.get("quantiles") or {}
+    for name in (document.get("booster_file"), quantiles.get("booster_file") if quantiles else BOOSTER_FILE):
+        if name not in (BOOSTER_FILE, QUANTILE_BOOSTER_FILE):
+            raise UnsupportedModelFormat(
+                f"{path} names booster file {name!r}; a model reads only its own {BOOSTER_FILE} and "
+                f"{QUANTILE_BOOSTER_FILE} in its own folder"
+            )
     return document

@@ -134,3 +134,66 @@ def test_saved_files_are_json_and_a_plain_xgboost_booster_without_pickle(
     assert booster.num_features() == len(document["feature_names"])
     for path in tmp_path.iterdir():
         assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+
+
+QUANTILE_SPEC = changed(SPEC, "model", quantiles=[0.1, 0.5, 0.9])
+
+
+@pytest.fixture(scope="module")
+def with_quantiles() -> Pipeline:
+    from fti.training.model import calibrate
+
+    rows = model_rows(800, seed=1)
+    rows[LABEL] += np.random.default_rng(4).normal(0.0, 3.0, len(rows))
+    pipeline = fit(QUANTILE_SPEC, rows, LABEL, params=FAST)
+    calibrate(pipeline, model_rows(400, seed=5), LABEL)
+    return pipeline
+
+
+def test_quantiles_never_cross_and_bracket_the_median(with_quantiles: Pipeline) -> None:
+    from fti.training.model import predict_quantiles
+
+    quantiles = predict_quantiles(with_quantiles, model_rows(500, seed=2)[MODEL_INPUTS])
+
+    assert quantiles.shape == (500, 3)
+    assert (np.diff(quantiles, axis=1) >= 0).all()
+    assert (quantiles >= 0).all()  # a count's quantiles are clipped at 0 like its point forecast
+    assert (quantiles[:, 2] - quantiles[:, 0]).mean() > 0
+
+
+def test_quantiles_and_their_offsets_round_trip_bit_identically(
+    with_quantiles: Pipeline, tmp_path: Path
+) -> None:
+    from fti.training.model import predict_quantiles
+
+    inputs = model_rows(500, seed=2)[MODEL_INPUTS]
+
+    save_pipeline(with_quantiles, tmp_path)
+    loaded = load_pipeline(tmp_path)
+
+    document = json.loads((tmp_path / PIPELINE_FILE).read_text())
+    assert document["quantiles"]["levels"] == [0.1, 0.5, 0.9]
+    assert document["quantiles"]["offsets"] == list(with_quantiles.named_steps["model"].offsets_)
+    np.testing.assert_array_equal(
+        predict_quantiles(loaded, inputs), predict_quantiles(with_quantiles, inputs)
+    )
+    np.testing.assert_array_equal(loaded.predict(inputs), with_quantiles.predict(inputs))
+
+
+def test_a_model_without_quantiles_says_so_when_asked_for_them(fitted: Pipeline) -> None:
+    from fti.training.model import predict_quantiles
+
+    with pytest.raises(ValueError, match="forecasts no quantiles"):
+        predict_quantiles(fitted, model_rows(5, seed=2)[MODEL_INPUTS])
+
+
+def test_a_quantile_booster_file_outside_the_model_folder_is_refused(
+    with_quantiles: Pipeline, tmp_path: Path
+) -> None:
+    save_pipeline(with_quantiles, tmp_path)
+    document = json.loads((tmp_path / PIPELINE_FILE).read_text())
+    document["quantiles"]["booster_file"] = "../../etc/model.ubj"
+    (tmp_path / PIPELINE_FILE).write_text(json.dumps(document))
+
+    with pytest.raises(UnsupportedModelFormat, match="names booster file '../../etc/model.ubj'"):
+        load_pipeline(tmp_path)
