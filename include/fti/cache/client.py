@@ -11,7 +11,7 @@ import hashlib
 import math
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -162,14 +162,25 @@ class LiveRun:
     horizon: int
     n_buckets: int
     meta: Mapping[str, str]
+    quantiles: tuple[str, ...] = ()
+    """Names of the quantiles stored after each point value (``p10``, ``p90``...)."""
 
     @classmethod
     def from_meta(cls, run: str, meta: Mapping[str, str]) -> LiveRun:
         try:
             calendar = Calendar(Grain(meta["grain"]), int(meta.get("week_start", "0")))
             calendar.parse(meta["first_period"])
+            names = tuple(n for n in meta.get("quantiles", "").split(",") if n)
+            if int(meta.get("values_per_period", "1")) != 1 + len(names):
+                raise ValueError(f"{meta.get('values_per_period')} values per period but quantiles {names}")
             return cls(
-                run, calendar, meta["first_period"], int(meta["horizon"]), int(meta["n_buckets"]), dict(meta)
+                run,
+                calendar,
+                meta["first_period"],
+                int(meta["horizon"]),
+                int(meta["n_buckets"]),
+                dict(meta),
+                names,
             )
         except (KeyError, ValueError) as exc:
             raise PredictionNotFound(
@@ -196,6 +207,8 @@ class Prediction:
     value: float
     run: str
     model_version: str | None
+    quantiles: Mapping[str, float] = field(default_factory=dict)
+    """The run's quantile forecasts of this entity and period, by name (``p10``, ``p50``, ``p90``)."""
 
 
 class PredictionClient:
@@ -248,9 +261,14 @@ class PredictionClient:
             raise _missing(entity, str(period), f"nothing is live under {self.prefix!r}")
         live, (raw,) = found
         stamp = _as_period(live.calendar, period)
-        value = _decode(live, entity, stamp, raw)
+        value, *quantiles = _decode_all(live, entity, stamp, raw)
         return Prediction(
-            entity, live.calendar.format(stamp), value, live.run, live.meta.get("model_version")
+            entity,
+            live.calendar.format(stamp),
+            value,
+            live.run,
+            live.meta.get("model_version"),
+            dict(zip(live.quantiles, quantiles, strict=True)),
         )
 
     def many(self, pairs: Iterable[tuple[str, str | date | datetime]]) -> tuple[list[float | None], str]:
@@ -302,7 +320,12 @@ def _missing(entity: str, period: str, reason: str) -> PredictionNotFound:
 
 
 def _decode(live: LiveRun, entity: str, period: np.datetime64, raw: bytes | None) -> float:
-    """One period's value out of an entity's packed predictions, or PredictionNotFound saying why not."""
+    """One period's point value out of an entity's packed predictions, or PredictionNotFound saying why."""
+    return _decode_all(live, entity, period, raw)[0]
+
+
+def _decode_all(live: LiveRun, entity: str, period: np.datetime64, raw: bytes | None) -> list[float]:
+    """One period's point value and quantiles, or PredictionNotFound saying why not."""
     text = live.calendar.format(period)
     if raw is None:
         raise _missing(entity, text, f"the entity is not in live run {live.run}")
@@ -310,14 +333,14 @@ def _decode(live: LiveRun, entity: str, period: np.datetime64, raw: bytes | None
     if not 0 <= offset < live.horizon:
         span = f"{live.first_period} to {live.last_period}"
         raise _missing(entity, text, f"the period is outside live run {live.run}'s horizon ({span})")
-    if len(raw) != live.horizon * layout.VALUE_BYTES:
-        raise _missing(
-            entity, text, f"live run {live.run} stores {len(raw)} bytes, not {live.horizon} float32"
-        )
-    (value,) = struct.unpack_from(layout.VALUE_FORMAT, raw, offset * layout.VALUE_BYTES)
-    if math.isnan(value):
+    per_period = 1 + len(live.quantiles)
+    if len(raw) != live.horizon * per_period * layout.VALUE_BYTES:
+        stored = f"{live.horizon} x {per_period} float32"
+        raise _missing(entity, text, f"live run {live.run} stores {len(raw)} bytes, not {stored}")
+    values = struct.unpack_from(f"<{per_period}f", raw, offset * per_period * layout.VALUE_BYTES)
+    if math.isnan(values[0]):
         raise _missing(entity, text, f"live run {live.run} has no prediction for that period (NaN)")
-    return float(value)
+    return [float(v) for v in values]
 
 
 def _as_period(calendar: Calendar, value: str | date | datetime) -> np.datetime64:

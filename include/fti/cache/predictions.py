@@ -80,15 +80,21 @@ class RunPlan:
     first_period: str
     horizon: int
     n_buckets: int
+    values_per_period: int = 1
+    """1: the point forecast; 1 + k: the point and k quantiles, in the order of the run's ``quantiles``."""
 
 
-def plan_run(run: str, first_period: str, horizon: int, n_entities: int) -> RunPlan:
+def plan_run(
+    run: str, first_period: str, horizon: int, n_entities: int, values_per_period: int = 1
+) -> RunPlan:
     """The plan of a run of ``n_entities`` x ``horizon`` predictions from ``first_period`` on."""
     if not _RUN_ID.fullmatch(run):
         raise ValueError(f"run id {run!r} must match {_RUN_ID.pattern} (it is part of Redis keys)")
     if horizon < 1 or n_entities < 0:
         raise ValueError(f"need horizon >= 1 and n_entities >= 0, got {horizon} and {n_entities}")
-    return RunPlan(run, first_period, horizon, layout.n_buckets_for(n_entities))
+    if values_per_period < 1:
+        raise ValueError(f"need values_per_period >= 1, got {values_per_period}")
+    return RunPlan(run, first_period, horizon, layout.n_buckets_for(n_entities), values_per_period)
 
 
 def bucket_order(plan: RunPlan, entities: Sequence[str]) -> np.ndarray:
@@ -102,15 +108,15 @@ def bucket_order(plan: RunPlan, entities: Sequence[str]) -> np.ndarray:
 
 
 _BEGIN = Script("""
-local plan = redis.call('HMGET', KEYS[2], 'first_period', 'horizon', 'n_buckets')
-if plan[1] and (plan[1] ~= ARGV[3] or plan[2] ~= ARGV[4] or plan[3] ~= ARGV[5]) then
-  return {'conflict', plan[1], plan[2] or '', plan[3] or ''}
+local plan = redis.call('HMGET', KEYS[2], 'first_period', 'horizon', 'n_buckets', 'values_per_period')
+if plan[1] and (plan[1] ~= ARGV[3] or plan[2] ~= ARGV[4] or plan[3] ~= ARGV[5] or plan[4] ~= ARGV[6]) then
+  return {'conflict', plan[1], plan[2] or '', plan[3] or '', plan[4] or ''}
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return {'live'} end
 local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 for _, f in ipairs({'run', ARGV[1], 'state', 'writing', 'first_period', ARGV[3], 'horizon', ARGV[4],
-                    'n_buckets', ARGV[5]}) do fields[#fields + 1] = f end
+                    'n_buckets', ARGV[5], 'values_per_period', ARGV[6]}) do fields[#fields + 1] = f end
 redis.call('HSET', KEYS[2], unpack(fields))
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return {'writing'}
@@ -132,8 +138,9 @@ def begin_run(client: redis.Redis, prefix: str, plan: RunPlan, meta: Mapping[str
     if _s(reply[0]) == "conflict":
         raise RunConflict(
             f"run {plan.run} was begun with first_period={_s(reply[1])}, horizon={_s(reply[2])}, "
-            f"n_buckets={_s(reply[3])}; this plan has {plan.first_period}, {plan.horizon}, "
-            f"{plan.n_buckets}: use a new run id"
+            f"n_buckets={_s(reply[3])}, values_per_period={_s(reply[4])}; this plan has "
+            f"{plan.first_period}, {plan.horizon}, {plan.n_buckets}, {plan.values_per_period}: "
+            "use a new run id"
         )
 
 
@@ -151,17 +158,22 @@ def write_chunk(
     Args:
         entities: Entity ids, unique across the run (each is a field of its bucket).
         values: ``len(entities) x plan.horizon`` predictions, period ``j`` after ``first_period`` in
-            column ``j``; NaN where there is none.
+            column ``j``; NaN where there is none; with quantiles ``len(entities) x plan.horizon x
+            plan.values_per_period`` (the point, then each quantile).
 
     Returns:
-        The predictions written: the non-NaN values (what :func:`go_live` expects in total).
+        The predictions written: the non-NaN point values (what :func:`go_live` expects in total).
 
     Raises:
         RunConflict: the run was not begun, or was begun with another plan.
     """
     rows = np.asarray(values, dtype=np.float32)
-    if rows.shape != (len(entities), plan.horizon):
-        raise ValueError(f"values have shape {rows.shape}, expected ({len(entities)}, {plan.horizon})")
+    m = plan.values_per_period
+    expected = (len(entities), plan.horizon) if m == 1 else (len(entities), plan.horizon, m)
+    if rows.shape != expected:
+        raise ValueError(f"values have shape {rows.shape}, expected {expected}")
+    points = rows if m == 1 else rows[:, :, 0]
+    rows = rows.reshape(len(entities), plan.horizon * m)
     if (repeats := len(entities) - len(set(entities))) > 0:  # counted twice, stored once
         raise ValueError(f"chunk {chunk_id} repeats entities ({repeats} duplicates)")
     refresh_ttl = _check_begun(client, prefix, plan)
@@ -172,7 +184,7 @@ def write_chunk(
         if refresh_ttl:
             pipe.expire(key, ttl_s)
     pipe.execute()  # raises on any failed write, before the chunk is counted
-    count = int(np.count_nonzero(~np.isnan(rows)))
+    count = int(np.count_nonzero(~np.isnan(points)))
     pipe.hset(layout.chunks_key(prefix, plan.run), chunk_id, count)
     if refresh_ttl:
         pipe.expire(layout.chunks_key(prefix, plan.run), ttl_s)
@@ -185,12 +197,12 @@ def _check_begun(client: redis.Redis, prefix: str, plan: RunPlan) -> bool:
     """Fail unless ``plan`` is the begun run's plan; True when its keys take a TTL (it is not live)."""
     pipe = client.pipeline(transaction=False)
     pipe.get(layout.live_key(prefix))
-    pipe.hmget(layout.meta_key(prefix, plan.run), ["first_period", "horizon", "n_buckets"])
+    pipe.hmget(layout.meta_key(prefix, plan.run), list(_PLAN_FIELDS))
     live, stored = pipe.execute()
     if stored[0] is None:
         raise RunConflict(f"run {plan.run} has no metadata under {prefix!r}: call begin_run first")
     if [_s(v) for v in stored] != _plan_fields(plan):
-        found = dict(zip(("first_period", "horizon", "n_buckets"), map(_s, stored), strict=True))
+        found = dict(zip(_PLAN_FIELDS, map(_s, stored), strict=True))
         raise RunConflict(f"run {plan.run} was begun with {found}, not with {plan}")
     return live is None or _s(live) != plan.run
 
@@ -200,7 +212,7 @@ def _bucket_fields(
 ) -> Iterable[tuple[int, list[str | bytes]]]:
     """(bucket, [entity, packed row, entity, packed row, ...]) for every bucket the chunk touches."""
     rows = np.where(np.isnan(rows), np.float32("nan"), rows)  # one NaN bit pattern: same input, same bytes
-    packed = np.ascontiguousarray(rows, dtype="<f4").view(np.dtype((np.void, 4 * plan.horizon)))
+    packed = np.ascontiguousarray(rows, dtype="<f4").view(np.dtype((np.void, 4 * rows.shape[1])))
     blobs = cast(list[bytes], packed.ravel().tolist())  # void items come out as bytes
     buckets = np.fromiter((layout.bucket_of(e, plan.n_buckets) for e in entities), np.int64, len(entities))
     order = np.argsort(buckets, kind="stable")
@@ -356,8 +368,12 @@ def lookup(client: redis.Redis, prefix: str, entity: str, period: str | date | d
     return PredictionClient(client, prefix).lookup(entity, period)
 
 
+_PLAN_FIELDS = ("first_period", "horizon", "n_buckets", "values_per_period")
+"""The fields of a run's metadata that are its plan: a chunk of another plan is refused."""
+
+
 def _plan_fields(plan: RunPlan) -> list[str]:
-    return [plan.first_period, str(plan.horizon), str(plan.n_buckets)]
+    return [plan.first_period, str(plan.horizon), str(plan.n_buckets), str(plan.values_per_period)]
 
 
 def _now() -> str:

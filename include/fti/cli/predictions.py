@@ -33,7 +33,10 @@ def lookup(
         raise fail(str(exc), 2) from exc
     except PredictionNotFound as exc:
         raise fail(f"not found: {exc}") from exc
-    typer.echo(f"{entity}\t{found.period}\t{found.value:.4f}\trun={found.run}\tmodel=v{found.model_version}")
+    levels = "".join(f"\t{name}={value:.4f}" for name, value in found.quantiles.items())
+    typer.echo(
+        f"{entity}\t{found.period}\t{found.value:.4f}{levels}\trun={found.run}\tmodel=v{found.model_version}"
+    )
 
 
 @app.command("live")

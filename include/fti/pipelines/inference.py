@@ -38,6 +38,7 @@ from fti.inference.inputs import (  # noqa: F401 - the steps' errors and inputs,
 )
 from fti.monitoring.drift_check import DriftReport, score_drift
 from fti.registry import mlflow_registry as registry
+from fti.training.intervals import level_names
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -160,7 +161,8 @@ def plan_run(
     origin = origin_rows(rows)
     run = batch_id(checked.feature_partition, pinned.version, airflow_run_id)
     n, size, horizon = len(origin), settings.inference_chunk_entities, spec.forecast.horizon
-    plan = cache.plan_run(run, checked.first_period, horizon, n)
+    levels = pinned.lineage.levels
+    plan = cache.plan_run(run, checked.first_period, horizon, n, 1 + len(levels))
     # Chunks are slices of the entities in bucket order: each chunk then fills whole buckets with a
     # few large writes. The order depends only on the entities and the plan.
     ordered = origin.iloc[cache.bucket_order(plan, origin[ENTITY].astype(str).tolist())]
@@ -187,6 +189,7 @@ def plan_run(
         "feature_partition": checked.feature_partition.isoformat(),
         "airflow_run_id": airflow_run_id,
         "started_at": datetime.now(UTC).isoformat(),
+        "quantiles": ",".join(level_names(levels)) if levels else "",
     }
     cache.begin_run(client, resources.cache_prefix(spec), plan, meta, ttl_s=_ttl_s(settings))
     starts = range(0, n, size)
@@ -197,6 +200,7 @@ def plan_run(
             first_period=checked.first_period,
             horizon=horizon,
             n_buckets=plan.n_buckets,
+            values_per_period=plan.values_per_period,
             expected_predictions=n * horizon,
             chunks_total=len(starts),
             chunk_id=f"{i // size:05d}",
@@ -216,6 +220,7 @@ def _loaded_model(name: str, version: str, run_id: str) -> Pipeline:
 def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, chunk: ChunkPlan) -> int:
     """Predict and write one chunk of entities for every forecast period; returns predictions written."""
     from fti.cache import predictions as cache
+    from fti.training.model import predict_quantiles
 
     store = resources.store
     part = store.read_staging(chunk.staging_uri, chunk.start, chunk.stop)
@@ -226,9 +231,16 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     inputs = forecast_inputs(resources, spec, pinned, part, planned)
     resources.registry  # noqa: B018 - points MLflow at the registry before the model is downloaded
     pipeline = _loaded_model(pinned.name, pinned.version, pinned.run_id)
-    predicted = pipeline.predict(inputs[model_inputs(spec)])
-    values = np.asarray(predicted, dtype="float32").reshape(len(part), chunk.horizon)
-    plan = cache.RunPlan(chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets)
+    features = inputs[model_inputs(spec)]
+    predicted = np.asarray(pipeline.predict(features), dtype="float32").reshape(len(part), chunk.horizon)
+    values: np.ndarray = predicted
+    if chunk.values_per_period > 1:  # the point, then each quantile, per period
+        quantiles = np.asarray(predict_quantiles(pipeline, features), dtype="float32")
+        stacked = np.concatenate([predicted.reshape(-1, 1), quantiles], axis=1)
+        values = stacked.reshape(len(part), chunk.horizon, chunk.values_per_period)
+    plan = cache.RunPlan(
+        chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets, chunk.values_per_period
+    )
     return cache.write_chunk(
         resources.redis,
         resources.cache_prefix(spec),
@@ -264,7 +276,7 @@ def publish(
     result = cache.go_live(
         resources.redis,
         resources.cache_prefix(spec),
-        cache.RunPlan(first.run, first.first_period, first.horizon, first.n_buckets),
+        cache.RunPlan(first.run, first.first_period, first.horizon, first.n_buckets, first.values_per_period),
         expected_chunks=first.chunks_total,
         expected_predictions=first.expected_predictions,
         meta=meta,

@@ -4,7 +4,7 @@ Endpoints (``fti serve``, or ``make serve``, runs it with uvicorn)::
 
     GET /datasets                                      200 [{"dataset", "grain", "horizon", "live_run"}]
     GET /{dataset}/predictions/{entity}/{period}       200 {"dataset", "entity", "period", "prediction",
-                                                            "run", "model_version"}
+                                                            "quantiles", "run", "model_version"}
                                                        404 {"detail": "no live prediction ... : <reason>"}
                                                        422 {"detail": "'2011-13-01' is not a day period: ..."}
     GET /{dataset}/live                                200 the live run's metadata, 404 when nothing is live
@@ -98,6 +98,7 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
             "entity": found.entity,
             "period": found.period,
             "prediction": found.value,
+            "quantiles": dict(found.quantiles),  # {"p10": ..., "p50": ..., "p90": ...}; {} without
             "run": found.run,
             "model_version": found.model_version,
         }

@@ -18,6 +18,8 @@ HORIZON = 7
 DAILY: Mapping[str, str] = {"grain": "day", "week_start": "0"}
 """The calendar of a run, in its metadata as inference writes it (``week_start`` 0 = Monday)."""
 HOURLY: Mapping[str, str] = {"grain": "hour", "week_start": "0"}
+DAILY_WITH_QUANTILES: Mapping[str, str] = {**DAILY, "quantiles": "p10,p50,p90"}
+"""A daily run that stores P10, P50 and P90 after each point value."""
 
 #: The ``publish`` fixture: ``publish(run, names, rows, first_period=..., keep_runs=5, chunk=50,
 #: calendar=DAILY, prefix=PREFIX) -> RunPlan``.
@@ -34,6 +36,11 @@ def values(n: int, base: float, horizon: int = HORIZON, start: int = 0) -> np.nd
     """Predictions ``base + entity index + period / 4``: exact in float32, different for every cell."""
     rows = np.arange(start, start + n, dtype=np.float64)[:, None] + np.arange(horizon) / 4
     return (base + rows).astype(np.float32)
+
+
+def with_quantiles(points: np.ndarray) -> np.ndarray:
+    """``points`` (entities x horizon) with P10 = point - 1, P50 = point, P90 = point + 2 after each."""
+    return np.stack([points, points - 1, points, points + 2], axis=2).astype(np.float32)
 
 
 def write_all(

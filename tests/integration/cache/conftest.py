@@ -15,7 +15,8 @@ from tests.integration.cache.cache_data import DAILY, FIRST_PERIOD, PREFIX, TTL_
 @pytest.fixture
 def publish(redis_client: redis.Redis) -> Publish:
     """``publish(run, names, rows, first_period=FIRST_PERIOD, keep_runs=5, chunk=50, calendar=DAILY,
-    prefix=PREFIX) -> RunPlan``: all steps."""
+    prefix=PREFIX) -> RunPlan``: all steps; ``rows`` of shape (entities, horizon, 1 + k) publish k
+    quantiles, named by the ``quantiles`` of ``calendar``."""
 
     def run(
         run: str,
@@ -27,7 +28,8 @@ def publish(redis_client: redis.Redis) -> Publish:
         calendar: Mapping[str, str] = DAILY,
         prefix: str = PREFIX,
     ) -> RunPlan:
-        plan = plan_run(run, first_period, rows.shape[1], len(names))
+        per_period = rows.shape[2] if rows.ndim == 3 else 1  # the point, then the calendar's "quantiles"
+        plan = plan_run(run, first_period, rows.shape[1], len(names), per_period)
         chunks, predictions = write_all(redis_client, plan, names, rows, chunk, prefix, calendar)
         meta = {"model_version": "3", "feature_set_version": "1"}
         go_live(redis_client, prefix, plan, chunks, predictions, meta, keep_runs, TTL_S)

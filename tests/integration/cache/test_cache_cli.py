@@ -20,7 +20,17 @@ from fti.cache.predictions import go_live, plan_run
 from fti.cli import app
 from fti.settings import get_settings
 from tests.harness.services import LOOPBACK, free_port
-from tests.integration.cache.cache_data import DAILY, FIRST_PERIOD, HOURLY, TTL_S, entities, values, write_all
+from tests.integration.cache.cache_data import (
+    DAILY,
+    DAILY_WITH_QUANTILES,
+    FIRST_PERIOD,
+    HOURLY,
+    TTL_S,
+    entities,
+    values,
+    with_quantiles,
+    write_all,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +75,23 @@ def test_lookup_prints_the_value_its_run_and_model(redis_client: redis.Redis, pr
 
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{UK}\t2024-03-03\t4.2500\trun=run-a\tmodel=v3\n"
+
+
+def test_lookup_prints_the_quantiles_after_the_point_forecast(redis_client: redis.Redis, prefix: str) -> None:
+    plan = plan_run("run-q", FIRST_PERIOD, 7, 100, values_per_period=4)
+    rows = with_quantiles(values(100, base=4.0))
+    chunks, n = write_all(
+        redis_client, plan, entities(100), rows, prefix=prefix, calendar=DAILY_WITH_QUANTILES
+    )
+    go_live(redis_client, prefix, plan, chunks, n, {"model_version": "3"}, keep_runs=2, ttl_s=TTL_S)
+
+    result = fti("lookup", UK, "2024-03-03")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout
+        == f"{UK}\t2024-03-03\t4.2500\tp10=3.2500\tp50=4.2500\tp90=6.2500\trun=run-q\tmodel=v3\n"
+    )
 
 
 def test_the_dataset_option_picks_the_spec_its_grain_and_its_prefix(

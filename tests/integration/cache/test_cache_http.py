@@ -17,7 +17,14 @@ import uvicorn
 from fti.serving.http import create_app
 from fti.settings import PROJECT_ROOT, Settings
 from tests.harness.services import LOOPBACK, free_port
-from tests.integration.cache.cache_data import HOURLY, Publish, entities, values
+from tests.integration.cache.cache_data import (
+    DAILY_WITH_QUANTILES,
+    HOURLY,
+    Publish,
+    entities,
+    values,
+    with_quantiles,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -72,9 +79,21 @@ def test_a_known_prediction_is_served_with_its_data_set_run_and_model_version(
         "entity": UK,
         "period": "2024-03-04",
         "prediction": 7.5,
+        "quantiles": {},
         "run": "run-a",
         "model_version": "3",
     }
+
+
+def test_a_prediction_is_served_with_its_quantiles(http: httpx.Client, publish: Publish) -> None:
+    calendar = {**DAILY_WITH_QUANTILES}
+    publish("run-q", entities(100), with_quantiles(values(100, base=7.0)), prefix=RETAIL, calendar=calendar)
+
+    response = http.get(path(UK, "2024-03-04"))
+
+    assert response.status_code == 200
+    assert response.json()["prediction"] == 7.5
+    assert response.json()["quantiles"] == {"p10": 6.5, "p50": 7.5, "p90": 9.5}
 
 
 def test_each_data_set_is_read_under_its_own_prefix(http: httpx.Client, publish: Publish) -> None:

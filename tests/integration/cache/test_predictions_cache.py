@@ -29,6 +29,7 @@ from fti.cache.predictions import (
 from tests.harness.services import free_port
 from tests.integration.cache.cache_data import (
     DAILY,
+    DAILY_WITH_QUANTILES,
     FIRST_DATE,
     FIRST_PERIOD,
     PREFIX,
@@ -36,6 +37,7 @@ from tests.integration.cache.cache_data import (
     Publish,
     entities,
     values,
+    with_quantiles,
     write_all,
 )
 
@@ -210,10 +212,12 @@ def test_a_run_id_cannot_be_reused_with_another_plan(redis_client: redis.Redis) 
     other = plan_run("run-a", FIRST_PERIOD, 7, 10_000)
     later = plan_run("run-a", "2024-03-03", 7, 100)
 
-    with pytest.raises(RunConflict, match="n_buckets=2; this plan has 2024-03-02, 7, 157"):
+    with pytest.raises(
+        RunConflict, match="n_buckets=2, values_per_period=1; this plan has 2024-03-02, 7, 157"
+    ):
         begin_run(redis_client, PREFIX, other, {}, TTL_S)
     with pytest.raises(
-        RunConflict, match="first_period=2024-03-02, horizon=7, n_buckets=2; this plan has 2024-03-03"
+        RunConflict, match="first_period=2024-03-02, horizon=7, n_buckets=2, .*; this plan has 2024-03-03"
     ):
         begin_run(redis_client, PREFIX, later, {}, TTL_S)
     with pytest.raises(RunConflict, match="was begun with"):
@@ -339,3 +343,48 @@ def test_redis_url_quotes_credentials_and_defaults_port_and_db() -> None:
     assert redis_url("cache", 6380, db=2, login="fti", password="p@ss:w/rd") == (
         "redis://fti:p%40ss%3Aw%2Frd@cache:6380/2"
     )
+
+
+def test_quantiles_are_looked_up_with_their_point_forecast(
+    redis_client: redis.Redis, publish: Publish
+) -> None:
+    names = entities(120)
+    publish("run-q", names, with_quantiles(values(120, base=10.0)), calendar=DAILY_WITH_QUANTILES)
+    client = PredictionClient(redis_client, PREFIX)
+
+    found = client.prediction(names[7], "2024-03-04")
+
+    assert found.value == 17.5  # base + entity 7 + period 2 / 4
+    assert found.quantiles == {"p10": 16.5, "p50": 17.5, "p90": 19.5}
+    assert client.lookup(names[7], "2024-03-04") == (17.5, "run-q")  # point lookups are unchanged
+    assert client.many([(names[7], "2024-03-04"), (names[8], "2024-03-02")])[0] == [17.5, 18.0]
+
+
+def test_a_run_without_quantiles_looks_up_none(redis_client: redis.Redis, publish: Publish) -> None:
+    publish("run-a", entities(10), values(10, base=1.0))
+
+    assert PredictionClient(redis_client, PREFIX).prediction(UK, "2024-03-02").quantiles == {}
+
+
+def test_a_chunk_of_another_number_of_values_per_period_is_refused(redis_client: redis.Redis) -> None:
+    names = entities(10)
+    plan = plan_run("run-q", FIRST_PERIOD, 7, 10, values_per_period=4)
+    write_all(redis_client, plan, names, with_quantiles(values(10, base=1.0)), calendar=DAILY_WITH_QUANTILES)
+
+    points_only = plan_run("run-q", FIRST_PERIOD, 7, 10)
+    with pytest.raises(RunConflict, match="values_per_period"):
+        write_chunk(redis_client, PREFIX, points_only, "c9999", names, values(10, base=1.0), TTL_S)
+    with pytest.raises(RunConflict, match="values_per_period=4"):
+        begin_run(redis_client, PREFIX, points_only, dict(DAILY), TTL_S)
+    with pytest.raises(ValueError, match=r"expected \(10, 7, 4\)"):
+        write_chunk(redis_client, PREFIX, plan, "c9999", names, values(10, base=1.0), TTL_S)
+
+
+def test_quantile_names_that_do_not_match_the_stored_values_are_not_guessed(
+    redis_client: redis.Redis, publish: Publish
+) -> None:
+    names = entities(10)
+    publish("run-q", names, with_quantiles(values(10, base=1.0)), calendar={**DAILY, "quantiles": "p10,p90"})
+
+    with pytest.raises(PredictionNotFound, match="4 values per period but quantiles"):
+        PredictionClient(redis_client, PREFIX).prediction(names[0], "2024-03-02")
