@@ -68,6 +68,7 @@ def check_a_published_prediction(project: AirflowProject, specs_dir: Path, datas
     """Recompute one published prediction outside Airflow and compare it with what Redis serves."""
     import redis
 
+    from fti.cache.client import PredictionClient
     from fti.cache.predictions import live_run, lookup
     from fti.contracts import PinnedModel
     from fti.features.schema import model_inputs
@@ -76,6 +77,8 @@ def check_a_published_prediction(project: AirflowProject, specs_dir: Path, datas
     from fti.resources import Resources
     from fti.settings import Settings
     from fti.specs import load_dataset
+    from fti.training.intervals import level_names
+    from fti.training.model import predict_quantiles
 
     spec = load_dataset(specs_dir, dataset)
     resources = Resources(Settings(var_dir=Path(project.env["FTI_VAR_DIR"]), specs_dir=specs_dir))
@@ -96,6 +99,14 @@ def check_a_published_prediction(project: AirflowProject, specs_dir: Path, datas
     value, run = lookup(client, resources.cache_prefix(spec), str(row["entity"].iloc[0]), period)
     assert run == live["run"]
     assert value == pytest.approx(expected, rel=1e-6, abs=1e-6)  # stored as float32
+    if spec.model.quantiles:  # P10 / P50 / P90 ... read back as any client reads them
+        levels = PredictionClient(client, resources.cache_prefix(spec)).prediction(
+            str(row["entity"].iloc[0]), period
+        )
+        model_levels = predict_quantiles(champion, row[model_inputs(spec)])[0]
+        assert list(levels.quantiles) == level_names(spec.model.quantiles)
+        assert list(levels.quantiles.values()) == pytest.approx(list(model_levels), rel=1e-6, abs=1e-6)
+        assert list(levels.quantiles.values()) == sorted(levels.quantiles.values())
     assert int(live["predictions"]) == len(origin) * spec.forecast.horizon
     return live
 
@@ -155,7 +166,12 @@ NEW_SPEC = {
     },
     "forecast": {"horizon": 2},
     "validation": {"columns": {"DepotCode": {"not_null": True}, "FlyerFeature": {"allowed": [0, 1]}}},
-    "model": {"training_window": 40, "validation_periods": 3, "test_periods": 3},
+    "model": {
+        "training_window": 40,
+        "validation_periods": 3,
+        "test_periods": 3,
+        "quantiles": [0.1, 0.5, 0.9],
+    },
 }
 
 

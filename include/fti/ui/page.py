@@ -7,7 +7,7 @@ links to MLflow open in a new tab, since the page usually sits in an iframe of t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -122,16 +122,51 @@ def _champion(view: ChampionView) -> str:
     if isinstance(view.metrics, Unavailable):
         return f'{head}\n<p class="missing">{escape(view.metrics.reason)}</p>'
     parts = [head, "<h3>Overall (test window)</h3>", _metrics(view.metrics)]
+    if view.intervals:
+        parts.append(_intervals(view.intervals))
     for dimension, rows in view.slices.items():
         parts += [f"<h3>By {escape(dimension.replace('_', ' '))}</h3>", _slices(rows)]
     return "\n".join(parts)
 
 
 def _metrics(rows: Sequence[MetricRow]) -> str:
-    body = [[escape(r.label), _num(r.wape), _num(r.mae), _num(r.rmse), _num(r.bias)] for r in rows]
-    table = _table(["", "WAPE", "MAE", "RMSE", "bias"], body)
+    body = [
+        [
+            escape(r.label),
+            _num(r.wape),
+            _num(r.mape),
+            _num(r.mae),
+            _num(r.rmse),
+            _num(r.bias),
+            _num(r.bias_pct, "+.1%"),
+        ]
+        for r in rows
+    ]
+    table = _table(["", "WAPE", "MAPE", "MAE", "RMSE", "bias", "bias % of demand"], body)
     # The first data row is the model's: make it stand out.
     return table.replace("<tr><td>", '<tr class="model"><td>', 1)
+
+
+def _intervals(intervals: Mapping[str, float]) -> str:
+    """The interval's coverage against its nominal share, then the pinball loss of each level."""
+    coverage = next((k for k in intervals if k.startswith("coverage_")), None)
+    parts = []
+    if coverage is not None:
+        low, high = coverage.removeprefix("coverage_").split("_", 1)
+        nominal = intervals.get("nominal_coverage")
+        promised = f" (nominal {_num(nominal, '.0%')})" if nominal is not None else ""
+        parts.append(
+            f"interval {escape(low.upper())}–{escape(high.upper())} covers "
+            f"<b>{_num(intervals[coverage], '.1%')}</b> of the test actuals{promised}"
+        )
+    pinball = [
+        f"{escape(k.removeprefix('pinball_').upper())} {_num(v)}"
+        for k, v in intervals.items()
+        if k.startswith("pinball_")
+    ]
+    if pinball:
+        parts.append("pinball loss " + ", ".join(pinball))
+    return f'<p class="meta">{" · ".join(parts)}</p>'
 
 
 def _slices(rows: Sequence[SliceRow]) -> str:

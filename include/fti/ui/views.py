@@ -115,6 +115,8 @@ class MetricRow:
     mae: float | None
     rmse: float | None
     bias: float | None
+    mape: float | None = None
+    bias_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ class ChampionView:
     beats_baselines: bool | None
     metrics: list[MetricRow] | Unavailable
     slices: dict[str, list[SliceRow]] = field(default_factory=dict)
+    intervals: dict[str, float] = field(default_factory=dict)
+    """The test window's interval metrics (``coverage_p10_p90``, ``nominal_coverage``, ``pinball_p50``...)."""
 
 
 @dataclass(frozen=True)
@@ -236,8 +240,13 @@ def champion_view(
     shown = [d for d in tables if d != "horizon"] if dimensions is None else dimensions
     slices = {dim: [_slice_row(s, overall_wape) for s in tables[dim]] for dim in shown if tables.get(dim)}
     beats = analysis.get("beats_baselines")
+    intervals = {k: v for k, v in (analysis.get("intervals") or {}).items() if _number(v) is not None}
     return ChampionView(
-        *head, beats_baselines=beats if isinstance(beats, bool) else None, metrics=metrics, slices=slices
+        *head,
+        beats_baselines=beats if isinstance(beats, bool) else None,
+        metrics=metrics,
+        slices=slices,
+        intervals=intervals,
     )
 
 
@@ -294,6 +303,8 @@ def _metric_row(label: str, metrics: Mapping[str, Any], is_model: bool) -> Metri
         _number(metrics.get("mae")),
         _number(metrics.get("rmse")),
         _number(metrics.get("bias")),
+        _number(metrics.get("mape")),
+        _number(metrics.get("bias_pct")),
     )
 
 
