@@ -9,6 +9,7 @@ exactly as the spec says.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -16,12 +17,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fti.analysis.classical import CLASSICAL, INTERMITTENT, classical_forecasts
 from fti.periods import Grain
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from fti.specs import DatasetSpec
+
+log = logging.getLogger(__name__)
 
 SEASON: Mapping[Grain, int] = MappingProxyType(
     {Grain.HOUR: 24, Grain.DAY: 7, Grain.WEEK: 52, Grain.MONTH: 12}
@@ -36,9 +40,12 @@ BASELINES: Mapping[str, str] = MappingProxyType(
         "period; the moving average where that period is outside the history",
         "moving_average": "the entity's mean target over the last activity-window periods up to the "
         "feature period",
+        **CLASSICAL,
     }
 )
-"""Baseline name -> what it predicts; the names prefix the baselines' metrics (``seasonal_naive_wape``)."""
+"""Baseline name -> what it predicts; the names prefix the baselines' metrics (``seasonal_naive_wape``).
+The classical ones (:mod:`fti.analysis.classical`) fall back to the moving average where they cannot
+forecast (too short a history), like the seasonal naive."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +112,18 @@ def seasonal_naive(rows: pd.DataFrame, past: History, spec: DatasetSpec, average
     return np.where(np.isnan(found), average, found)
 
 
+def classical_names(spec: DatasetSpec) -> tuple[str, ...]:
+    """The spec's classical baselines (``model.baselines``); by default the intermittent-demand methods
+    where an absent period means 0, AutoETS where it means unknown (measurements)."""
+    if spec.model.baselines is not None:
+        return tuple(spec.model.baselines)
+    return INTERMITTENT if spec.target.absent == "zero" else ("autoets",)
+
+
 def baseline_names(spec: DatasetSpec) -> list[str]:
-    """The baselines of a data set: ``zero`` too where an absent period means 0 (counts, sales)."""
-    names = ["seasonal_naive", "moving_average"]
+    """The baselines of a data set: ``zero`` too where an absent period means 0 (counts, sales), then
+    seasonal naive, moving average and :func:`classical_names`."""
+    names = ["seasonal_naive", "moving_average", *classical_names(spec)]
     return ["zero", *names] if spec.target.absent == "zero" else names
 
 
@@ -118,4 +134,15 @@ def baseline_forecasts(rows: pd.DataFrame, actuals: pd.DataFrame, spec: DatasetS
     found = {"seasonal_naive": seasonal_naive(rows, past, spec, average), "moving_average": average}
     if spec.target.absent == "zero":
         found = {"zero": np.zeros(len(rows)), **found}
+    names = classical_names(spec)
+    if names:
+        cal = spec.calendar
+        origins = cal.index(rows["period"].to_numpy(dtype="datetime64[us]"))
+        steps = cal.index(rows["target_period"].to_numpy(dtype="datetime64[us]")) - origins
+        codes = past.entities.get_indexer(rows["entity"])
+        classical, missing = classical_forecasts(names, codes, origins, steps, past, SEASON[spec.time.grain])
+        for name, values in classical.items():
+            if missing[name]:
+                log.info("baseline %s: %d of %d rows from the moving average", name, missing[name], len(rows))
+            found[name] = np.where(np.isnan(values), average, values)
     return found

@@ -118,6 +118,11 @@ class Model(Strict):
     max_abs_bias_pct: Annotated[float, Field(gt=0)] | None = Field(
         None, description="Largest |bias| (share of actual demand, 0.05 = 5 %) a promoted model may have."
     )
+    baselines: tuple[Literal["autoets", "croston_optimized", "tsb", "adida"], ...] | None = Field(
+        None,
+        description="Classical baselines (statsforecast) besides zero, seasonal naive and moving average; "
+        "default: croston_optimized, tsb, adida where an absent period is 0, else autoets; [] for none.",
+    )
     categorical: tuple[str, ...] = Field(
         (), description="Key columns or categorical attributes (store names) one-hot encoded as inputs."
     )
