@@ -87,6 +87,19 @@ def history(actuals: pd.DataFrame, spec: DatasetSpec) -> History:
     return History(entities, first, values)
 
 
+def naive_scale(past: History, last: int, season: int) -> float:
+    """In-sample MAE of the seasonal naive forecast (``y[t] - y[t - season]``) over every entity's history
+    up to period index ``last`` (the training window's end): the scale of MASE, pooled over entities so
+    that a flat series does not divide by zero. NaN when no pair of values is known."""
+    values = past.values[:, : max(0, last - past.first + 1)]
+    if values.shape[1] <= season:
+        return float("nan")
+    with np.errstate(invalid="ignore"):
+        diffs = np.abs(values[:, season:] - values[:, :-season])
+    known = ~np.isnan(diffs)
+    return float(diffs[known].mean()) if known.any() else float("nan")
+
+
 def moving_average(rows: pd.DataFrame, past: History, spec: DatasetSpec) -> np.ndarray:
     """Mean target over the activity window ending at each row's feature period (NaN-aware)."""
     window = spec.features.activity_window

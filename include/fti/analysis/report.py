@@ -18,7 +18,7 @@ import numpy as np
 from fti.analysis import plots
 from fti.analysis.baselines import BASELINES
 from fti.analysis.drift import flag_drift, split_drift
-from fti.analysis.metrics import regression_metrics
+from fti.analysis.metrics import mase, regression_metrics
 from fti.analysis.slices import SLICE_COLUMNS, flag_slices, slice_metrics
 
 if TYPE_CHECKING:
@@ -145,6 +145,7 @@ def analyse(
     min_slice_share: float = MIN_SLICE_SHARE,
     quantiles: np.ndarray | None = None,
     levels: Sequence[float] = (),
+    naive_scale: float | None = None,
 ) -> ModelAnalysis:
     """Score ``predicted`` against ``test_rows[label]``, next to the baselines, per slice, with split drift.
 
@@ -164,13 +165,20 @@ def analyse(
         min_slice_share: share of actual demand a slice needs to be flagged.
         quantiles: the model's quantile forecasts of each test row (``len x len(levels)``), if any.
         levels: their levels.
+        naive_scale: in-sample MAE of the seasonal naive on the training window
+            (:func:`fti.analysis.baselines.naive_scale`); given, every metric set gains ``mase``.
 
     Raises:
         ValueError: ``predicted`` does not pair up with ``test_rows`` or is not finite.
         KeyError: ``test_rows`` has no ``label`` column.
     """
     actual, forecast = _checked(test_rows, predicted)
-    overall = regression_metrics(actual, forecast)
+
+    def scored(forecast_of: np.ndarray) -> dict[str, float]:
+        found = regression_metrics(actual, forecast_of)
+        return found if naive_scale is None else found | {"mase": mase(actual, forecast_of, naive_scale)}
+
+    overall = scored(forecast)
     tables = {}
     for name, keys in slices.items():
         table = slice_metrics(actual, forecast, keys, min_slice_rows)
@@ -178,7 +186,7 @@ def analyse(
     drift = split_drift(split_windows, drift_columns, bins)
     return ModelAnalysis(
         overall=overall,
-        baselines={name: regression_metrics(actual, forecast_of) for name, forecast_of in baselines.items()},
+        baselines={name: scored(forecast_of) for name, forecast_of in baselines.items()},
         slices=tables,
         flagged_slices=_flagged(tables),
         split_drift=drift,

@@ -35,11 +35,14 @@ def analyse_split(
 ) -> ModelAnalysis:
     """The model report of one fit: test metrics (and the quantiles' coverage and pinball loss),
     baselines on the same rows, slices, split drift."""
-    from fti.analysis.baselines import baseline_forecasts
+    from fti.analysis.baselines import SEASON, baseline_forecasts, history, naive_scale
     from fti.analysis.report import analyse
     from fti.analysis.slices import slice_keys
 
-    forecasts = baseline_forecasts(split.test, snapshot.actuals(spec), spec)
+    actuals = snapshot.actuals(spec)
+    forecasts = baseline_forecasts(split.test, actuals, spec)
+    train_end = spec.calendar.index(split.train["period"].to_numpy(dtype="datetime64[us]")).max()
+    scale = naive_scale(history(actuals, spec), int(train_end), SEASON[spec.time.grain])
     return analyse(
         split.test,
         predicted,
@@ -53,6 +56,7 @@ def analyse_split(
         drift_threshold=settings.split_drift_threshold,
         quantiles=quantiles,
         levels=tuple(spec.model.quantiles),
+        naive_scale=scale,
     )
 
 

@@ -139,10 +139,11 @@ def _metrics(rows: Sequence[MetricRow]) -> str:
             _num(r.rmse),
             _num(r.bias),
             _num(r.bias_pct, "+.1%"),
+            _num(r.mase),
         ]
         for r in rows
     ]
-    table = _table(["", "WAPE", "MAPE", "MAE", "RMSE", "bias", "bias % of demand"], body)
+    table = _table(["", "WAPE", "MAPE", "MAE", "RMSE", "bias", "bias % of demand", "MASE"], body)
     # The first data row is the model's: make it stand out.
     return table.replace("<tr><td>", '<tr class="model"><td>', 1)
 

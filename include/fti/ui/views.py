@@ -117,6 +117,7 @@ class MetricRow:
     bias: float | None
     mape: float | None = None
     bias_pct: float | None = None
+    mase: float | None = None
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ def _metric_row(label: str, metrics: Mapping[str, Any], is_model: bool) -> Metri
         _number(metrics.get("bias")),
         _number(metrics.get("mape")),
         _number(metrics.get("bias_pct")),
+        _number(metrics.get("mase")),
     )
 
 

@@ -16,6 +16,7 @@ from fti.analysis.baselines import (
     baseline_names,
     history,
     moving_average,
+    naive_scale,
     seasonal_naive,
 )
 from fti.features.model_inputs import expand_horizons
@@ -203,8 +204,8 @@ def test_baselines_are_named_for_their_metrics_and_all_computed() -> None:
     forecasts = baseline_forecasts(rows, actuals, spec)
 
     assert list(BASELINES)[:3] == ["zero", "seasonal_naive", "moving_average"]
-    intermittent = ["croston_optimized", "tsb", "adida"]
-    assert list(forecasts) == baseline_names(spec) == ["zero", "seasonal_naive", "moving_average", *intermittent]
+    every = ["zero", "seasonal_naive", "moving_average", "croston_optimized", "tsb", "adida"]
+    assert list(forecasts) == baseline_names(spec) == every
     assert set(forecasts) <= set(BASELINES)
     np.testing.assert_array_equal(forecasts["zero"], np.zeros(len(rows)))
     np.testing.assert_array_equal(forecasts["seasonal_naive"], _seasonal(rows, actuals, spec))
@@ -220,3 +221,15 @@ def test_the_zero_forecast_is_a_baseline_only_where_an_absent_period_means_zero(
     forecasts = baseline_forecasts(rows, actuals, spec)
 
     assert list(forecasts) == baseline_names(spec) == ["seasonal_naive", "moving_average", "autoets"]
+
+
+def test_the_naive_scale_is_the_in_sample_seasonal_naive_mae_up_to_the_training_end() -> None:
+    spec = make_spec()
+    past = history(_actuals(), spec)
+    last = spec.calendar.index(np.array(["2024-01-14"], dtype="datetime64[us]"))[0]
+
+    # A: 10 x day, Jan 5 absent (0): |d - (d-7)| = 70 except the pairs with Jan 5 (50, 120); B: 0.
+    # Up to Jan 14: A's pairs (t = Jan 8..14) are 70 70 70 70 70 70 70 but Jan 12 (120 - 0 = 120)
+    a = [70, 70, 70, 70, 120, 70, 70]
+    assert naive_scale(past, last, 7) == pytest.approx((sum(a) + 0 * 7) / 14)
+    assert np.isnan(naive_scale(past, past.first + 3, 7))

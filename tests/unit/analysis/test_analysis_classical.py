@@ -72,7 +72,7 @@ def _dense(actuals: pd.DataFrame, entity: str, last_day: str) -> np.ndarray:
         ("adida", ADIDA()),
     ],
 )
-def test_an_intermittent_baseline_is_the_library_forecast_from_each_rows_own_origin(name: str, model: Any) -> None:
+def test_an_intermittent_baseline_is_the_library_forecast_from_the_rows_origin(name: str, model: Any) -> None:
     spec = make_spec(baselines=[name])
     actuals = _actuals()
     rows = _rows(spec, "2024-02-10", "2024-02-14")

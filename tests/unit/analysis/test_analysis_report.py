@@ -194,3 +194,18 @@ def test_predictions_that_do_not_fit_the_rows_are_rejected(data: dict[str, pd.Da
         _analyse(data, np.where(np.arange(len(label)) == 0, np.nan, label))
     with pytest.raises(KeyError, match="label"):
         analyse(data["test"].drop(columns="label"), label, {}, {}, {}, {}, [], {})
+
+
+def test_given_the_naive_scale_the_model_and_every_baseline_get_mase(data: dict[str, pd.DataFrame]) -> None:
+    test = data["test"]
+    label = test["label"].to_numpy()
+    predicted = label + 2.0
+    forecasts = baseline_forecasts(test, data["actuals"], SPEC)
+    windows = {name: data[name] for name in ("train", "validation", "test")}
+
+    found = analyse(test, predicted, forecasts, {}, {}, windows, [], bins(SPEC), naive_scale=4.0)
+    metrics = found.as_metrics()
+
+    assert metrics["test_mase"] == pytest.approx(0.5)  # MAE 2 over a naive MAE of 4
+    for name, forecast in forecasts.items():
+        assert metrics[f"{name}_mase"] == pytest.approx(np.mean(np.abs(forecast - label)) / 4.0)

@@ -191,21 +191,22 @@ def test_champion_view_puts_the_model_before_the_baselines_and_keeps_every_slici
 
 
 def test_champion_view_carries_mape_bias_share_and_the_interval_metrics_to_the_page() -> None:
-    overall = {**ANALYSIS["overall"], "mape": 0.37, "bias_pct": -0.021}  # type: ignore[dict-item]
-    baselines = {"zero": {"wape": 1.0, "mape": None, "bias": -4.1, "bias_pct": -1.0}}
+    overall = {**ANALYSIS["overall"], "mape": 0.37, "bias_pct": -0.021, "mase": 0.8125}  # type: ignore[dict-item]
+    baselines = {"zero": {"wape": 1.0, "mape": None, "bias": -4.1, "bias_pct": -1.0, "mase": 1.25}}
     intervals = {"coverage_p10_p90": 0.784, "nominal_coverage": 0.8, "pinball_p10": 0.5, "pinball_p90": 0.7}
     record = champion({**ANALYSIS, "overall": overall, "baselines": baselines, "intervals": intervals})
 
     view = champion_view(record)
 
     assert not isinstance(view, Unavailable) and not isinstance(view.metrics, Unavailable)
-    assert [(m.label, m.mape, m.bias_pct) for m in view.metrics] == [
-        ("champion", 0.37, -0.021),
-        ("zero", None, -1.0),
+    assert [(m.label, m.mape, m.bias_pct, m.mase) for m in view.metrics] == [
+        ("champion", 0.37, -0.021, 0.8125),
+        ("zero", None, -1.0, 1.25),
     ]
     assert view.intervals == intervals
     html = section(render_page(room(champion=view)), "champion")
     assert "MAPE" in html and "bias % of demand" in html and "-2.1%" in html
+    assert "MASE" in html and "0.8125" in html
     assert "interval P10–P90 covers <b>" in html and "78.4%" in html and "(nominal" in html and "80%" in html
     assert "pinball loss P10" in html
 
