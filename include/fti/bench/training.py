@@ -11,7 +11,8 @@ For each data set, in a scratch system (store, catalog and MLflow under a tempor
    as ``challenger``. Probes (:mod:`fti.bench.probes`) time the steps inside it; ``fit_s`` is the
    fit alone.
 
-The model's test WAPE stands next to each baseline's on the same test rows (from the run's metrics).
+The model's test WAPE stands next to each baseline's on the same test rows (from the run's metrics):
+zero, seasonal naive, moving average and the spec's classical (statsforecast) baselines.
 """
 
 from __future__ import annotations
@@ -64,15 +65,9 @@ def lines(figures: Figures) -> list[Line]:
     out = []
     for name in DATASETS:
         model = figures.get(f"{name}.wape_model")
-        best = min(
-            (
-                float(v)
-                for k in ("wape_seasonal_naive", "wape_moving_average")
-                if (v := figures.get(f"{name}.{k}"))
-            ),
-            default=None,
-        )
-        gain = f"{1 - float(model) / best:+.1%} vs the better baseline" if model and best else "vs baselines"
+        baselines = sorted(k for k in figures if k.startswith(f"{name}.wape_") and k != f"{name}.wape_model")
+        best = min((float(v) for k in baselines if (v := figures.get(k))), default=None)
+        gain = f"{1 - float(model) / best:+.1%} vs the best baseline" if model and best else "vs baselines"
         out += [
             Line(f"{name}.train_s", ".1f", "train_and_register: snapshot .. registration, s"),
             Line(f"{name}.fit_s", ".1f", "the fit alone (default parameters), s"),
@@ -86,8 +81,7 @@ def lines(figures: Figures) -> list[Line]:
             Line(f"{name}.peak_mb", ",.0f", "VmHWM of the training process, MiB"),
             Line(f"{name}.peak_mb_after_fit", ",.0f", "VmHWM when the fit returned, MiB"),
             Line(f"{name}.wape_model", ".4f", f"test WAPE of the model, {gain}"),
-            Line(f"{name}.wape_seasonal_naive", ".4f", "same test rows: seasonal naive"),
-            Line(f"{name}.wape_moving_average", ".4f", "same test rows: moving average"),
+            *(Line(k, ".4f", f"same test rows: {k.split('.wape_')[1]}") for k in baselines),
             Line(
                 f"{name}.train_rows", ",d", f"training rows (window {figures.get(f'{name}.window')} periods)"
             ),
@@ -163,6 +157,7 @@ def _probes() -> list[Probe]:
 def _train(var_dir: Path, name: str) -> Figures:
     """Inside the second child: ``train_and_register`` as the training DAG runs it, probed."""
     import fti.pipelines.training as training
+    from fti.analysis.baselines import baseline_names
     from fti.bench.probes import StepClock
     from fti.bench.scratch import load, scratch_resources
     from fti.contracts import TrainingRequest
@@ -200,8 +195,7 @@ def _train(var_dir: Path, name: str) -> Figures:
     }
     figures |= {f"{step}_s": clock.total(step) for step in STEPS}
     figures["other_s"] = total - sum(clock.total(step) for step in STEPS)
-    wape = {"wape_model": "test_wape", "wape_seasonal_naive": "seasonal_naive_wape",
-            "wape_moving_average": "moving_average_wape"}  # fmt: skip
+    wape = {"wape_model": "test_wape"} | {f"wape_{b}": f"{b}_wape" for b in baseline_names(spec)}
     figures |= {k: float(v) for k, m in wape.items() if (v := metrics.get(m)) is not None}  # None: NaN
     return figures
 

@@ -69,6 +69,15 @@ def bench_inference(results: ResultsOption = RESULTS) -> None:
     _report(inference, inference.run(), results, "inference: 1,000,000 entities x 7 periods, throwaway Redis")
 
 
+@app.command("accuracy")
+def bench_accuracy(results: ResultsOption = RESULTS) -> None:
+    """Rolling-origin backtest (4 origins, point-in-time snapshots at each origin's commit time) of
+    every shipped data set: the model and every baseline on WAPE, MAPE, MASE and bias, and coverage."""
+    from fti.bench import accuracy
+
+    _report(accuracy, accuracy.run(), results, "accuracy: rolling-origin backtest, mean over 4 origins")
+
+
 @app.command("all")
 def bench_all(results: ResultsOption = RESULTS) -> None:
     """Every benchmark in turn (12-15 minutes on 2 shared cores)."""
