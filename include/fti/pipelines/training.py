@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from fti.resources import Resources
     from fti.specs import DatasetSpec
+    from fti.training.tuning import TuningResult
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,19 @@ def check_inputs(resources: Resources, spec: DatasetSpec, request: TrainingReque
     return summary
 
 
+def tuning_runs(result: TuningResult, metric: str) -> list[registry.ChildRun]:
+    """One nested MLflow run per tuning trial: its parameters, the cross-validated error (mean and per
+    fold, in the spec's metric), its seconds, and whether it completed or was pruned."""
+    runs = []
+    for number, trial in enumerate(result.trials):
+        folds = {f"cv_{metric}_fold_{k}": float(v) for k, v in enumerate(trial["fold_wape"])}
+        metrics = {f"cv_{metric}": float(trial["mean_wape"]), "seconds": float(trial["seconds"]), **folds}
+        best = trial["params"] == result.best_params and trial["state"] == "complete"
+        tags = {"state": trial["state"], "best": str(best).lower()}
+        runs.append(registry.ChildRun(f"trial-{number}", dict(trial["params"]), metrics, tags))
+    return runs
+
+
 def train_and_register(
     resources: Resources,
     spec: DatasetSpec,
@@ -109,6 +123,7 @@ def train_and_register(
     split = split_rows(rows, spec)
     params = {**DEFAULT_PARAMS, **(params or {})}
     tuning: dict[str, Any] = {}
+    trials: list[registry.ChildRun] = []
     if request.tune:
         budget = TuningBudget(trials=settings.tune_trials, minutes=settings.tune_minutes)
         result = tune(spec, split.train, LABEL, budget)
@@ -119,6 +134,7 @@ def train_and_register(
             "tune_cv_wape": result.best_wape,
             "tune_stopped_by": result.stopped_by,
         }
+        trials = tuning_runs(result, spec.model.metric)
     held_out = fit(spec, split.train, LABEL, params)
     test = split.test[model_inputs(spec)]
     quantiles = None
@@ -151,6 +167,7 @@ def train_and_register(
             tags=lineage.to_tags(),
             artifacts=[*files, out / "analysis.json", out / "lineage.json"],
             run_name=f"{spec.name}-v{snapshot.version}-{request.as_of:%Y%m%dT%H%M}",
+            children=trials,
         )
     registry.set_alias(client, ref, registry.CHALLENGER)
     links = registry.mlflow_links(settings.mlflow_ui_url, experiment, ref)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,16 @@ def ensure_experiment(client: MlflowClient, name: str, artifact_root: str) -> st
     return str(client.create_experiment(name, artifact_location=f"{artifact_root.rstrip('/')}/{name}"))
 
 
+@dataclass(frozen=True)
+class ChildRun:
+    """A nested run under the training run (one tuning trial): its name, parameters, metrics, tags."""
+
+    name: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 def log_and_register(
     pipeline: Pipeline,
     model_name: str,
@@ -75,12 +85,14 @@ def log_and_register(
     tags: dict[str, str],
     artifacts: Sequence[Path] = (),
     run_name: str | None = None,
+    children: Sequence[ChildRun] = (),
 ) -> ModelRef:
     """Log a run with the model in native format, then register it as a new, fully tagged version.
 
     The model is a pyfunc "models from code" (:mod:`fti.registry.pyfunc_model`) whose artifact is
     the JSON + XGBoost directory of :func:`fti.training.serialization.save_pipeline`: nothing is
-    pickled. ``artifacts`` (plots, analysis JSON) go into the run under ``analysis/``.
+    pickled. ``artifacts`` (plots, analysis JSON) go into the run under ``analysis/``; ``children``
+    (the tuning trials) become nested runs of it.
 
     Registration comes last and is all or nothing: if tagging the new version fails, the version
     is deleted before the error is re-raised, so no untagged (lineage-less) version is left.
@@ -99,6 +111,11 @@ def log_and_register(
             for path in artifacts:
                 mlflow.log_artifact(str(path), artifact_path=ANALYSIS_DIR)
             info = _log_pyfunc(pipeline, model_dir, input_example)
+            for child in children:
+                with mlflow.start_run(experiment_id=experiment_id, run_name=child.name, nested=True):
+                    mlflow.log_params(child.params)
+                    mlflow.log_metrics(child.metrics)
+                    mlflow.set_tags(child.tags)
     version = _register(mlflow.MlflowClient(), info.model_uri, model_name, tags)
     return ModelRef(model_name, version, run.info.run_id)
 

@@ -1,9 +1,13 @@
-"""Bounded random search of XGBoost hyper-parameters, scored by WAPE on time-ordered folds of periods.
+"""Bounded search of XGBoost hyper-parameters with Optuna, scored by the spec's primary metric on
+time-ordered folds of periods.
 
-Bounded twice, so a scheduled retrain always ends: at most ``budget.trials`` trials, and no new
-trial starts once ``budget.minutes`` have passed (a trial already running is allowed to finish, so
-the wall time can exceed the budget by one trial). The first trial is always
-:data:`~fti.training.model.DEFAULT_PARAMS`, so tuning never returns anything worse on the folds.
+Optuna's TPE sampler (seeded) proposes each trial from :data:`SEARCH_SPACE`; a trial reports its mean
+error after each fold and the median pruner stops it early when it is already worse than the median
+of the earlier trials at that fold. Bounded twice, so a scheduled retrain always ends: at most
+``budget.trials`` trials, and no new trial starts once ``budget.minutes`` have passed (a trial
+already running is allowed to finish, so the wall time can exceed the budget by one trial). The first
+trial is always :data:`~fti.training.model.DEFAULT_PARAMS`, so tuning never returns anything worse
+on the folds.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from fti.features.schema import model_inputs
 from fti.training.model import DEFAULT_PARAMS, fit
 
 if TYPE_CHECKING:
+    import optuna
     import pandas as pd
 
     from fti.specs import DatasetSpec
@@ -58,7 +63,8 @@ class TuningBudget:
 
 @dataclass(frozen=True)
 class TuningResult:
-    """Outcome of :func:`tune`; ``trials`` holds params, per-fold WAPE, mean and seconds of each."""
+    """Outcome of :func:`tune`; ``trials`` holds params, per-fold error (``fold_wape``, in the spec's
+    metric), mean, seconds and state (``complete`` or ``pruned``) of each, in the order they ran."""
 
     best_params: dict[str, Any]
     best_wape: float
@@ -87,19 +93,35 @@ def tune(
         seed: makes the sampled entities, the trial parameters and the fits reproducible.
         max_rows: rows beyond this are sub-sampled by entity before cross-validation.
     """
+    import optuna
+
     started = time.monotonic()
     rows = sample_entities(train_rows, max_rows, seed)
     periods = spec.calendar.index(rows["period"].to_numpy(dtype="datetime64[us]"))
     folds = period_folds(sorted(set(periods.tolist())), n_splits, gap=int(rows["horizon"].max()))
-    candidates = [dict(DEFAULT_PARAMS), *sample_params(budget.trials - 1, seed)]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+    )
+    study.enqueue_trial({k: DEFAULT_PARAMS[k] for k in SEARCH_SPACE if k in DEFAULT_PARAMS})
     trials: list[dict[str, Any]] = []
-    stopped_by: Literal["trials", "minutes"] = "trials"
-    for params in candidates:
-        if trials and time.monotonic() - started >= budget.minutes * 60:
-            stopped_by = "minutes"
-            break
-        trials.append(run_trial(spec, rows, periods, label, params, folds, seed))
-    best = min(trials, key=lambda trial: trial["mean_wape"])
+
+    def objective(trial: optuna.Trial) -> float:
+        chosen = {k: trial.suggest_categorical(k, choices) for k, choices in SEARCH_SPACE.items()}
+        found = run_trial(spec, rows, periods, label, {**DEFAULT_PARAMS, **chosen}, folds, seed, trial)
+        trials.append(found)
+        if found["state"] == "pruned":
+            raise optuna.TrialPruned()
+        return float(found["mean_wape"])
+
+    study.optimize(objective, n_trials=1)  # the defaults, whatever the time budget
+    left = budget.minutes * 60 - (time.monotonic() - started)
+    if budget.trials > 1 and left > 0:
+        study.optimize(objective, n_trials=budget.trials - 1, timeout=left)
+    stopped_by: Literal["trials", "minutes"] = "trials" if len(trials) >= budget.trials else "minutes"
+    best = min((t for t in trials if t["state"] == "complete"), key=lambda trial: trial["mean_wape"])
     return TuningResult(best["params"], best["mean_wape"], trials, time.monotonic() - started, stopped_by)
 
 
@@ -111,20 +133,29 @@ def run_trial(
     params: dict[str, Any],
     folds: list[Fold],
     seed: int,
+    trial: optuna.Trial | None = None,
 ) -> dict[str, Any]:
-    """Fit ``params`` on each fold's training periods and score WAPE on its validation periods."""
+    """Fit ``params`` on each fold's training periods and score the spec's metric on its validation
+    periods; with an Optuna ``trial``, report the running mean after each fold and stop when pruned."""
     started = time.monotonic()
-    wapes = []
-    for train_periods, validation_periods in folds:
+    wapes: list[float] = []
+    state = "complete"
+    for step, (train_periods, validation_periods) in enumerate(folds):
         train = rows[np.isin(periods, train_periods)]
         validation = rows[np.isin(periods, validation_periods)]
         predicted = fit(spec, train, label, params, seed).predict(validation[model_inputs(spec)])
         wapes.append(regression_metrics(validation[label].to_numpy(), predicted)[spec.model.metric])
+        if trial is not None and step < len(folds) - 1:
+            trial.report(float(np.mean(wapes)), step)
+            if trial.should_prune():
+                state = "pruned"
+                break
     return {
         "params": params,
         "fold_wape": wapes,
         "mean_wape": float(np.mean(wapes)),
         "seconds": time.monotonic() - started,
+        "state": state,
     }
 
 
@@ -139,15 +170,6 @@ def period_folds(periods: list[int], n_splits: int, gap: int) -> list[Fold]:
     ordered = np.asarray(periods, dtype="int64")
     splitter = TimeSeriesSplit(n_splits=n_splits, gap=gap)
     return [(ordered[train].tolist(), ordered[test].tolist()) for train, test in splitter.split(ordered)]
-
-
-def sample_params(n: int, seed: int) -> list[dict[str, Any]]:
-    """``n`` parameter sets: :data:`DEFAULT_PARAMS` with each tuned key drawn from :data:`SEARCH_SPACE`."""
-    rng = np.random.default_rng(seed)
-    return [
-        {**DEFAULT_PARAMS, **{k: choices[rng.integers(len(choices))] for k, choices in SEARCH_SPACE.items()}}
-        for _ in range(max(n, 0))
-    ]
 
 
 def sample_entities(rows: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:

@@ -54,7 +54,8 @@ def test_tuning_runs_exactly_the_budgeted_number_of_trials(rows: pd.DataFrame) -
 
     assert len(result.trials) == 3
     assert result.stopped_by == "trials"
-    assert all(len(trial["fold_wape"]) == 3 for trial in result.trials)
+    complete = [trial for trial in result.trials if trial["state"] == "complete"]
+    assert complete and all(len(trial["fold_wape"]) == 3 for trial in complete)
 
 
 def test_a_tiny_minutes_budget_stops_after_the_first_trial_which_is_the_defaults(rows: pd.DataFrame) -> None:
@@ -72,7 +73,8 @@ def test_first_trial_is_the_default_params_and_the_best_is_never_worse(
     result = tune(SPEC, rows, LABEL, TuningBudget(trials=4, minutes=10))
 
     assert result.trials[0]["params"] == small_search
-    assert result.best_wape == min(trial["mean_wape"] for trial in result.trials)
+    complete = [trial for trial in result.trials if trial["state"] == "complete"]
+    assert result.best_wape == min(trial["mean_wape"] for trial in complete)
     assert result.best_wape <= result.trials[0]["mean_wape"]
 
 
@@ -83,6 +85,21 @@ def test_tuning_is_deterministic_for_a_seed(rows: pd.DataFrame) -> None:
 
     assert [t["params"] for t in first.trials] == [t["params"] for t in second.trials]
     assert [t["fold_wape"] for t in first.trials] == [t["fold_wape"] for t in second.trials]
+
+
+def test_a_trial_already_worse_than_the_median_after_a_fold_is_pruned(
+    rows: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tuning, "DEFAULT_PARAMS", {**DEFAULT_PARAMS, "n_estimators": 10, "max_depth": 3})
+    # one tree barely moves from the base score: far worse than ten, and seen after the first fold
+    monkeypatch.setattr(tuning, "SEARCH_SPACE", {"n_estimators": (1, 10), "max_depth": (3,)})
+
+    result = tune(SPEC, rows, LABEL, TuningBudget(trials=12, minutes=10))
+
+    pruned = [trial for trial in result.trials if trial["state"] == "pruned"]
+    assert pruned, [(t["params"]["n_estimators"], t["state"]) for t in result.trials]
+    assert all(len(t["fold_wape"]) < 3 and t["params"]["n_estimators"] == 1 for t in pruned)
+    assert result.best_params["n_estimators"] == 10
 
 
 def test_folds_train_only_on_periods_before_validation_with_a_horizon_gap() -> None:
