@@ -112,6 +112,11 @@ class Model(Strict):
     objective: Literal["absolute_error", "squared_error", "tweedie", "poisson"] = Field(
         "absolute_error", description="XGBoost's loss."
     )
+    sample_weight: Literal["none", "inverse_actual"] = Field(
+        "none",
+        description="Row weights of the point model's fit: inverse_actual weighs each row by "
+        "1 / max(actual, 1), the loss shaped like MAPE.",
+    )
     metric: Literal["wape", "mape", "mae", "rmse"] = Field(
         "wape", description="The primary metric: the gate compares on it, tuning minimises it."
     )

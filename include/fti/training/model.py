@@ -148,12 +148,14 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         self.quantile_regressor = quantile_regressor
         self.levels = levels
 
-    def fit(self, X: Any, y: Any) -> ForecastRegressor:
-        """Fit clones of the regressors on the (transformed) target; offsets start at 0."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ForecastRegressor:
+        """Fit clones of the regressors on the (transformed) target; offsets start at 0.
+        ``sample_weight`` weighs the point regressor's rows (the quantiles learn the unweighted
+        distribution)."""
         target = np.asarray(y, dtype="float64")
         if self.transform == "log1p":
             target = np.log1p(np.clip(target, 0.0, None))
-        self.regressor_ = clone(self.regressor).fit(X, target)
+        self.regressor_ = clone(self.regressor).fit(X, target, sample_weight=sample_weight)
         self.quantile_regressor_ = clone(self.quantile_regressor).fit(X, target) if self.levels else None
         self.offsets_ = np.zeros(len(self.levels))
         return self
@@ -223,11 +225,22 @@ def build_pipeline(spec: DatasetSpec, params: dict[str, Any] | None = None, seed
 def fit(
     spec: DatasetSpec, frame: pd.DataFrame, label: str, params: dict[str, Any] | None = None, seed: int = 42
 ) -> Pipeline:
-    """Fit a new Pipeline on ``frame``'s model inputs against its ``label`` column."""
+    """Fit a new Pipeline on ``frame``'s model inputs against its ``label`` column, with the spec's
+    row weights (:func:`sample_weights`)."""
     pipeline = build_pipeline(spec, params, seed)
     inputs = categorical_inputs(spec) + numeric_inputs(spec)
-    pipeline.fit(frame[inputs], frame[label].to_numpy(dtype="float64"))
+    target = frame[label].to_numpy(dtype="float64")
+    pipeline.fit(frame[inputs], target, model__sample_weight=sample_weights(spec, target))
     return pipeline
+
+
+def sample_weights(spec: DatasetSpec, target: np.ndarray) -> np.ndarray | None:
+    """The point model's row weights: None (all equal), or ``1 / max(actual, 1)`` for
+    ``model.sample_weight: inverse_actual`` (absolute error so weighted is MAPE's shape; a row of 0
+    weighs as much as a row of 1)."""
+    if spec.model.sample_weight == "none":
+        return None
+    return 1.0 / np.maximum(np.nan_to_num(target, nan=1.0), 1.0)
 
 
 def predict_quantiles(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:

@@ -14,7 +14,7 @@ from fti.features.schema import categorical_inputs, model_inputs, numeric_inputs
 from fti.periods import Calendar, Grain
 from fti.settings import PROJECT_ROOT
 from fti.specs import DatasetSpec, load_dataset
-from fti.training.model import OTHER, FrameEncoder, build_pipeline, feature_importance, fit
+from fti.training.model import OTHER, FrameEncoder, build_pipeline, feature_importance, fit, sample_weights
 from fti.training.split import NotEnoughData, split_by_time
 from tests.unit.training.model_rows import ONLINE_RETAIL, model_rows
 
@@ -223,3 +223,20 @@ def test_default_model_forecasts_the_typical_day_of_intermittent_demand_not_its_
     model_wape = np.abs(predictions - train[LABEL]).sum() / train[LABEL].sum()
     mean_wape = np.abs(train[LABEL].mean() - train[LABEL]).sum() / train[LABEL].sum()
     assert model_wape < mean_wape
+
+
+def test_inverse_actual_weights_pull_the_median_towards_the_small_actuals_as_mape_asks() -> None:
+    """Half the rows sell 2, half 20, inputs alike: the median is anywhere in 2..20; weighted by
+    1/actual, the 2s weigh ten times more and the forecast goes to 2 (MAPE 0.45 instead of up to 4.5)."""
+    rng = np.random.default_rng(9)
+    train = model_rows(1000, seed=9)
+    train[LABEL] = np.where(rng.random(len(train)) < 0.5, 2.0, 20.0)
+    weighted = with_model(ONLINE_RETAIL, model={"sample_weight": "inverse_actual"})
+
+    plain = fit(ONLINE_RETAIL, train, LABEL, params=FAST).predict(train[MODEL_INPUTS])
+    shaped = fit(weighted, train, LABEL, params=FAST).predict(train[MODEL_INPUTS])
+
+    assert np.median(shaped) == pytest.approx(2.0, abs=0.5)
+    assert np.median(plain) > np.median(shaped) + 2.0
+    np.testing.assert_allclose(sample_weights(weighted, np.array([0.0, 1.0, 4.0])), [1.0, 1.0, 0.25])
+    assert sample_weights(ONLINE_RETAIL, np.array([4.0])) is None
