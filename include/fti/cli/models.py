@@ -54,10 +54,11 @@ def rollback(
     version: Annotated[str, typer.Argument(help="Version to make champion again.")],
     dataset: DatasetOption = None,
     env: EnvOption = None,
+    force: Annotated[bool, typer.Option(help="Also to a version whose gate failed.")] = False,
 ) -> None:
     """Point `champion` back at an earlier version, in one step."""
     from fti.registry.mlflow_registry import ModelNotFound
-    from fti.registry.promotion import promotion_lock
+    from fti.registry.promotion import NotApproved, promotion_lock
     from fti.registry.promotion import rollback as roll_back
 
     spec = dataset_spec(dataset)
@@ -65,8 +66,8 @@ def rollback(
     name = env_settings.model_name(spec.name)
     lock = partial(promotion_lock, env_settings.catalog_url or "", name)
     try:
-        previous, now = roll_back(client, name, version, lock)
-    except ModelNotFound as exc:
+        previous, now = roll_back(client, name, version, lock, force)
+    except (ModelNotFound, NotApproved) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"{name}: champion v{previous.version if previous else '-'} -> v{now.version}")
 
@@ -83,6 +84,8 @@ def promote(
     from fti.registry.mlflow_registry import ModelNotFound
     from fti.registry.promotion import NotApproved, copy_to_environment, promotion_lock
 
+    if source == target:
+        raise fail(f"--from and --to are both {source!r}: a version is copied to another environment")
     spec = dataset_spec(dataset)
     client, source_settings = _registry(source)
     _, target_settings = _registry(target)

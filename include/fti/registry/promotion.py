@@ -39,7 +39,7 @@ class PromotionLockTimeout(TimeoutError):
 
 
 class NotApproved(ValueError):
-    """A version that did not pass the gate was to be copied to another environment."""
+    """A version that did not pass the gate was to be copied to another environment or rolled back to."""
 
 
 @dataclass(frozen=True)
@@ -167,19 +167,34 @@ def promote_if_better(
 
 
 def rollback(
-    client: MlflowClient, model_name: str, version: str, lock: Callable[[], AbstractContextManager[None]]
+    client: MlflowClient,
+    model_name: str,
+    version: str,
+    lock: Callable[[], AbstractContextManager[None]],
+    force: bool = False,
 ) -> tuple[ModelRef | None, ModelRef]:
     """Point ``champion`` at an earlier ``version`` in one step; returns (previous, new) champion.
 
+    A version whose gate failed becomes champion only with ``force`` (tagged ``forced_rollback``).
+
     Raises:
         ModelNotFound: the model has no such version.
+        NotApproved: the version failed the gate and ``force`` is not set.
     """
     target = _version(client, model_name, version)
+    tags = client.get_model_version(model_name, target.version).tags
+    if tags.get("gate") == "failed" and not force:
+        why = tags.get("gate_reason", "no reason recorded")
+        raise NotApproved(
+            f"{model_name} v{version} failed the gate ({why}); use --force to make it champion anyway"
+        )
     with lock():
         previous = current_champion(client, model_name)
         set_alias(client, target, CHAMPION)
         if previous is not None and previous.version != target.version:
             client.set_model_version_tag(model_name, target.version, "rolled_back_from", previous.version)
+        if tags.get("gate") == "failed":
+            client.set_model_version_tag(model_name, target.version, "forced_rollback", "true")
     log.info("%s champion: v%s -> v%s (rollback)", model_name, previous and previous.version, target.version)
     return previous, target
 

@@ -194,6 +194,32 @@ def test_rollback_moves_champion_back_in_one_step(resources: Resources, sales: D
     assert champion(resources, sales) == first.version
 
 
+def test_rollback_to_a_version_that_failed_the_gate_needs_force(
+    resources: Resources, sales: DatasetSpec
+) -> None:
+    good = train(resources, sales)
+    assert promote(resources, sales, good.version).promoted
+    weak = train(resources, sales, WEAK_PARAMS)
+    assert not promote(resources, sales, weak.version).promoted
+
+    refused = invoke(resources, "models", "rollback", weak.version, "--dataset", "store_sales")
+
+    assert refused.exit_code == 1 and "failed the gate" in refused.output and "--force" in refused.output
+    assert champion(resources, sales) == good.version
+    forced = invoke(resources, "models", "rollback", weak.version, "--dataset", "store_sales", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert champion(resources, sales) == weak.version
+    tags = resources.registry.get_model_version(resources.model_name(sales), weak.version).tags
+    assert tags["forced_rollback"] == "true" and tags["rolled_back_from"] == good.version
+
+
+def test_promote_to_the_same_environment_is_refused(resources: Resources, sales: DatasetSpec) -> None:
+    move = ("--dataset", "store_sales", "--from", "staging", "--to", "staging")
+    same = invoke(resources, "models", "promote", "1", *move)
+
+    assert same.exit_code == 1 and "both 'staging'" in same.output
+
+
 def test_only_a_version_that_passed_the_gate_is_copied_from_staging_to_production(
     resources: Resources, sales: DatasetSpec
 ) -> None:
