@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking (and registry) URI.")
     mlflow_artifact_uri: str | None = Field(None, description="Artifact root for new MLflow experiments.")
     mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI that task logs link to.")
+    lookup_timeout_s: float = Field(
+        0.5,
+        gt=0,
+        description="Bound of one Redis command of a lookup (HTTP service, CLI, control room): a hung "
+        "cache is answered as unavailable within about twice this.",
+    )
     tune_trials: int = Field(12, ge=1, description="Tuning budget: most trials of the search.")
     tune_minutes: float = Field(8.0, gt=0, description="Tuning budget: minutes after which no trial starts.")
     promotion_tolerance: float = Field(

@@ -242,6 +242,16 @@ class RedisServer(_Server):
         except OSError:
             return False
 
+    def pause(self) -> None:
+        """SIGSTOP the server: it keeps its connections open and answers nothing, as a hung one."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the server, as a crash would; ``start()`` brings it back on the same port."""
         self._signal_and_wait(signal.SIGKILL, timeout=10)

@@ -47,11 +47,20 @@ def redis_url(
     return f"redis://{auth}{host}:{port or 6379}/{db or 0}"
 
 
-def connect(url: str, timeout_s: float = 5.0, check: bool = True) -> redis.Redis:
+def connect(
+    url: str,
+    timeout_s: float = 5.0,
+    check: bool = True,
+    read_timeout_s: float | None = None,
+    retries: int = 2,
+) -> redis.Redis:
     """A client for ``url`` that fails fast and clearly when the server is down.
 
     redis-py retries a refused connection 10 times with backoff by default (tens of seconds);
-    here it retries twice within ~0.2 s, so a down cache is reported at once.
+    here it retries ``retries`` times within ~0.2 s, so a down cache is reported at once. A command
+    waits ``read_timeout_s`` for its answer (default: 30 s, for the writer's large scripts); lookups
+    pass their short bound (:func:`lookup_connection`) so a hung server costs at most
+    ``(retries + 1) x read_timeout_s``.
 
     Raises:
         CacheUnavailable: ``check`` is set and the server does not answer a PING (the message
@@ -64,8 +73,8 @@ def connect(url: str, timeout_s: float = 5.0, check: bool = True) -> redis.Redis
     client = redis.Redis.from_url(
         url,
         socket_connect_timeout=timeout_s,
-        socket_timeout=max(timeout_s, 30.0),
-        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), 2),
+        socket_timeout=read_timeout_s if read_timeout_s is not None else max(timeout_s, 30.0),
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries),
     )
     if check:
         try:
@@ -74,6 +83,12 @@ def connect(url: str, timeout_s: float = 5.0, check: bool = True) -> redis.Redis
             client.close()
             raise CacheUnavailable(f"Redis at {address(url)} is not reachable: {exc}") from exc
     return client
+
+
+def lookup_connection(url: str, timeout_s: float, check: bool = True) -> redis.Redis:
+    """A reader's client: connect and every command bounded by ``timeout_s``, one retry (a dropped
+    connection is re-made once), so a hung or busy cache is an error within ~2 x ``timeout_s``."""
+    return connect(url, timeout_s, check, read_timeout_s=timeout_s, retries=1)
 
 
 def address(url: str) -> str:
@@ -231,9 +246,10 @@ class PredictionClient:
         self._live: LiveRun | None = None
 
     @classmethod
-    def from_url(cls, url: str, prefix: str, timeout_s: float = 5.0) -> PredictionClient:
-        """A client of the cache at ``url``; connects lazily (nothing is sent until the first lookup)."""
-        return cls(connect(url, timeout_s, check=False), prefix)
+    def from_url(cls, url: str, prefix: str, timeout_s: float = 0.5) -> PredictionClient:
+        """A client of the cache at ``url``; connects lazily (nothing is sent until the first lookup).
+        Every command is bounded by ``timeout_s`` (:func:`lookup_connection`)."""
+        return cls(lookup_connection(url, timeout_s, check=False), prefix)
 
     def live(self) -> dict[str, str] | None:
         """Metadata of the live run (with its id under ``run``), or None when nothing is live."""

@@ -19,7 +19,7 @@ def lookup(
     redis_url: RedisUrl = DEFAULT_REDIS,
 ) -> None:
     """The live prediction for one entity and period (exit 1: none; exit 2: Redis unreachable)."""
-    from fti.cache.client import CacheUnavailable, PredictionClient, PredictionNotFound, connect
+    from fti.cache.client import CacheUnavailable, PredictionClient, PredictionNotFound, lookup_connection
 
     spec = dataset_spec(dataset)
     try:
@@ -27,7 +27,8 @@ def lookup(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="PERIOD") from exc
     try:
-        client = PredictionClient(connect(redis_url), settings().cache_prefix(spec.name))
+        reader = lookup_connection(redis_url, settings().lookup_timeout_s)
+        client = PredictionClient(reader, settings().cache_prefix(spec.name))
         found = client.prediction(entity, period)
     except CacheUnavailable as exc:
         raise fail(str(exc), 2) from exc
@@ -42,11 +43,12 @@ def lookup(
 @app.command("live")
 def live(dataset: DatasetOption = None, redis_url: RedisUrl = DEFAULT_REDIS) -> None:
     """Which run is live now, with its model version, periods and counts (exit 1: none is)."""
-    from fti.cache.client import CacheUnavailable, connect, live_run
+    from fti.cache.client import CacheUnavailable, live_run, lookup_connection
 
     spec = dataset_spec(dataset)
     try:
-        meta = live_run(connect(redis_url), settings().cache_prefix(spec.name))
+        reader = lookup_connection(redis_url, settings().lookup_timeout_s)
+        meta = live_run(reader, settings().cache_prefix(spec.name))
     except CacheUnavailable as exc:
         raise fail(str(exc), 2) from exc
     if meta is None:

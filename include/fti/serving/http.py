@@ -13,7 +13,8 @@ Endpoints (``fti serve``, or ``make serve``, runs it with uvicorn)::
 Entity ids hold spaces and ``|``: percent-encode them in the path, e.g.
 ``curl http://127.0.0.1:8000/online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10``
 (``urllib.parse.quote(entity, safe="")`` in Python). A period is written as the data set's grain
-writes it (``2011-12-10``, ``2016-12-19T08:00``). Redis down on a lookup is a 503, never a guess.
+writes it (``2011-12-10``, ``2016-12-19T08:00``). Redis down, hung (every command is bounded by
+``FTI_LOOKUP_TIMEOUT_S``, one retry) or busy with a long script is a 503 with the reason, never a guess.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
     """
     from fastapi import FastAPI, HTTPException
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    from fti.cache.client import PredictionClient, PredictionNotFound, address, connect
+    from fti.cache.client import PredictionClient, PredictionNotFound, address, lookup_connection
     from fti.specs import SpecError, load_dataset, spec_files
 
-    redis = connect(redis_url, check=False)
+    redis = lookup_connection(redis_url, settings.lookup_timeout_s, check=False)
     clients: dict[str, PredictionClient] = {}
     down = (RedisConnectionError, RedisTimeoutError)
     app = FastAPI(
@@ -48,6 +50,12 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
 
     def unavailable(exc: Exception) -> HTTPException:
         return HTTPException(503, f"the prediction cache at {address(redis_url)} is not reachable: {exc}")
+
+    def busy_or_raise(exc: ResponseError) -> HTTPException:
+        """A BUSY reply (a script running too long) is a 503 with its reason; any other error is a bug."""
+        if not str(exc).startswith("BUSY"):
+            raise exc
+        return HTTPException(503, f"the prediction cache at {address(redis_url)} is busy: {exc}")
 
     def client_of(dataset: str) -> tuple[PredictionClient, Any]:
         try:
@@ -93,6 +101,8 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
             raise HTTPException(404, str(exc)) from exc
         except down as exc:
             raise unavailable(exc) from exc
+        except ResponseError as exc:
+            raise busy_or_raise(exc) from exc
         return {
             "dataset": dataset,
             "entity": found.entity,
@@ -111,6 +121,8 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
             meta = client.live()
         except down as exc:
             raise unavailable(exc) from exc
+        except ResponseError as exc:
+            raise busy_or_raise(exc) from exc
         if meta is None:
             raise HTTPException(404, f"nothing of {dataset!r} is live under {client.prefix!r}")
         return meta
@@ -122,6 +134,8 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
             redis.ping()
         except down as exc:
             raise unavailable(exc) from exc
+        except ResponseError as exc:
+            raise busy_or_raise(exc) from exc
         return {"redis": "ok"}
 
     return app

@@ -40,6 +40,8 @@ R = TypeVar("R")
 
 #: Environment variable naming the Redis of the live predictions when no Airflow connection does.
 REDIS_URL_ENV = "FTI_REDIS_URL"
+LOOKUP_TIMEOUT_S = 0.5
+"""Bound of each Redis command of the control room's Redis section (a hung cache: one second at most)."""
 ANALYSIS_FILE = "analysis/analysis.json"
 
 
@@ -156,7 +158,7 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
 @degrades("Redis")
 def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | None | Unavailable:
     """Metadata of the run live under ``prefix`` in the Redis ``redis_url()`` names; None when nothing is."""
-    from fti.cache.client import CacheUnavailable, connect, live_run
+    from fti.cache.client import CacheUnavailable, live_run, lookup_connection
 
     url = redis_url()
     if not url:
@@ -164,7 +166,7 @@ def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | N
             f"Redis not configured: add the Airflow connection fti_redis or set {REDIS_URL_ENV}"
         )
     try:
-        client = connect(url, timeout_s=2.0)
+        client = lookup_connection(url, LOOKUP_TIMEOUT_S)
     except CacheUnavailable as exc:
         return Unavailable(f"Redis unreachable: {exc}")
     try:

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import redis
 
-from fti.cache.predictions import RunPlan, begin_run, write_chunk
+from fti.cache.predictions import RunPlan, begin_run, go_live, plan_run, write_chunk
 
 PREFIX = "fti:test"
 TTL_S = 3600
@@ -59,3 +59,24 @@ def write_all(
         for i, s in enumerate(range(0, len(names), chunk))
     ]
     return len(written), sum(written)
+
+
+def publish_run(
+    client: redis.Redis,
+    run: str,
+    names: Sequence[str],
+    rows: np.ndarray,
+    first_period: str = FIRST_PERIOD,
+    keep_runs: int = 5,
+    chunk: int = 50,
+    calendar: Mapping[str, str] = DAILY,
+    prefix: str = PREFIX,
+) -> RunPlan:
+    """Publish a whole run into ``client`` and make it live: all steps. ``rows`` of shape
+    (entities, horizon, 1 + k) publish k quantiles, named by the ``quantiles`` of ``calendar``."""
+    per_period = rows.shape[2] if rows.ndim == 3 else 1  # the point, then the calendar's "quantiles"
+    plan = plan_run(run, first_period, rows.shape[1], len(names), per_period)
+    chunks, predictions = write_all(client, plan, names, rows, chunk, prefix, calendar)
+    meta = {"model_version": "3", "feature_set_version": "1"}
+    go_live(client, prefix, plan, chunks, predictions, meta, keep_runs, TTL_S)
+    return plan
