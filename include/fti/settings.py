@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,16 @@ class Settings(BaseSettings):
         description="Bound of one Redis command of a lookup (HTTP service, CLI, control room): a hung "
         "cache is answered as unavailable within about twice this.",
     )
+    serve_token: SecretStr | None = Field(
+        None,
+        description="Bearer token the HTTP lookup service (fti serve) requires of every request but "
+        "/health; required when it listens on an address other than loopback.",
+    )
+
+    @field_validator("serve_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if value == "" else value
     tune_trials: int = Field(12, ge=1, description="Tuning budget: most trials of the search.")
     tune_minutes: float = Field(8.0, gt=0, description="Tuning budget: minutes after which no trial starts.")
     promotion_tolerance: float = Field(

@@ -67,8 +67,27 @@ def serve(
 
     Percent-encode the entity: /online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10.
     """
+    import ipaddress
+
     import uvicorn
 
     from fti.serving.http import create_app
 
-    uvicorn.run(create_app(redis_url, settings()), host=host, port=port)
+    config = settings()
+    loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
+    if not loopback and config.serve_token is None:
+        raise fail(
+            f"refusing to serve predictions on {host} without a token: set FTI_SERVE_TOKEN "
+            "(clients send Authorization: Bearer <token>), or listen on 127.0.0.1"
+        )
+    uvicorn.run(create_app(redis_url, config), host=host, port=port)
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

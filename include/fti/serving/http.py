@@ -9,6 +9,11 @@ Endpoints (``fti serve``, or ``make serve``, runs it with uvicorn)::
                                                        422 {"detail": "'2011-13-01' is not a day period: ..."}
     GET /{dataset}/live                                200 the live run's metadata, 404 when nothing is live
     GET /health                                        200 {"redis": "ok"}, 503 when Redis does not answer
+    GET /                                              200 these endpoints
+
+With a token (``FTI_SERVE_TOKEN``), every endpoint but ``/health`` needs ``Authorization: Bearer
+<token>`` (401 otherwise). There is no interactive docs page (it would load scripts from a CDN);
+``/openapi.json`` describes the API.
 
 Entity ids hold spaces and ``|``: percent-encode them in the path, e.g.
 ``curl http://127.0.0.1:8000/online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10``
@@ -27,13 +32,25 @@ if TYPE_CHECKING:
     from fti.settings import Settings
 
 
+ENDPOINTS = {
+    "/datasets": "the data sets, their grain and horizon, and the run live now",
+    "/{dataset}/predictions/{entity}/{period}": "one live prediction (entity percent-encoded), quantiles",
+    "/{dataset}/live": "the live run's metadata",
+    "/health": "whether the cache answers",
+    "/openapi.json": "this API, described",
+}
+
+
 def create_app(redis_url: str, settings: Settings) -> FastAPI:
     """The app reading the cache at ``redis_url`` for every data set of the specs folder.
 
     Nothing connects here: the Redis connection is made by the first request. A data set is found
-    by its spec, read when first asked for.
+    by its spec, read when first asked for. With ``settings.serve_token``, requests need it.
     """
+    import hmac
+
     from fastapi import FastAPI, HTTPException
+    from fastapi.responses import JSONResponse
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -44,9 +61,28 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
     redis = lookup_connection(redis_url, settings.lookup_timeout_s, check=False)
     clients: dict[str, PredictionClient] = {}
     down = (RedisConnectionError, RedisTimeoutError)
+    token = settings.serve_token.get_secret_value().encode() if settings.serve_token else None
     app = FastAPI(
-        title="fti predictions", description="Live forecasts of every data set, from the Redis cache."
+        title="fti predictions",
+        description="Live forecasts of every data set, from the Redis cache.",
+        docs_url=None,
+        redoc_url=None,
     )
+
+    @app.middleware("http")
+    async def authorised(request: Any, call_next: Any) -> Any:
+        """With a token, every request but /health must carry it (compared in constant time)."""
+        if token is not None and request.url.path != "/health":
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+            if not hmac.compare_digest(given, token):
+                detail = "a valid token is required: Authorization: Bearer <FTI_SERVE_TOKEN>"
+                return JSONResponse({"detail": detail}, status_code=401)
+        return await call_next(request)
+
+    @app.get("/")
+    def index() -> dict[str, Any]:
+        """What this service answers."""
+        return {"service": "fti predictions", "endpoints": ENDPOINTS}
 
     def unavailable(exc: Exception) -> HTTPException:
         return HTTPException(503, f"the prediction cache at {address(redis_url)} is not reachable: {exc}")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from pydantic import SecretStr
 
 from fti.serving.http import create_app
 from fti.settings import PROJECT_ROOT, Settings
@@ -35,10 +36,10 @@ CAR_PARKS = SETTINGS.cache_prefix("car_parks")
 
 
 @contextmanager
-def serving(redis_url: str) -> Iterator[httpx.Client]:
+def serving(redis_url: str, settings: Settings = SETTINGS) -> Iterator[httpx.Client]:
     """An HTTP client of the app over ``redis_url``, served by uvicorn in a thread on a free port."""
     port = free_port()
-    config = uvicorn.Config(create_app(redis_url, SETTINGS), host=LOOPBACK, port=port, log_level="warning")
+    config = uvicorn.Config(create_app(redis_url, settings), host=LOOPBACK, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -210,3 +211,40 @@ def test_health_is_a_503_naming_the_address_when_redis_is_down() -> None:
         response.status_code == 503 and f"{LOOPBACK}:{port}/0 is not reachable" in response.json()["detail"]
     )
     assert (lookup.status_code, datasets.status_code) == (503, 503)
+
+
+def test_with_a_token_every_endpoint_but_health_needs_it(
+    redis_client: redis.Redis, redis_url: str, publish: Publish
+) -> None:
+    publish("run-a", entities(10), values(10, base=7.0), prefix=RETAIL)
+    guarded = SETTINGS.model_copy(update={"serve_token": SecretStr("s3cret-token")})
+
+    with serving(redis_url, guarded) as http:
+        anonymous = http.get(path(UK, "2024-03-04"))
+        wrong = http.get(path(UK, "2024-03-04"), headers={"Authorization": "Bearer guess"})
+        right = http.get(path(UK, "2024-03-04"), headers={"Authorization": "Bearer s3cret-token"})
+        spec = http.get("/openapi.json")
+        health = http.get("/health")
+
+    assert (anonymous.status_code, wrong.status_code, spec.status_code) == (401, 401, 401)
+    assert "FTI_SERVE_TOKEN" in anonymous.json()["detail"]
+    assert right.status_code == 200 and right.json()["prediction"] == 7.5
+    assert health.status_code == 200
+
+
+def test_no_docs_page_loads_scripts_from_a_cdn_and_the_root_lists_the_endpoints(http: httpx.Client) -> None:
+    assert http.get("/docs").status_code == 404 and http.get("/redoc").status_code == 404
+    root = http.get("/")
+    assert root.status_code == 200 and "/{dataset}/predictions/{entity}/{period}" in root.json()["endpoints"]
+    assert http.get("/openapi.json").status_code == 200
+
+
+def test_serving_beyond_loopback_without_a_token_is_refused_before_listening() -> None:
+    from typer.testing import CliRunner
+
+    from fti.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env={"FTI_SERVE_TOKEN": ""})
+
+    assert result.exit_code == 1
+    assert "without a token: set FTI_SERVE_TOKEN" in result.output
