@@ -91,7 +91,7 @@ def _validations(rows: list[ValidationRow]) -> str:
                 escape(f"{r.created_at:%Y-%m-%d %H:%M:%S}"),
                 escape(r.run_id),
                 escape(days),
-                f'<span class="{r.result}">{r.result}</span>',
+                f'<span class="{escape(r.result)}">{escape(r.result)}</span>',
                 _num(r.evaluated),
                 _num(r.failed),
                 escape(", ".join(r.failing)) or "–",
@@ -105,7 +105,8 @@ def _drift(series: list[DriftSeries]) -> str:
     runs = sorted({p.run_id for s in series for p in s.points})
     latest = [s for s in series if s.latest.status != "ok"]
     summary = f"{len(series)} features over {len(runs)} runs; newest verdicts not ok: " + (
-        ", ".join(f'<span class="{s.latest.status}">{escape(s.feature)}</span>' for s in latest) or "none"
+        ", ".join(f'<span class="{escape(s.latest.status)}">{escape(s.feature)}</span>' for s in latest)
+        or "none"
     )
     charts = "\n".join(drift_chart(s) for s in series)
     return f'<p class="meta">{summary}</p>\n<div class="charts">\n{charts}\n</div>'

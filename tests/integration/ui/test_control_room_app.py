@@ -233,6 +233,9 @@ def test_summary_json_carries_the_same_data(
         "mae": 1.7,
         "rmse": 3.1,
         "bias": 0.0,
+        "mape": None,  # not in this (older) analysis.json
+        "bias_pct": None,
+        "mase": None,
     }
     assert data["live"]["data"]["run"] == live
 
@@ -324,3 +327,26 @@ def test_mlflow_server_down_is_reported_as_unreachable(settings: Settings) -> No
     champion = section(client_for(down, None).get("/", params={"dataset": DATASET}).text, "champion")
 
     assert "MLflow unreachable: MLflow tracking server http://127.0.0.1:" in champion
+
+
+def test_a_stored_drift_status_with_markup_is_escaped_and_the_page_forbids_scripts(
+    settings: Settings, store: FeatureStore
+) -> None:
+    hostile = '"><script>alert(1)</script>'
+    scores = [{"feature": "lag_1", "distance": 0.9, "warn": 0.2, "fail": 0.4, "status": hostile}]
+    store.record_drift(FEATURE_SET, 1, "scheduled__2024-03-09", date(2024, 3, 9), "m/3", scores)
+
+    response = client_for(settings, None).get("/", params={"dataset": DATASET})
+
+    assert response.status_code == 200
+    assert "<script>" not in response.text and "&lt;script&gt;" in response.text
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "frame-ancestors 'self'" in policy
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_the_control_room_serves_no_docs_pages(settings: Settings) -> None:
+    client = client_for(settings, None)
+
+    assert [client.get(p).status_code for p in ("/docs", "/redoc", "/openapi.json")] == [404, 404, 404]
