@@ -112,13 +112,49 @@ def check_a_published_prediction(project: AirflowProject, specs_dir: Path, datas
 
 
 def test_online_retail_daily_by_country_and_product(project: AirflowProject) -> None:
-    run_the_three_dags(project, "online_retail", {"window": 60})
+    """On this small slice (three countries, four months) the model does not beat forecasting 0: the
+    gate keeps it from champion, and the operator makes it champion on purpose (``--force``)."""
+    project.test_dag("feature_pipeline__online_retail")
+    project.test_dag("training_pipeline__online_retail", conf={"window": 60})
+    version = refused_version(project, "online_retail")
+    forced = fti_cli(project, "models", "rollback", version, "-d", "online_retail", "--force")
+    assert forced.exit_code == 0, forced.output
+    project.test_dag("batch_inference__online_retail")
     live = check_a_published_prediction(project, SPECS, "online_retail")
     assert (live["grain"], live["feature_partition"], live["first_period"]) == (
         "day",
         "2011-11-30",
         "2011-12-01",
     )
+
+
+def refused_version(project: AirflowProject, dataset: str) -> str:
+    """The newest version of ``dataset``'s model, which the gate must have refused for not beating the
+    zero forecast (its tags say so)."""
+    from fti.resources import Resources
+    from fti.settings import Settings
+    from fti.specs import load_dataset
+
+    resources = Resources(Settings(var_dir=Path(project.env["FTI_VAR_DIR"]), specs_dir=SPECS))
+    name = resources.model_name(load_dataset(SPECS, dataset))
+    newest = max(resources.registry.search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version))
+    assert (newest.tags["gate"], newest.tags["gate_rule"]) == ("failed", "baseline"), newest.tags
+    assert "does not beat the best baseline zero" in newest.tags["gate_reason"]
+    return str(newest.version)
+
+
+def fti_cli(project: AirflowProject, *args: str) -> Any:
+    """The ``fti`` command in this project's environment."""
+    from typer.testing import CliRunner
+
+    from fti.cli import app
+    from fti.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, list(args), env=dict(project.env))
+    finally:
+        get_settings.cache_clear()
 
 
 def test_car_parks_hourly_occupancy_for_the_next_days_opening_hours(project: AirflowProject) -> None:
