@@ -127,8 +127,9 @@ class Lineage(Contract):
 
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> Self:
-        """The lineage recorded as tags; raises ``pydantic.ValidationError`` naming missing tags."""
-        fields = {k: (tags[k] if tags[k] != "" else None) for k in cls.model_fields if k in tags}
+        """The lineage recorded as tags; raises ``pydantic.ValidationError`` naming missing tags.
+        An empty tag is a field left at its default (None, or no quantiles)."""
+        fields = {k: tags[k] for k in cls.model_fields if tags.get(k, "") != ""}
         return cls.model_validate(fields)
 
     @classmethod
