@@ -192,3 +192,13 @@ def test_feature_figures_add_the_two_tasks_and_take_the_larger_peak() -> None:
     assert figures["share_other"] == pytest.approx(1 - 0.1 - 0.2 - 0.2 - 0.1 - 0.05 - 0.15)
     assert figures["peak_mb_after_panel"] == 900.0 and figures["peak_mb_after_future_panel"] == 1200.0
     assert figures["raw_rows"] == 10 and figures["full_history_rows"] == 99 and figures["load_1m"] == 2.0
+
+
+@pytest.mark.parametrize("name", ["features", "pit_read", "training", "inference", "accuracy"])
+def test_every_benchmark_records_under_a_known_area(name: str, tmp_path: Path) -> None:
+    import importlib
+
+    module = importlib.import_module(f"fti.bench.{name}")
+
+    assert module.AREA in results.AREAS
+    results.record(tmp_path / "results.json", module.AREA, {"figure": 1.0}, drop=module.DROP)
