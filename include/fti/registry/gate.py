@@ -37,6 +37,8 @@ class ChampionScore:
     """Checksum of the champion's training snapshot (its ``snapshot_checksum`` tag)."""
     comparable: bool = True
     """False when the champion cannot score the window at all (it needs inputs the data no longer has)."""
+    held_out: bool = False
+    """``score`` is the champion's recorded held-out error (it was refit on this window), not a new score."""
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,8 @@ def decide(
     if not champion.comparable or math.isnan(champion.score):
         why = f"champion v{champion.version} cannot be scored on this window"
         return GateDecision(True, [*reasons, why], "champion-not-comparable")
-    versus = (
-        f"{m} {candidate_score:.4f} vs champion v{champion.version} {champion.score:.4f} on the same window"
-    )
+    where = "its held-out error (it was refit on this window)" if champion.held_out else "on the same window"
+    versus = f"{m} {candidate_score:.4f} vs champion v{champion.version} {champion.score:.4f} {where}"
     fresher = (
         champion.as_of is not None
         and champion.as_of < candidate_as_of
