@@ -140,9 +140,12 @@ def baseline_names(spec: DatasetSpec) -> list[str]:
     return ["zero", *names] if spec.target.absent == "zero" else names
 
 
-def baseline_forecasts(rows: pd.DataFrame, actuals: pd.DataFrame, spec: DatasetSpec) -> dict[str, np.ndarray]:
-    """Every baseline of :func:`baseline_names` for ``rows`` (expanded rows with ``target_period``)."""
-    past = history(actuals, spec)
+def baseline_forecasts(
+    rows: pd.DataFrame, actuals: pd.DataFrame, spec: DatasetSpec, past: History | None = None
+) -> dict[str, np.ndarray]:
+    """Every baseline of :func:`baseline_names` for ``rows`` (expanded rows with ``target_period``);
+    ``past`` is :func:`history` of ``actuals`` when the caller already built it."""
+    past = past if past is not None else history(actuals, spec)
     average = moving_average(rows, past, spec)
     found = {"seasonal_naive": seasonal_naive(rows, past, spec, average), "moving_average": average}
     if spec.target.absent == "zero":

@@ -40,9 +40,10 @@ def analyse_split(
     from fti.analysis.slices import slice_keys
 
     actuals = snapshot.actuals(spec)
-    forecasts = baseline_forecasts(split.test, actuals, spec)
+    past = history(actuals, spec)  # built once: the baselines and the MASE scale both read it
+    forecasts = baseline_forecasts(split.test, actuals, spec, past)
     train_end = spec.calendar.index(split.train["period"].to_numpy(dtype="datetime64[us]")).max()
-    scale = naive_scale(history(actuals, spec), int(train_end), SEASON[spec.time.grain])
+    scale = naive_scale(past, int(train_end), SEASON[spec.time.grain])
     return analyse(
         split.test,
         predicted,
