@@ -8,13 +8,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from fti.registry.promotion import PromotionLockTimeout, promotion_lock
+from tests.harness.signals import wait_for_file
 
 pytestmark = pytest.mark.integration
 
@@ -31,22 +31,11 @@ def lock_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-def wait_for(path: Path, timeout_s: float, process: BaseProcess | None = None) -> None:
-    """Return once ``path`` exists; fail if it does not within ``timeout_s`` or ``process`` died."""
-    deadline = time.monotonic() + timeout_s
-    while not path.exists():
-        if process is not None and not process.is_alive():
-            raise AssertionError(f"the holder exited ({process.exitcode}) before creating {path.name}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path.name} did not appear within {timeout_s:.0f} s")
-        time.sleep(0.05)
-
-
 def _hold_lock(lock_url: str, model: str, held: Path, release: Path) -> None:
     """In a child process: take the lock, say so by creating ``held``, keep it until ``release`` exists."""
     with promotion_lock(lock_url, model, timeout_s=30):
         held.touch()
-        wait_for(release, 120)
+        wait_for_file(release, 120)
 
 
 @contextmanager
@@ -59,7 +48,7 @@ def held_elsewhere(lock_url: str, tmp_path: Path) -> Iterator[Path]:
     )
     holder.start()
     try:
-        wait_for(held, 60, holder)
+        wait_for_file(held, 60, holder)
         yield release
     finally:
         release.touch()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,14 +16,16 @@ import pytest
 from typer.testing import CliRunner
 
 from fti.cli import app
-from fti.contracts import GateVerdict, Lineage, TrainedModel, TrainingRequest
+from fti.contracts import Lineage, TrainedModel, TrainingRequest
 from fti.features.schema import model_inputs
 from fti.pipelines.training import evaluation_rows, promote, train_and_register
 from fti.registry import mlflow_registry as registry
+from fti.registry import promotion
 from fti.resources import Resources
 from fti.settings import Environment, Settings
 from fti.specs import DatasetSpec
 from fti.training.snapshot import frame_checksum, take_snapshot
+from tests.harness.signals import wait_for_file
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +43,8 @@ FAST_PARAMS = {"n_estimators": 60, "max_depth": 4}
 """The tests' "good" model: fewer, shallower trees than the defaults, seconds to fit."""
 WEAK_PARAMS = {"n_estimators": 2, "max_depth": 1, "learning_rate": 0.01}
 """A deliberately worse model: two stumps barely moved from the base score."""
+HOLD_S = 2.0
+"""How long a promotion waiting for the lock is watched: many of the lock's 0.2 s polls."""
 
 
 def request(spec: DatasetSpec, **changes: Any) -> TrainingRequest:
@@ -130,13 +138,51 @@ def test_a_second_model_on_the_same_snapshot_must_be_strictly_better(
     assert "on the same snapshot" in verdict.reasons[-1]
 
 
-def _promote_in_child(settings: Settings, spec: DatasetSpec, version: str) -> GateVerdict:
-    return promote(Resources(settings), spec, version)
+def _promote_pausing_before_the_alias_moves(
+    settings: Settings, spec: DatasetSpec, version: str, held: Path, release: Path
+) -> None:
+    """In a child process: promote ``version``, pausing under the promotion lock once the gate has
+    decided and just before ``champion`` moves; creating ``held`` says it got there, ``release`` resumes."""
+    move = promotion.set_alias
+
+    def paused(client: Any, ref: registry.ModelRef, alias: str) -> None:
+        held.touch()
+        wait_for_file(release, 120)
+        move(client, ref, alias)
+
+    promotion.set_alias = paused
+    promote(Resources(settings), spec, version)
 
 
-@pytest.mark.parametrize("order", ["better_first", "worse_first"])
-def test_two_concurrent_promotions_leave_the_better_model_as_champion(
-    resources: Resources, sales: DatasetSpec, order: str
+@contextmanager
+def paused_promotion(resources: Resources, spec: DatasetSpec, version: str, tmp_path: Path) -> Iterator[Path]:
+    """While the block runs, a spawned process promoting ``version`` holds the promotion lock, paused
+    just before ``champion`` moves; touch the yielded path to let it finish (leaving the block does too)."""
+    held, release = tmp_path / "held", tmp_path / "release"
+    holder = multiprocessing.get_context("spawn").Process(
+        target=_promote_pausing_before_the_alias_moves,
+        args=(resources.settings, spec, version, held, release),
+    )
+    holder.start()
+    try:
+        wait_for_file(held, 120, holder)
+        yield release
+    finally:
+        release.touch()
+        holder.join(60)
+    assert holder.exitcode == 0, f"the paused promotion failed (exit code {holder.exitcode})"
+
+
+@pytest.mark.parametrize(
+    ("held_first", "rule"), [("better", "not-better-than-champion"), ("worse", "beats-champion")]
+)
+def test_a_promotion_waits_for_the_lock_and_judges_against_the_champion_set_meanwhile(
+    resources: Resources,
+    sales: DatasetSpec,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held_first: str,
+    rule: str,
 ) -> None:
     better = train(resources, sales)
     worse = train(resources, sales, {"n_estimators": 15})
@@ -144,16 +190,30 @@ def test_two_concurrent_promotions_leave_the_better_model_as_champion(
     assert wape[worse.version] > wape[better.version], wape  # type: ignore[operator]
     baseline = min(better.metrics["seasonal_naive_wape"], better.metrics["moving_average_wape"])  # type: ignore[type-var]
     assert wape[worse.version] < baseline, "both must pass the baselines, or the race proves nothing"  # type: ignore[operator]
-    versions = [better.version, worse.version]
-    if order == "worse_first":
-        versions.reverse()
+    first, second = (better, worse) if held_first == "better" else (worse, better)
+    asked = threading.Event()  # the second promotion has asked for the lock
+    real_lock = promotion.promotion_lock
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        results = list(pool.map(_promote_in_child, [resources.settings] * 2, [sales, sales], versions))
+    @contextmanager
+    def observed_lock(*args: Any, **kwargs: Any) -> Iterator[None]:
+        asked.set()
+        with real_lock(*args, **kwargs):
+            yield
 
+    monkeypatch.setattr(promotion, "promotion_lock", observed_lock)
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        paused_promotion(resources, sales, first.version, tmp_path) as release,
+    ):
+        waiting = pool.submit(promote, resources, sales, second.version)
+        assert asked.wait(120), "the second promotion never asked for the lock"
+        time.sleep(HOLD_S)
+        assert not waiting.done(), "the second promotion finished while the first held the lock"
+        release.touch()
+        verdict = waiting.result(timeout=120)
+
+    assert (verdict.previous_champion, verdict.rule) == (first.version, rule), verdict  # read after the wait
     assert champion(resources, sales) == better.version
-    assert {r.version: r.promoted for r in results}[better.version]
 
 
 def invoke(resources: Resources, *args: str) -> Any:
