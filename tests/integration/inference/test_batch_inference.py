@@ -3,6 +3,7 @@ publication, staged chunks."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 from datetime import timedelta
@@ -265,12 +266,19 @@ def test_redis_down_fails_clearly_before_anything_is_written(
     from fti.cache.client import CacheUnavailable
     from tests.harness.services import free_port
 
-    down = Resources(resources.settings, f"redis://127.0.0.1:{free_port()}/0")
+    port = free_port()
+    down = Resources(resources.settings, f"redis://127.0.0.1:{port}/0")
     pinned = resolve_champion(down, sales)
     checked = check_inputs(down, sales, pinned, "manual__redis-down")
+    store = Path(str(down.settings.store_uri))
+    files_before = store_files(store)
 
-    with pytest.raises(CacheUnavailable, match=r"127\.0\.0\.1:\d+"):
+    with pytest.raises(CacheUnavailable, match=re.escape(f"127.0.0.1:{port}/0 is not reachable")):
         plan_run(down, sales, pinned, checked, "manual__redis-down")
-    assert not (
-        Path(str(down.settings.store_uri)) / "_staging" / "store_sales" / "manual__redis-down"
-    ).exists()
+
+    assert store_files(store) == files_before, "plan_run staged files before it knew Redis answers"
+
+
+def store_files(root: Path) -> dict[str, int]:
+    """Every file under ``root`` (the staging files included) with its modification time in ns."""
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
