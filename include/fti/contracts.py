@@ -7,8 +7,9 @@ registered model are exactly its field names. XCom carries references and counts
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,10 @@ GATE_TAG = "gate"
 """Model-version tag the gate sets: ``passed`` or ``failed``; only ``passed`` versions are copied onwards."""
 GATE_REASON_TAG = "gate_reason"
 GATE_RULE_TAG = "gate_rule"
+MODEL_DIGESTS_TAG = "model_sha256"
+"""Model-version tag set at registration: :class:`ModelDigests` of every file of the logged model."""
+MAX_TAG_CHARS = 5000
+"""The longest value MLflow accepts for a tag."""
 
 
 class Contract(BaseModel):
@@ -136,6 +141,34 @@ class Lineage(Contract):
     def missing_tags(cls, tags: dict[str, str]) -> list[str]:
         """Required tag names that ``tags`` lacks."""
         return [k for k, f in cls.model_fields.items() if f.is_required() and k not in tags]
+
+
+class ModelDigests(Contract):
+    """SHA-256 of every file of a logged model, keyed by its path inside the model folder."""
+
+    files: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
+
+    def under(self, folder: str) -> ModelDigests:
+        """The digests of the files inside ``folder``, keyed by their paths relative to it."""
+        prefix = f"{folder.rstrip('/')}/"
+        return ModelDigests(
+            files={k.removeprefix(prefix): v for k, v in self.files.items() if k.startswith(prefix)}
+        )
+
+    def to_tag(self) -> str:
+        """Compact JSON for :data:`MODEL_DIGESTS_TAG`; raises ``ValueError`` past MLflow's tag limit."""
+        value = json.dumps(self.files, sort_keys=True, separators=(",", ":"))
+        if len(value) > MAX_TAG_CHARS:
+            raise ValueError(
+                f"digests of {len(self.files)} files take {len(value)} characters; an MLflow tag holds "
+                f"at most {MAX_TAG_CHARS}"
+            )
+        return value
+
+    @classmethod
+    def from_tag(cls, value: str) -> Self:
+        """The digests a :data:`MODEL_DIGESTS_TAG` holds; raises ``ValueError`` when it is malformed."""
+        return cls.model_validate({"files": json.loads(value)})
 
 
 class TrainedModel(Contract):

@@ -22,6 +22,7 @@ PERMANENT: frozenset[str] = frozenset(
         "fti.training.snapshot.FeatureSetVersionNotFound",
         "fti.training.split.NotEnoughData",
         "fti.registry.mlflow_registry.ModelNotFound",
+        "fti.registry.integrity.ModelIntegrityError",
         "fti.cache.predictions.RunConflict",
         "pydantic_core._pydantic_core.ValidationError",
     }

@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from fti.contracts import MODEL_DIGESTS_TAG, ModelDigests
+from fti.registry.integrity import check_digests, file_digests, recorded_digests, verify_files
+
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
     from mlflow.models.model import ModelInfo
+    from mlflow.pyfunc import PyFuncModel
     from sklearn.pipeline import Pipeline
 
 CHAMPION = "champion"
@@ -23,6 +27,8 @@ MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy"
 #: Name of the logged model in its run, and of the saved-Pipeline directory among its artifacts.
 MODEL_ARTIFACT = "model"
 PIPELINE_ARTIFACT = "pipeline"
+#: Where a pyfunc keeps that directory inside the logged model (MLflow's layout).
+PIPELINE_FOLDER = f"artifacts/{PIPELINE_ARTIFACT}"
 #: Run folder of the extra files given to :func:`log_and_register` (plots, analysis JSON).
 ANALYSIS_DIR = "analysis"
 
@@ -95,7 +101,9 @@ def log_and_register(
     (the tuning trials) become nested runs of it.
 
     Registration comes last and is all or nothing: if tagging the new version fails, the version
-    is deleted before the error is re-raised, so no untagged (lineage-less) version is left.
+    is deleted before the error is re-raised, so no untagged (lineage-less) version is left. Besides
+    ``tags`` it carries :data:`~fti.contracts.MODEL_DIGESTS_TAG`, the SHA-256 of every stored file of
+    the model, which every load through :func:`load_model` or :func:`load_pyfunc` checks.
     """
     import mlflow
 
@@ -116,7 +124,10 @@ def log_and_register(
                     mlflow.log_params(child.params)
                     mlflow.log_metrics(child.metrics)
                     mlflow.set_tags(child.tags)
-    version = _register(mlflow.MlflowClient(), info.model_uri, model_name, tags)
+        digests = _stored_digests(info.model_uri, model_dir)
+    version = _register(
+        mlflow.MlflowClient(), info.model_uri, model_name, {**tags, MODEL_DIGESTS_TAG: digests.to_tag()}
+    )
     return ModelRef(model_name, version, run.info.run_id)
 
 
@@ -134,6 +145,16 @@ def _log_pyfunc(pipeline: Pipeline, model_dir: Path, input_example: pd.DataFrame
         input_example=input_example,
         pip_requirements=[f"{d}=={dist_version(d)}" for d in MODEL_REQUIREMENTS],
     )
+
+
+def _stored_digests(model_uri: str, written: Path) -> ModelDigests:
+    """Digests of the logged model's files as stored, checked to hold the pipeline files written here."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
+        stored = file_digests(Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)))
+    check_digests(file_digests(written), stored.under(PIPELINE_FOLDER), f"upload of {model_uri}")
+    return stored
 
 
 def _register(client: MlflowClient, model_uri: str, model_name: str, tags: dict[str, str]) -> str:
@@ -196,18 +217,48 @@ def resolve_alias(client: MlflowClient, model_name: str, alias: str) -> ModelRef
 def load_model(ref: ModelRef) -> Pipeline:
     """Load exactly the version ``ref`` names (never the alias, which may move meanwhile).
 
-    Downloads only the model's saved-pipeline directory and rebuilds the Pipeline from JSON and
-    XGBoost's own format: no pickle is read, and no MLflow model environment is needed.
+    Downloads only the model's saved-pipeline directory, checks its files against the digests the
+    version recorded at registration, and rebuilds the Pipeline from JSON and XGBoost's own format:
+    no pickle is read, no code of the logged model runs, and no MLflow model environment is needed.
+
+    Raises:
+        ModelIntegrityError: a file differs from its recorded digest, or the version recorded none.
     """
     import mlflow
 
     from fti.training.serialization import load_pipeline
 
+    recorded = _recorded_digests(ref).under(PIPELINE_FOLDER)
     with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"{ref.uri}/artifacts/{PIPELINE_ARTIFACT}", dst_path=tmp
-        )
-        return load_pipeline(Path(local))
+        uri = f"{ref.uri}/{PIPELINE_FOLDER}"
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+        verify_files(local, recorded, uri)
+        return load_pipeline(local)
+
+
+def load_pyfunc(ref: ModelRef) -> PyFuncModel:
+    """The version as an MLflow pyfunc, every file of it (its code too) checked before MLflow runs any.
+
+    ``mlflow.pyfunc.load_model`` executes the model's code file; this downloads the whole model,
+    checks it against the digests recorded at registration, and only then loads that checked copy.
+
+    Raises:
+        ModelIntegrityError: a file differs from its recorded digest, or the version recorded none.
+    """
+    import mlflow
+
+    recorded = _recorded_digests(ref)
+    with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=tmp))
+        verify_files(local, recorded, ref.uri)
+        return mlflow.pyfunc.load_model(str(local))
+
+
+def _recorded_digests(ref: ModelRef) -> ModelDigests:
+    """The digests ``ref``'s version recorded at registration (the registry's tag, never a stored file)."""
+    import mlflow
+
+    return recorded_digests(mlflow.MlflowClient().get_model_version(ref.name, ref.version).tags, ref.uri)
 
 
 def mlflow_links(ui_url: str, experiment_id: str, ref: ModelRef) -> dict[str, str]:
