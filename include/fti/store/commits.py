@@ -138,6 +138,7 @@ class CommitsMixin(StoreBase):
                         uri=uris[d],
                         row_count=tables[d].num_rows,
                         checksum=checksums[d],
+                        size_bytes=len(payloads[d]),
                         committed_at=committed_at,
                         run_id=run_id,
                         validation_id=validation_id,
