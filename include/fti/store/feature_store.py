@@ -1,4 +1,4 @@
-"""The feature store: reads point in time, statistics, versions; writes, records and staging by mixin."""
+"""The feature store: reads point in time, statistics, versions; the rest (writes, records...) by mixin."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fti.store.base import (  # noqa: F401 - the store's errors are imported fro
     ValidationNotFound,
 )
 from fti.store.base import utcnow as _utcnow
+from fti.store.cleanup import CleanupMixin
 from fti.store.commits import CommitsMixin, PartitionRef  # noqa: F401 - importable from here
 from fti.store.integrity import PartitionCorrupted  # noqa: F401 - the store's errors are imported from here
 from fti.store.records import RecordsMixin
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin):
+class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin, CleanupMixin):
     """A versioned, point-in-time correct store of feature partitions (a partition: a day, week or month).
 
     Args:
