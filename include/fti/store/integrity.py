@@ -1,7 +1,7 @@
 """Reading a committed partition's file only when it is still the file the catalog committed.
 
-The catalog records each partition's byte size and SHA-256. A read loads the file's bytes once and
-compares their count (free: the bytes are in memory anyway) and, when asked, their digest, before
+The catalog records each partition's byte size and SHA-256. A read compares the open file's size
+(free) and, when asked, the SHA-256 of its bytes (read once, then decoded from memory) before
 Parquet decodes them. A file rewritten, truncated or extended in place is refused, named.
 """
 
@@ -36,10 +36,11 @@ def stricter(default: VerifyMode, asked: VerifyMode | None) -> VerifyMode:
 
 
 def read_partition(fs: pafs.FileSystem, row: sa.Row[Any], mode: VerifyMode) -> pa.Table:
-    """The Parquet table of catalog ``row``'s file, once its bytes are checked.
+    """The Parquet table of catalog ``row``'s file, once the file is checked.
 
-    The size is always compared; the digest too with ``mode="digest"``, or when the catalog has no
-    size for the row (committed before sizes were recorded).
+    The size is always compared (the open file's, no extra request); the digest too with
+    ``mode="digest"``, or when the catalog has no size for the row (committed before sizes were
+    recorded): the file is then read whole once, hashed, and decoded from memory.
 
     Raises:
         PartitionCorrupted: the file's size or SHA-256 differs from the catalog's.
@@ -47,17 +48,13 @@ def read_partition(fs: pafs.FileSystem, row: sa.Row[Any], mode: VerifyMode) -> p
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with fs.open_input_stream(row.uri) as stream:
-        data = stream.read()
-    check_bytes(row.uri, data, row.size_bytes, row.checksum, mode)
+    with fs.open_input_file(row.uri) as handle:
+        if row.size_bytes is not None and handle.size() != row.size_bytes:
+            raise PartitionCorrupted(row.uri, "size in bytes", row.size_bytes, handle.size())
+        if mode == "size" and row.size_bytes is not None:
+            return pq.read_table(handle)
+        data = handle.read_buffer()
+    digest = hashlib.sha256(memoryview(data)).hexdigest()
+    if digest != row.checksum:
+        raise PartitionCorrupted(row.uri, "SHA-256", row.checksum, digest)
     return pq.read_table(pa.BufferReader(data))
-
-
-def check_bytes(uri: str, data: bytes, size: int | None, checksum: str, mode: VerifyMode) -> None:
-    """Raise :class:`PartitionCorrupted` unless ``data`` has the recorded size (and digest)."""
-    if size is not None and len(data) != size:
-        raise PartitionCorrupted(uri, "size in bytes", size, len(data))
-    if mode == "digest" or size is None:
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != checksum:
-            raise PartitionCorrupted(uri, "SHA-256", checksum, digest)
