@@ -154,3 +154,26 @@ def test_a_partition_committed_before_sizes_were_recorded_is_checked_by_its_dige
 
     with pytest.raises(PartitionCorrupted, match="SHA-256"):
         store.read(FEATURES, DAY, DAY)
+
+
+def test_the_inference_drift_check_refuses_a_partition_rewritten_in_place(
+    store: FeatureStore, tmp_path: Path
+) -> None:
+    from fti.contracts import Lineage, PinnedModel
+    from fti.pipelines.inference import check_inputs
+
+    sales = spec_of("store_sales")
+    store.write(sales.feature_set, DAY, ROWS)
+    path = committed_file(store, sales.feature_set)
+    rewrite_same_size(path)
+    settings = Settings(var_dir=tmp_path, store_uri=store.store_uri, catalog_url=store.catalog_url)
+    lineage = Lineage.model_construct(feature_set_version=1)  # the read needs only the version
+    pinned = PinnedModel(name="m", version="1", run_id="r", read_as_of=datetime(2030, 1, 1), lineage=lineage)
+    resources = Resources(settings)
+    try:
+        with pytest.raises(PartitionCorrupted, match="SHA-256") as raised:
+            check_inputs(resources, sales, pinned, "run-1")
+    finally:
+        resources.store.engine.dispose()
+
+    assert str(path) in str(raised.value)
