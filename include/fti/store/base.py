@@ -92,6 +92,18 @@ class StoreBase:
             raise
         return final
 
+    def _restore_if_damaged(self, uri: str, payload: bytes) -> None:
+        """Rewrite the committed file ``uri`` with ``payload`` (its committed bytes) unless it holds them."""
+        fs, _ = self._fs
+        try:
+            with fs.open_input_file(uri) as handle:
+                intact = handle.size() == len(payload) and handle.read_buffer() == payload
+        except FileNotFoundError:
+            intact = False
+        if not intact:
+            folder, name = uri.rsplit("/", 1)
+            self._write_atomically(folder, name, payload)
+
     def latest_version(
         self, feature_set: str, as_of: datetime | None = None, conn: sa.Connection | None = None
     ) -> int:

@@ -25,7 +25,7 @@ class PartitionCorrupted(OSError):
     def __init__(self, uri: str, what: str, recorded: object, actual: object) -> None:
         super().__init__(
             f"partition file {uri} is corrupted: its {what} is {actual}, the catalog committed {recorded}; "
-            "restore it or re-run the partition's feature pipeline"
+            "restore it, or re-run the partition's feature pipeline (which rewrites the committed bytes)"
         )
         self.uri, self.what, self.recorded, self.actual = uri, what, recorded, actual
 

@@ -177,3 +177,19 @@ def test_the_inference_drift_check_refuses_a_partition_rewritten_in_place(
         resources.store.engine.dispose()
 
     assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize("damage", ["rewritten", "deleted"])
+def test_rewriting_the_same_rows_restores_a_damaged_file_and_commits_nothing_new(
+    store: FeatureStore, damage: str
+) -> None:
+    store.write(FEATURES, DAY, ROWS)
+    path = committed_file(store)
+    committed = path.read_bytes()
+    rewrite_same_size(path) if damage == "rewritten" else path.unlink()
+
+    again = store.write(FEATURES, DAY, ROWS)
+
+    assert not again.committed and len(store.partitions(FEATURES)) == 1
+    assert path.read_bytes() == committed
+    assert store.read(FEATURES, DAY, DAY, verify="digest")["demand"].tolist() == [2.0, 3.0]
