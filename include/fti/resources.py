@@ -36,7 +36,7 @@ class Resources:
         from fti.store.feature_store import FeatureStore
 
         assert self.settings.store_uri and self.settings.catalog_url
-        return FeatureStore(self.settings.store_uri, self.settings.catalog_url)
+        return FeatureStore(self.settings.store_uri, self.settings.catalog_url, self.settings.store_verify)
 
     @cached_property
     def registry(self) -> MlflowClient:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(None, description="Where downloads (the demo data) are cached.")
     store_uri: str | None = Field(None, description="Root URI of the Parquet feature store.")
     catalog_url: str | None = Field(None, description="SQLAlchemy URL of the feature-store catalog.")
+    store_verify: Literal["size", "digest"] = Field(
+        "size",
+        description="What every feature-store read checks of a partition file against the catalog: its "
+        "size, or its SHA-256 too (reads for training and drift always check the SHA-256).",
+    )
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking (and registry) URI.")
     mlflow_artifact_uri: str | None = Field(None, description="Artifact root for new MLflow experiments.")
     mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI that task logs link to.")

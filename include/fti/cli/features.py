@@ -150,6 +150,31 @@ def features_validations(feature_set: FeatureSetArg, last: LastOption = 20) -> N
     echo_table(["created_at", "run_id", "days", "result", "evaluated", "failed", "failing", "document"], rows)
 
 
+@app.command("gc")
+def features_gc(
+    grace_hours: Annotated[
+        float, typer.Option(min=0, help="Keep files modified in the last N hours (a writer may be at work).")
+    ] = 24,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove temporary files and partition files no catalog row names, older than the grace period."""
+    from datetime import UTC, datetime, timedelta
+
+    from fti.store import FeatureStore
+
+    now = datetime.now(UTC)
+    removed = FeatureStore(*store_location()).collect_garbage(timedelta(hours=grace_hours), dry_run, now)
+    if removed:
+        echo_table(
+            ["file", "kind", "bytes", "age_hours"],
+            [[o.path, o.kind, o.size, (now - o.modified).total_seconds() / 3600] for o in removed],
+        )
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(f"{verb} {len(removed)} file(s), {sum(o.size for o in removed)} bytes freed")
+
+
 def store_location() -> tuple[str, str]:
     """``(store_uri, catalog_url)`` of the settings."""
     from fti.settings import get_settings

@@ -88,6 +88,6 @@ def reference_histograms(
         }
     except StatisticsNotFound:
         log.warning("training partitions have no statistics: counting the snapshot's rows instead")
-        rows = store.read(*span, as_of=lineage.as_of, version=lineage.feature_set_version)
+        rows = store.read(*span, as_of=lineage.as_of, version=lineage.feature_set_version, verify="digest")
         edges = bins(spec)
         return {c: column_histogram(rows[c], c, edges).tolist() for c in columns}

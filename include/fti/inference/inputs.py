@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from fti.contracts import PinnedModel
     from fti.resources import Resources
     from fti.specs import DatasetSpec
+    from fti.store.integrity import VerifyMode
 
 
 class InferenceSchemaMismatch(ValueError):
@@ -39,10 +40,13 @@ def inference_partition(resources: Resources, spec: DatasetSpec, pinned: PinnedM
     return days[-1]
 
 
-def partition_rows(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, day: date) -> pd.DataFrame:
-    """The feature rows of one partition, as committed at the pinned time."""
+def partition_rows(
+    resources: Resources, spec: DatasetSpec, pinned: PinnedModel, day: date, verify: VerifyMode | None = None
+) -> pd.DataFrame:
+    """The feature rows of one partition, as committed at the pinned time (``verify``: see ``read``)."""
     version = pinned.lineage.feature_set_version
-    return resources.store.read(spec.feature_set, day, day, as_of=pinned.read_as_of, version=version)
+    store = resources.store
+    return store.read(spec.feature_set, day, day, as_of=pinned.read_as_of, version=version, verify=verify)
 
 
 def origin_rows(rows: pd.DataFrame) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, r
 
     policy = drift_policy(resources.settings, spec)  # a misspelt override fails before any read
     day = inference_partition(resources, spec, pinned)
-    rows = partition_rows(resources, spec, pinned, day)
+    rows = partition_rows(resources, spec, pinned, day, verify="digest")  # drift is judged on these rows
     origin = origin_rows(rows)
     if origin.empty:
         raise InferenceSchemaMismatch(f"partition {day} of {spec.feature_set!r} has no rows to predict from")

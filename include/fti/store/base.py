@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -13,10 +13,15 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from fti.store import catalog
+from fti.store.integrity import VerifyMode
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.fs as pafs
+
+
+TEMP_PREFIX = ".tmp-"
+"""Names of files being written; a file of this name that stays behind is an orphan (``fti features gc``)."""
 
 
 class ConcurrentCommit(RuntimeError):
@@ -46,11 +51,14 @@ class StoreBase:
     Args:
         store_uri: root of the Parquet files, a local path or any URI pyarrow's filesystems open.
         catalog_url: SQLAlchemy URL of the catalog.
+        verify: what every read of a partition checks at least (``FTI_STORE_VERIFY``): ``size``,
+            or ``digest`` to compare the SHA-256 on every read, not only on those that ask for it.
     """
 
-    def __init__(self, store_uri: str, catalog_url: str) -> None:
+    def __init__(self, store_uri: str, catalog_url: str, verify: VerifyMode = "size") -> None:
         self.store_uri = store_uri
         self.catalog_url = catalog_url
+        self.verify: VerifyMode = verify
 
     @cached_property
     def engine(self) -> sa.Engine:
@@ -67,15 +75,34 @@ class StoreBase:
         return self._fs[1].rstrip("/")
 
     def _write_atomically(self, folder: str, name: str, payload: bytes) -> str:
-        """Write under a temporary name, then rename: a reader never sees a partial file."""
+        """Write under a temporary name (``TEMP_PREFIX``), then rename: a reader never sees a partial file.
+
+        A write that fails (disk full, file-size limit) removes its temporary file before raising.
+        """
         fs, _ = self._fs
         fs.create_dir(folder, recursive=True)
         final = f"{folder}/{name}"
-        temp = f"{folder}/.tmp-{uuid.uuid4().hex}.{name.rsplit('.', 1)[-1]}"
-        with fs.open_output_stream(temp) as out:
-            out.write(payload)
-        fs.move(temp, final)
+        temp = f"{folder}/{TEMP_PREFIX}{uuid.uuid4().hex}.{name.rsplit('.', 1)[-1]}"
+        try:
+            with fs.open_output_stream(temp) as out:
+                out.write(payload)
+            fs.move(temp, final)
+        except BaseException:
+            _remove_quietly(fs, temp)
+            raise
         return final
+
+    def _restore_if_damaged(self, uri: str, payload: bytes) -> None:
+        """Rewrite the committed file ``uri`` with ``payload`` (its committed bytes) unless it holds them."""
+        fs, _ = self._fs
+        try:
+            with fs.open_input_file(uri) as handle:
+                intact = handle.size() == len(payload) and handle.read_buffer() == payload
+        except FileNotFoundError:
+            intact = False
+        if not intact:
+            folder, name = uri.rsplit("/", 1)
+            self._write_atomically(folder, name, payload)
 
     def latest_version(
         self, feature_set: str, as_of: datetime | None = None, conn: sa.Connection | None = None
@@ -108,6 +135,12 @@ class StoreBase:
         if found is None:
             raise FeatureSetNotFound(f"feature set {feature_set!r} has no version {version}")
         return pa.schema([(name, _arrow_type(t)) for name, t in json.loads(found)])
+
+
+def _remove_quietly(fs: pafs.FileSystem, path: str) -> None:
+    """Delete ``path`` if it is there; a failure to delete must not hide the error being raised."""
+    with suppress(OSError):  # e.g. never created: the open itself failed
+        fs.delete_file(path)
 
 
 def _arrow_type(name: str) -> pa.DataType:

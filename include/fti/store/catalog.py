@@ -54,6 +54,8 @@ partitions = sa.Table(
     sa.Column("run_id", sa.String(250)),
     # Added after the first release: create_engine adds it to older catalogs (_add_missing_columns).
     sa.Column("validation_id", sa.String(32), sa.ForeignKey("validation_results.id")),
+    # Added later still: the file's byte count, which every read compares (NULL: committed before).
+    sa.Column("size_bytes", sa.BigInteger),
     sa.ForeignKeyConstraint(
         ["feature_set", "version"], [feature_set_versions.c.feature_set, feature_set_versions.c.version]
     ),
@@ -92,6 +94,7 @@ drift_scores = sa.Table(
 #: same definition as above: ``create_all`` creates missing tables but never alters existing ones).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("partitions", "validation_id", "VARCHAR(32) REFERENCES validation_results (id)"),
+    ("partitions", "size_bytes", "BIGINT"),
 )
 
 

@@ -72,7 +72,8 @@ class CommitsMixin(StoreBase):
         checks that no partition changed since this writer looked, and inserts every new partition
         row with the statistics of its columns (:func:`~fti.store.statistics.compute_statistics`).
         Either all of the batch becomes visible or none of it; of two writers of one partition
-        exactly one commits. A partition whose bytes are already the latest commits nothing.
+        exactly one commits. A partition whose bytes are already the latest commits nothing (its
+        file is rewritten with those bytes if it was damaged or lost since).
 
         Args:
             validation_id: what :meth:`record_validation` returned for these rows; the partition
@@ -104,6 +105,7 @@ class CommitsMixin(StoreBase):
         for d in days:
             known = seen.get(d)
             if known is not None and known.checksum == checksums[d]:
+                self._restore_if_damaged(known.uri, payloads[d])
                 refs[d] = PartitionRef(feature_set, versions[d], d.isoformat(), known.uri, known.row_count,
                                        checksums[d], False)  # fmt: skip
             else:
@@ -138,6 +140,7 @@ class CommitsMixin(StoreBase):
                         uri=uris[d],
                         row_count=tables[d].num_rows,
                         checksum=checksums[d],
+                        size_bytes=len(payloads[d]),
                         committed_at=committed_at,
                         run_id=run_id,
                         validation_id=validation_id,

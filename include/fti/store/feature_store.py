@@ -1,4 +1,4 @@
-"""The feature store: reads point in time, statistics, versions; writes, records and staging by mixin."""
+"""The feature store: reads point in time, statistics, versions; the rest (writes, records...) by mixin."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from fti.store import catalog, history
+from fti.store import catalog, history, integrity
 from fti.store.base import (  # noqa: F401 - the store's errors are imported from here
     ConcurrentCommit,
     FeatureSetNotFound,
@@ -15,7 +15,9 @@ from fti.store.base import (  # noqa: F401 - the store's errors are imported fro
     ValidationNotFound,
 )
 from fti.store.base import utcnow as _utcnow
+from fti.store.cleanup import CleanupMixin
 from fti.store.commits import CommitsMixin, PartitionRef  # noqa: F401 - importable from here
+from fti.store.integrity import PartitionCorrupted  # noqa: F401 - the store's errors are imported from here
 from fti.store.records import RecordsMixin
 from fti.store.staging import StagingMixin
 from fti.store.statistics import (
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin):
+class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin, CleanupMixin):
     """A versioned, point-in-time correct store of feature partitions (a partition: a day, week or month).
 
     Args:
@@ -44,10 +46,17 @@ class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin):
         end: date,
         as_of: datetime | None = None,
         version: int | None = None,
+        verify: integrity.VerifyMode | None = None,
     ) -> pd.DataFrame:
-        """Rows of the days in [start, end] exactly as they were committed at ``as_of`` (default: now)."""
+        """Rows of the days in [start, end] exactly as they were committed at ``as_of`` (default: now).
+
+        Each file's size is compared with the catalog's; its SHA-256 too when ``verify="digest"``
+        (reads for training and drift ask for it) or when the store's ``verify`` is ``digest``.
+
+        Raises:
+            PartitionCorrupted: a file is not the one committed; the error names it.
+        """
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         as_of = as_of or _utcnow()
         with self.engine.connect() as conn:
@@ -55,7 +64,8 @@ class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin):
             rows = catalog.latest_partitions(conn, feature_set, version, start, end, as_of)
             schema = self._schema(conn, feature_set, version)
         fs, _ = self._fs
-        tables = [pq.read_table(r.uri, filesystem=fs) for r in rows]
+        mode = integrity.stricter(self.verify, verify)
+        tables = [integrity.read_partition(fs, r, mode) for r in rows]
         table = pa.concat_tables(tables) if tables else schema.empty_table()
         return table.to_pandas()
 

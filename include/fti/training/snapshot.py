@@ -96,7 +96,7 @@ def take_snapshot(store: FeatureStore, spec: DatasetSpec, request: TrainingReque
         )
     end = days[-1]
     start = window_start(spec, end, request.window)
-    features = store.read(feature_set, start, end, as_of=request.as_of, version=version)
+    features = store.read(feature_set, start, end, as_of=request.as_of, version=version, verify="digest")
     features = _last_periods(features, spec, request.window)
     check_columns(features, stored_columns(spec), f"{feature_set} v{version}")
     future, future_version = _future_rows(store, spec, start, request.as_of)
@@ -136,7 +136,7 @@ def _future_rows(
         days = store.committed_days(spec.future_feature_set, version, as_of)
     except FeatureSetNotFound:
         return None, None
-    rows = store.read(spec.future_feature_set, start, days[-1], as_of=as_of, version=version)
+    rows = store.read(spec.future_feature_set, start, days[-1], as_of=as_of, version=version, verify="digest")
     check_columns(rows, future_columns(spec), f"{spec.future_feature_set} v{version}")
     return rows, version
 

@@ -92,7 +92,7 @@ def old_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
                 day=DAY,
                 uri=str(folder / "part-old.parquet"),
                 row_count=1,
-                checksum="0" * 64,
+                checksum=hashlib.sha256((folder / "part-old.parquet").read_bytes()).hexdigest(),
                 committed_at=when,
                 run_id="old-run",
             )
@@ -110,14 +110,16 @@ def columns_and_tables(url: str) -> tuple[set[str], set[str]]:
         engine.dispose()
 
 
-def test_opening_an_old_catalog_adds_the_validation_column_and_the_new_tables(old_catalog: str) -> None:
-    assert "validation_id" not in columns_and_tables(old_catalog)[0]
+def test_opening_an_old_catalog_adds_the_validation_and_size_columns_and_the_new_tables(
+    old_catalog: str,
+) -> None:
+    assert {"validation_id", "size_bytes"}.isdisjoint(columns_and_tables(old_catalog)[0])
 
     catalog.create_engine(old_catalog).dispose()
     catalog.create_engine(old_catalog).dispose()  # a second time: nothing left to add, no error
 
     columns, tables = columns_and_tables(old_catalog)
-    assert "validation_id" in columns
+    assert {"validation_id", "size_bytes"} <= columns
     assert {"partition_statistics", "validation_results"} <= tables
 
 
