@@ -87,3 +87,35 @@ def test_the_control_room_says_the_registry_refuses_without_showing_the_password
     assert isinstance(shown, Unavailable)
     assert shown.reason.startswith(f"MLflow refuses: MLflow tracking server http://{USER}:***@127.0.0.1:")
     assert ":Wrong@" not in shown.reason
+
+
+@pytest.fixture
+def failing_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A tracking URI with a password whose server is healthy but answers 502 to every API call."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health" else 502)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # MLflow would retry for minutes
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://{USER}:{PASSWORD}@127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_registry_failing_to_answer_is_unavailable_not_a_missing_model_and_hides_the_password(
+    failing_registry: str,
+) -> None:
+    client = registry.configure(failing_registry)
+
+    with pytest.raises(registry.RegistryUnavailable) as caught:
+        registry.resolve_alias(client, "fti-online_retail-sandbox", registry.CHAMPION)
+
+    assert f"API request to http://{USER}:***@127.0.0.1:" in str(caught.value)
+    assert PASSWORD not in str(caught.value) and caught.value.__cause__ is None

@@ -199,14 +199,33 @@ def set_alias(client: MlflowClient, ref: ModelRef, alias: str) -> None:
     client.set_registered_model_alias(ref.name, alias, ref.version)
 
 
+#: MLflow's error codes for an unknown model (RESOURCE_DOES_NOT_EXIST) and an unset alias (it says
+#: INVALID_PARAMETER_VALUE "Registered model alias ... not found").
+_NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
+
+
 def resolve_alias(client: MlflowClient, model_name: str, alias: str) -> ModelRef:
-    """The version ``alias`` points at now; raises :class:`ModelNotFound` when unset."""
+    """The version ``alias`` points at now.
+
+    Raises:
+        ModelNotFound: no such model, or the alias is unset (the registry said so).
+        RegistryUnavailable: the registry failed to answer (not a verdict on the model; the message
+            masks the tracking URI's password, which MLflow's own message shows).
+    """
     from mlflow.exceptions import MlflowException
+
+    from fti.credentials import redact_text
 
     try:
         mv = client.get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
-        raise ModelNotFound(f"model {model_name!r} has no version with alias {alias!r}: {exc}") from exc
+        if exc.error_code not in _NOT_FOUND_CODES:
+            raise RegistryUnavailable(
+                redact_text(f"the registry did not say where alias {alias!r} of {model_name!r} points: {exc}")
+            ) from None
+        raise ModelNotFound(
+            redact_text(f"model {model_name!r} has no version with alias {alias!r}: {exc}")
+        ) from None
     return ModelRef(model_name, str(mv.version), str(mv.run_id))
 
 
