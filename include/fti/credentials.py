@@ -18,27 +18,37 @@ MASK = "***"
 #: A URL in free text: a scheme, ``://``, then everything up to the next white space.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _AUTHORITY_END = re.compile(r"[/?#]")
+#: A host (name, IPv4 or [IPv6]) with an optional port, then the end of the authority.
+_HOST_THEN_END = re.compile(r"[\w.\-\[\]:]+(?:[/?#]|$)")
 
 
 def redact_url(url: str) -> str:
     """``url`` with the password of its user info replaced by ``***`` (``user:***@host``).
 
-    The host is what follows the last ``@`` of the authority. A password whose ``/``, ``?`` or ``#``
-    were not percent-encoded ends the authority early (``redis://u:pa/ss@host``): then everything up
-    to the last ``@`` of the URL is user info, so no piece of such a password is shown either.
+    A password whose ``/ ? # @`` were not percent-encoded (``redis://u:p@ss/x@host``) is masked
+    whole too: the host is taken to follow the last ``@`` that is followed by a host name.
     """
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority = _AUTHORITY_END.split(rest, maxsplit=1)[0]
-    if "@" in authority:
-        at = authority.rfind("@")
-    elif "@" in rest and ":" in authority and not authority.rsplit(":", 1)[1].isdigit():
-        at = rest.rfind("@")  # user:password with an unencoded /?# (a numeric tail is host:port)
-    else:
+    at = _host_at(rest) if sep else -1
+    if at < 0:
         return url
     user, colon, _ = rest[:at].partition(":")
     return f"{scheme}://{user}:{MASK}@{rest[at + 1 :]}" if colon else url
+
+
+def _host_at(rest: str) -> int:
+    """Index in ``rest`` (a URL after ``://``) of the ``@`` its host follows; -1 without user info.
+
+    The authority normally ends at the first ``/ ? #``; an unencoded one in a password ends it early,
+    which shows as an authority ``user:pa`` with a non-numeric "port" (``host:8080`` is no password).
+    """
+    authority = _AUTHORITY_END.split(rest, maxsplit=1)[0]
+    if "@" not in authority and (":" not in authority or authority.rsplit(":", 1)[1].isdigit()):
+        return -1
+    for at in reversed([i for i, char in enumerate(rest) if char == "@"]):
+        if _HOST_THEN_END.match(rest, at + 1):
+            return at
+    return authority.rfind("@")
 
 
 def redact_text(text: str) -> str:
@@ -54,10 +64,9 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     password are percent-decoded first. No user info: the URL unchanged and no header.
     """
     scheme, sep, rest = url.partition("://")
-    authority = _AUTHORITY_END.split(rest, maxsplit=1)[0]
-    if not sep or "@" not in authority:
+    at = _host_at(rest) if sep else -1
+    if at < 0:
         return url, {}
-    at = authority.rfind("@")
     user, _, password = rest[:at].partition(":")
     token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
     return f"{scheme}://{rest[at + 1 :]}", {"Authorization": f"Basic {token}"}

@@ -19,9 +19,10 @@ from fti.credentials import private_file, redact_text, redact_url, split_credent
         ("postgresql+psycopg://u:pw@db/catalog?sslmode=require", "postgresql+psycopg://u:***@db/catalog?sslmode=require"),
         ("redis://u:p@ss@host:6379/0", "redis://u:***@host:6379/0"),  # an unencoded @ in the password
         ("redis://u:pa/ss@host:6379/0", "redis://u:***@host:6379/0"),  # an unencoded / in the password
+        ("redis://u:p@ss:w/rd%#x@127.0.0.1:6379/0", "redis://u:***@127.0.0.1:6379/0"),  # every one of them
         ("redis://:onlypassword@host:6379/0", "redis://:***@host:6379/0"),
     ],
-    ids=["basic", "percent-encoded", "sqlalchemy", "raw-at", "raw-slash", "no-user"],
+    ids=["basic", "percent-encoded", "sqlalchemy", "raw-at", "raw-slash", "raw-all", "no-user"],
 )
 def test_redact_url_masks_the_password_and_keeps_user_host_and_path(url: str, shown: str) -> None:
     assert redact_url(url) == shown
@@ -47,6 +48,13 @@ def test_split_credentials_moves_decoded_user_info_into_a_basic_auth_header() ->
     assert url == "http://127.0.0.1:5000/health"
     assert base64.b64decode(headers["Authorization"].removeprefix("Basic ")) == b"ad@min:Top:Secret"
     assert split_credentials("http://127.0.0.1:5000/health") == ("http://127.0.0.1:5000/health", {})
+
+
+def test_split_credentials_takes_an_unencoded_password_whole() -> None:
+    url, headers = split_credentials("http://hook:p@ss/w#rd@127.0.0.1:8080/hook")
+
+    assert url == "http://127.0.0.1:8080/hook"
+    assert base64.b64decode(headers["Authorization"].removeprefix("Basic ")) == b"hook:p@ss/w#rd"
 
 
 def test_private_file_creates_the_file_with_mode_0600(tmp_path: Path) -> None:

@@ -164,7 +164,7 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
 @degrades("Redis")
 def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | None | Unavailable:
     """Metadata of the run live under ``prefix`` in the Redis ``redis_url()`` names; None when nothing is."""
-    from fti.cache.client import CacheUnavailable, live_run, lookup_connection
+    from fti.cache.client import CacheRefused, CacheUnavailable, live_run, lookup_connection
 
     url = redis_url()
     if not url:
@@ -173,6 +173,8 @@ def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | N
         )
     try:
         client = lookup_connection(url, LOOKUP_TIMEOUT_S)
+    except CacheRefused as exc:
+        return Unavailable(f"Redis refuses: {exc}")
     except CacheUnavailable as exc:
         return Unavailable(f"Redis unreachable: {exc}")
     try:
