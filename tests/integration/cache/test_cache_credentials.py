@@ -7,7 +7,11 @@ without being shown; a wrong one is "refuses", not "not reachable".
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -68,3 +72,22 @@ def test_the_control_room_says_redis_refuses_the_credentials(odd_user: int) -> N
 
     assert isinstance(shown, Unavailable)
     assert shown.reason.startswith(f"Redis refuses: Redis at {LOOPBACK}:{odd_user}/0 answers but refuses")
+
+
+def test_the_cli_names_an_unencoded_password_url_and_never_prints_the_password(odd_user: int) -> None:
+    url = f"redis://{USER}:{PASSWORD}@{LOOPBACK}:{odd_user}/0"
+    command = [sys.executable, "-c", "from fti.cli import app; app()", "predictions", "live"]
+
+    args = [*command, "-d", "online_retail", "--redis-url", url]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=cli_env())
+
+    assert proc.returncode == 2, proc.stderr
+    assert f"the Redis URL redis://{USER}:***@{LOOPBACK}:{odd_user}/0 does not parse" in proc.stderr
+    assert "w/rd" not in proc.stdout + proc.stderr
+
+
+def cli_env() -> dict[str, str]:
+    """This checkout's ``fti`` on the path first, its specs, no FTI_ setting of the calling shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FTI_")}
+    include = str(Path(__file__).resolve().parents[3] / "include")
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [include, env.get("PYTHONPATH")]))}
