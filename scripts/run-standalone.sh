@@ -12,6 +12,9 @@ source scripts/env.sh
 PIDFILE="$FTI_VAR_DIR/airflow-standalone.pid"
 LOG="$FTI_VAR_DIR/airflow-standalone.log"
 URL="http://$AIRFLOW__API__HOST:$AIRFLOW__API__PORT"
+# Airflow writes the admin's generated password here (and prints it to $LOG): both exist, mode 0600,
+# before it starts, so they are never readable by other users (Airflow would create them 0644).
+PASSWORDS="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 
 running() { [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
@@ -34,6 +37,8 @@ start() {
   if ! compgen -G "$FTI_VAR_DIR/raw/online_retail/*.csv" >/dev/null; then
     fti data fetch && fti data generate store_sales
   fi
+  python -c 'import sys; from pathlib import Path; from fti.credentials import private_file
+for p in sys.argv[1:]: private_file(Path(p))' "$PASSWORDS" "$LOG"
   echo "starting airflow standalone (log: $LOG) ..."
   setsid airflow standalone >"$LOG" 2>&1 < /dev/null &
   echo $! >"$PIDFILE"
@@ -42,11 +47,10 @@ start() {
     running || { echo "airflow standalone exited; last lines of $LOG:"; tail -30 "$LOG"; exit 1; }
     sleep 1
   done
-  local passwords="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
   cat <<MSG
 
 Airflow UI:   $URL
-Log in as:    admin / $(python -c "import json,sys; print(json.load(open(sys.argv[1]))['admin'])" "$passwords" 2>/dev/null || echo "see $passwords")
+Log in as:    admin / $(python -c "import json,sys; print(json.load(open(sys.argv[1]))['admin'])" "$PASSWORDS" 2>/dev/null || echo "see $PASSWORDS")
 DAGs:         feature_pipeline__<data set> -> training_pipeline__<data set> -> batch_inference__<data set>
               (data sets: $(ls specs | sed 's/.yaml//' | paste -sd ' '); trigger each one's three in this order)
 Predictions:  fti predictions live -d online_retail; fti predictions lookup -d online_retail 'United Kingdom|85123A' 2011-12-10

@@ -5,9 +5,10 @@ The channel is the Airflow Connection ``fti_alerts`` (type http): its host is th
 optional extra ``{"headers": {...}}`` adds request headers. The body is JSON with a ``text`` field
 (what Slack and Teams show) and the failure's fields beside it. Without the connection the callback
 logs one line saying the failure went nowhere. It never raises: a broken alert channel must not
-turn into a second failure, nor hide the task's own.
+turn into a second failure, nor hide the task's own. Passwords of URLs in the error are masked.
 
-Importing this module imports only the standard library (DAG files import it at parse time).
+Importing this module imports only the standard library and :mod:`fti.credentials` (DAG files
+import it at parse time).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from fti.credentials import redact_text
+
 log = logging.getLogger(__name__)
 
 CONN_ID = "fti_alerts"
 TIMEOUT_S = 10.0
+"""Bound of the whole webhook call (connect, send, every read), not of each socket operation."""
 
 
 def failure_message(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -36,7 +40,7 @@ def failure_message(context: Mapping[str, Any]) -> dict[str, Any]:
     try_number = getattr(ti, "try_number", None)
     map_index = getattr(ti, "map_index", -1)
     task = task_id if map_index in (None, -1) else f"{task_id}[{map_index}]"
-    error = exception_summary(context.get("exception"))
+    error = redact_text(exception_summary(context.get("exception")))
     log_url = _log_url(ti)
     lines = [
         f"[fti] Airflow task failed: {dag_id}.{task}",
@@ -84,17 +88,16 @@ def webhook_url(host: str | None, schema: str | None = None, port: int | None = 
 
 
 def post_json(url: str, body: Mapping[str, Any], headers: Mapping[str, str], timeout_s: float) -> int:
-    """POST ``body`` as JSON; returns the HTTP status (an error status raises ``urllib.error.HTTPError``)."""
-    import urllib.request
+    """POST ``body`` as JSON within ``timeout_s`` for the whole call; returns the HTTP status.
 
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **headers},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        return int(response.status)
+    The URL's ``user:password@`` goes as basic auth; a redirect is refused, not followed (it would
+    carry ``headers`` to another address). See :func:`fti.httpcall.request` for what it raises
+    (``urllib.error.HTTPError`` for an error status).
+    """
+    from fti.httpcall import request
+
+    headers = {"Content-Type": "application/json", **headers}
+    return request(url, timeout_s, method="POST", body=json.dumps(body).encode(), headers=headers)
 
 
 def on_task_failure(context: Mapping[str, Any]) -> None:
@@ -110,7 +113,8 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
         status = post_json(url, message, headers, TIMEOUT_S)
         log.info("failure of %s sent to the %s webhook (HTTP %s)", where, CONN_ID, status)
     except Exception as exc:  # noqa: BLE001 - the callback must never fail the failure handling
-        log.error("could not send the failure alert through %s: %s: %s", CONN_ID, type(exc).__name__, exc)
+        error = redact_text(f"{type(exc).__name__}: {exc}")
+        log.error("could not send the failure alert through %s: %s", CONN_ID, error)
 
 
 def _alert_target() -> tuple[str, dict[str, str]] | None:

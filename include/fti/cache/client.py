@@ -29,6 +29,14 @@ class CacheUnavailable(ConnectionError):
     """The Redis server of the cache does not answer (down, wrong address, firewall)."""
 
 
+class CacheRefused(CacheUnavailable):
+    """The Redis server answers but refuses the credentials (wrong password, unknown or disabled user)."""
+
+
+class MalformedRedisUrl(ValueError):
+    """A Redis URL that does not parse as written: typically a password with unencoded ``/ # ? @ %``."""
+
+
 class PredictionNotFound(LookupError):
     """No live prediction exists for that entity and period (or nothing is live)."""
 
@@ -63,6 +71,8 @@ def connect(
     ``(retries + 1) x read_timeout_s``.
 
     Raises:
+        MalformedRedisUrl: ``url`` does not parse as written (:func:`check_url`).
+        CacheRefused: ``check`` is set and the server refuses the URL's credentials.
         CacheUnavailable: ``check`` is set and the server does not answer a PING (the message
             names host:port/db but never the password).
     """
@@ -70,6 +80,7 @@ def connect(
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 
+    check_url(url)
     client = redis.Redis.from_url(
         url,
         socket_connect_timeout=timeout_s,
@@ -79,10 +90,36 @@ def connect(
     if check:
         try:
             client.ping()
+        except redis.AuthenticationError as exc:  # a ConnectionError to redis-py, yet the server is up
+            client.close()
+            user = urlsplit(url).username or "default"
+            raise CacheRefused(f"Redis at {address(url)} answers but refuses user {user!r}: {exc}") from exc
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             client.close()
             raise CacheUnavailable(f"Redis at {address(url)} is not reachable: {exc}") from exc
     return client
+
+
+def check_url(url: str) -> None:
+    """Refuse a ``redis://`` URL whose host part is cut short by an unencoded password character.
+
+    Raises:
+        MalformedRedisUrl: a ``/``, ``?`` or ``#`` of the password ends the host part early (the port
+            would be a piece of the password), or a fragment follows. The message masks the password.
+    """
+    from fti.credentials import redact_url
+
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+        cut_short = bool(parts.fragment) or ("@" in url.partition("://")[2] and "@" not in parts.netloc)
+    except ValueError:
+        cut_short = True
+    if cut_short:
+        raise MalformedRedisUrl(
+            f"the Redis URL {redact_url(url)} does not parse as written: percent-encode the password "
+            f"(urllib.parse.quote(password, safe=''), as fti.cache.client.redis_url does)"
+        )
 
 
 def lookup_connection(url: str, timeout_s: float, check: bool = True) -> redis.Redis:

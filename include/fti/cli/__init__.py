@@ -6,7 +6,12 @@ import typer
 
 from fti.cli import bench, data, features, models, predictions, spec
 
-app = typer.Typer(help="fti-airflow: feature, training and inference pipelines.", no_args_is_help=True)
+# No local variables in tracebacks: they would print URLs and settings with their passwords.
+app = typer.Typer(
+    help="fti-airflow: feature, training and inference pipelines.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(spec.app, name="spec")
 app.add_typer(data.app, name="data")
 app.add_typer(features.app, name="features")

@@ -18,8 +18,14 @@ def lookup(
     dataset: DatasetOption = None,
     redis_url: RedisUrl = DEFAULT_REDIS,
 ) -> None:
-    """The live prediction for one entity and period (exit 1: none; exit 2: Redis unreachable)."""
-    from fti.cache.client import CacheUnavailable, PredictionClient, PredictionNotFound, lookup_connection
+    """The live prediction for one entity and period (exit 1: none; exit 2: Redis unreachable or refusing)."""
+    from fti.cache.client import (
+        CacheUnavailable,
+        MalformedRedisUrl,
+        PredictionClient,
+        PredictionNotFound,
+        lookup_connection,
+    )
 
     spec = dataset_spec(dataset)
     try:
@@ -30,7 +36,7 @@ def lookup(
         reader = lookup_connection(redis_url, settings().lookup_timeout_s)
         client = PredictionClient(reader, settings().cache_prefix(spec.name))
         found = client.prediction(entity, period)
-    except CacheUnavailable as exc:
+    except (CacheUnavailable, MalformedRedisUrl) as exc:
         raise fail(str(exc), 2) from exc
     except PredictionNotFound as exc:
         raise fail(f"not found: {exc}") from exc
@@ -43,13 +49,13 @@ def lookup(
 @app.command("live")
 def live(dataset: DatasetOption = None, redis_url: RedisUrl = DEFAULT_REDIS) -> None:
     """Which run is live now, with its model version, periods and counts (exit 1: none is)."""
-    from fti.cache.client import CacheUnavailable, live_run, lookup_connection
+    from fti.cache.client import CacheUnavailable, MalformedRedisUrl, live_run, lookup_connection
 
     spec = dataset_spec(dataset)
     try:
         reader = lookup_connection(redis_url, settings().lookup_timeout_s)
         meta = live_run(reader, settings().cache_prefix(spec.name))
-    except CacheUnavailable as exc:
+    except (CacheUnavailable, MalformedRedisUrl) as exc:
         raise fail(str(exc), 2) from exc
     if meta is None:
         raise fail(f"nothing of {spec.name!r} is live yet")

@@ -41,6 +41,10 @@ class RegistryUnavailable(RuntimeError):
     """The MLflow tracking server does not answer."""
 
 
+class RegistryRefused(RegistryUnavailable):
+    """The MLflow tracking server answers, but refuses the credentials given (HTTP 401 or 403)."""
+
+
 @dataclass(frozen=True)
 class ModelRef:
     """A registered model version: small enough for XCom."""
@@ -172,29 +176,42 @@ def _register(client: MlflowClient, model_uri: str, model_name: str, tags: dict[
 
 
 def check_available(tracking_uri: str, timeout_s: float = 10) -> None:
-    """Fail fast with :class:`RegistryUnavailable` when an http(s) tracking server does not answer.
+    """Fail fast when an http(s) tracking server does not answer, or answers but refuses us.
 
-    One plain GET of ``/health`` with a timeout, instead of MLflow's own client, which retries
-    for minutes before giving up. Any HTTP answer below 500 counts as available (the server is
-    there, even if a proxy wants credentials). Database and file URIs are not checked.
+    One plain GET of ``/health`` bounded by ``timeout_s`` as a whole, instead of MLflow's own client,
+    which retries for minutes before giving up. User info of the URI is sent as basic auth, as MLflow
+    sends it; redirects are not followed. Database and file URIs are not checked.
+
+    Raises:
+        RegistryRefused: the server answers 401 or 403 (it is up; the credentials are wrong or missing).
+        RegistryUnavailable: it does not answer, or answers 5xx. No message shows the password.
     """
     import urllib.error
-    import urllib.request
+
+    from fti.credentials import redact_text, redact_url
+    from fti.httpcall import request
 
     if urlsplit(tracking_uri).scheme not in ("http", "https"):
         return
+    shown = redact_url(tracking_uri)
     url = f"{tracking_uri.rstrip('/')}/health"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s):
-            return
+        request(url, timeout_s)
+        return
     except urllib.error.HTTPError as exc:
-        if exc.code < 500:
+        if exc.code in (401, 403):
+            raise RegistryRefused(
+                f"MLflow tracking server {shown} answers but refuses GET /health: HTTP {exc.code} "
+                f"{exc.reason}; give it valid credentials (user:password in the tracking URI)"
+            ) from None
+        if exc.code < 500:  # the server is there (an old MLflow without /health answers 404)
             return
         reason = f"HTTP {exc.code} {exc.reason}"
     except (OSError, ValueError) as exc:  # URLError, refused connections and timeouts are OSErrors
-        reason = str(getattr(exc, "reason", exc)) or type(exc).__name__
+        reason = redact_text(str(getattr(exc, "reason", exc)) or type(exc).__name__)
     raise RegistryUnavailable(
-        f"MLflow tracking server {tracking_uri} did not answer GET {url} within {timeout_s:g} s: {reason}"
+        f"MLflow tracking server {shown} did not answer GET {redact_url(url)} within {timeout_s:g} s: "
+        f"{reason}"
     )
 
 
@@ -203,14 +220,33 @@ def set_alias(client: MlflowClient, ref: ModelRef, alias: str) -> None:
     client.set_registered_model_alias(ref.name, alias, ref.version)
 
 
+#: MLflow's error codes for an unknown model (RESOURCE_DOES_NOT_EXIST) and an unset alias (it says
+#: INVALID_PARAMETER_VALUE "Registered model alias ... not found").
+_NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
+
+
 def resolve_alias(client: MlflowClient, model_name: str, alias: str) -> ModelRef:
-    """The version ``alias`` points at now; raises :class:`ModelNotFound` when unset."""
+    """The version ``alias`` points at now.
+
+    Raises:
+        ModelNotFound: no such model, or the alias is unset (the registry said so).
+        RegistryUnavailable: the registry failed to answer (not a verdict on the model; the message
+            masks the tracking URI's password, which MLflow's own message shows).
+    """
     from mlflow.exceptions import MlflowException
+
+    from fti.credentials import redact_text
 
     try:
         mv = client.get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
-        raise ModelNotFound(f"model {model_name!r} has no version with alias {alias!r}: {exc}") from exc
+        if exc.error_code not in _NOT_FOUND_CODES:
+            raise RegistryUnavailable(
+                redact_text(f"the registry did not say where alias {alias!r} of {model_name!r} points: {exc}")
+            ) from None
+        raise ModelNotFound(
+            redact_text(f"model {model_name!r} has no version with alias {alias!r}: {exc}")
+        ) from None
     return ModelRef(model_name, str(mv.version), str(mv.run_id))
 
 

@@ -13,11 +13,13 @@ import json
 import logging
 import os
 import tempfile
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from fti.credentials import redact_text
 from fti.ui.views import (
     ChampionRecord,
     ControlRoom,
@@ -74,7 +76,8 @@ def gather(
 
 
 def degrades(what: str) -> Callable[[Callable[P, R | Unavailable]], Callable[P, R | Unavailable]]:
-    """Turn an unexpected error of a source into Unavailable naming ``what`` failed (and log it).
+    """Turn an unexpected error of a source into Unavailable naming ``what`` failed (and log it),
+    with every URL's password masked in both.
 
     The expected cases (nothing recorded yet, service down) are answered by the sources
     themselves; this is the net under them, so one section's bug cannot take the page down.
@@ -86,8 +89,9 @@ def degrades(what: str) -> Callable[[Callable[P, R | Unavailable]], Callable[P, 
             try:
                 return source(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - reported on the page and in the log
-                log.exception("control room: reading %s failed", what)
-                return Unavailable(f"{what} could not be read: {type(exc).__name__}: {exc}")
+                trace = redact_text("".join(traceback.format_exception(exc)))  # URLs may carry passwords
+                log.error("control room: reading %s failed\n%s", what, trace)
+                return Unavailable(redact_text(f"{what} could not be read: {type(exc).__name__}: {exc}"))
 
         return guarded
 
@@ -137,6 +141,8 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
         return Unavailable(f"no champion yet: there is no MLflow registry at {missing} (nothing was trained)")
     try:
         registry.check_available(uri, timeout_s=3)
+    except registry.RegistryRefused as exc:
+        return Unavailable(f"MLflow refuses: {exc}")
     except registry.RegistryUnavailable as exc:
         return Unavailable(f"MLflow unreachable: {exc}")
     client = registry.configure(uri)
@@ -158,7 +164,7 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
 @degrades("Redis")
 def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | None | Unavailable:
     """Metadata of the run live under ``prefix`` in the Redis ``redis_url()`` names; None when nothing is."""
-    from fti.cache.client import CacheUnavailable, live_run, lookup_connection
+    from fti.cache.client import CacheRefused, CacheUnavailable, live_run, lookup_connection
 
     url = redis_url()
     if not url:
@@ -167,6 +173,8 @@ def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | N
         )
     try:
         client = lookup_connection(url, LOOKUP_TIMEOUT_S)
+    except CacheRefused as exc:
+        return Unavailable(f"Redis refuses: {exc}")
     except CacheUnavailable as exc:
         return Unavailable(f"Redis unreachable: {exc}")
     try:

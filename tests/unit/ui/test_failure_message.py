@@ -81,3 +81,13 @@ def test_webhook_url_is_the_host_when_it_is_a_url(
 def test_webhook_url_without_host_says_where_the_url_belongs() -> None:
     with pytest.raises(ValueError, match="fti_alerts connection has no host"):
         webhook_url(None)
+
+
+def test_a_password_in_a_url_of_the_error_is_masked_in_text_and_fields() -> None:
+    error = RuntimeError("API request to http://admin:TopSecret@mlflow:5000/api/2.0/runs failed")
+
+    message = failure_message({"ti": task_instance(), "exception": error})
+
+    shown = "RuntimeError: API request to http://admin:***@mlflow:5000/api/2.0/runs failed"
+    assert message["exception"] == shown
+    assert "TopSecret" not in message["text"]
