@@ -10,6 +10,8 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,18 @@ pytestmark = pytest.mark.integration
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "redis-cache" / "users.acl.template"
 PREFIX = "fti:production"
-PASSWORDS = {"fti_writer": "writer-pw", "fti_reader": "reader pw with spaces"}
+PASSWORDS = {"fti_writer": "writer-pw", "fti_reader": "reader pw with spaces", "fti_operator": "op-pw"}
+PLACEHOLDERS = {
+    "fti_writer": "@WRITER_SHA256@",
+    "fti_reader": "@READER_SHA256@",
+    "fti_operator": "@OPERATOR_SHA256@",
+}
+SPIN = (
+    "#!lua name=spin\n"
+    "redis.register_function{function_name='spin', flags={'no-writes'},"
+    " callback=function() while true do end end}"
+)
+"""A no-writes function that never returns (only the writer may load one)."""
 
 
 def render(template: str, redis_version: tuple[int, int]) -> str:
@@ -50,7 +63,7 @@ def render(template: str, redis_version: tuple[int, int]) -> str:
     by tests/unit/deploy), so only an older local redis-server gets the template without it.
     """
     text = "\n".join(line for line in template.splitlines() if line.strip() and not line.startswith("#"))
-    for user, placeholder in (("fti_writer", "@WRITER_SHA256@"), ("fti_reader", "@READER_SHA256@")):
+    for user, placeholder in PLACEHOLDERS.items():
         text = text.replace(placeholder, hashlib.sha256(PASSWORDS[user].encode()).hexdigest())
     if redis_version < (7, 2):
         text = text.replace(" +client|setinfo", "")
@@ -67,14 +80,16 @@ def local_redis_version() -> tuple[int, int]:
 
 
 class AclRedisServer(RedisServer):
-    """The harness's redis-server, started with ``--aclfile``; ready when it asks for a login."""
+    """The harness's redis-server, started with ``--aclfile``; ready when it asks for a login.
+    A script holds it for 100 ms before other clients get BUSY (and SCRIPT/FUNCTION KILL work)."""
 
     def __init__(self, aclfile: Path) -> None:
         super().__init__()
         self.aclfile = aclfile
 
     def _spawn(self, args: list[str], log: Path, on_orphan: Any, **popen: Any) -> None:
-        super()._spawn([*args, "--aclfile", str(self.aclfile)], log, on_orphan, **popen)
+        extra = ["--aclfile", str(self.aclfile), "--busy-reply-threshold", "100"]
+        super()._spawn([*args, *extra], log, on_orphan, **popen)
 
     def _answers_ping(self) -> bool:
         try:
@@ -238,3 +253,36 @@ def test_the_control_room_reads_the_cache_as_fti_reader(
     assert live(plugin.redis_url, PREFIX)["run"] == "run-b"  # type: ignore[index]
     with pytest.raises(NoPermissionError):
         connect(url).set(f"{PREFIX}:live", "run-x")
+
+
+@pytest.mark.parametrize("kind", ["script", "function"])
+def test_only_the_operator_may_kill_what_holds_the_server(
+    fresh_acl_server: AclRedisServer, kind: str
+) -> None:
+    """A runaway script (EVAL) or function (FCALL_RO): only the writer may start either; the
+    reader and the writer are refused the kill, the operator's kill frees the server."""
+    reader, writer, operator = (
+        login(fresh_acl_server, u) for u in ("fti_reader", "fti_writer", "fti_operator")
+    )
+    spinner = login(fresh_acl_server, "fti_writer")
+    if kind == "function":
+        writer.function_load(SPIN, replace=True)
+    hold = threading.Thread(target=_spin, args=(spinner, kind), daemon=True)
+    hold.start()
+    time.sleep(0.3)  # past the 100 ms busy-reply-threshold
+
+    with pytest.raises(redis.ResponseError, match="^BUSY"):
+        reader.get(f"{PREFIX}:live")
+    for user in (reader, writer):
+        with pytest.raises(NoPermissionError):
+            user.execute_command(kind.upper(), "KILL")
+    assert operator.execute_command(kind.upper(), "KILL")
+    hold.join(5)
+    assert not hold.is_alive() and reader.get(f"{PREFIX}:live") is None
+
+
+def _spin(client: redis.Redis, kind: str) -> None:
+    try:
+        client.eval("while true do end", 0) if kind == "script" else client.fcall_ro("spin", 0)
+    except redis.ResponseError:
+        pass  # killed

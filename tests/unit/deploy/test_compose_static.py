@@ -400,6 +400,13 @@ def test_cache_reader_acl_grants_no_write_command() -> None:
     assert key_patterns(rules) == {"fti:*"}, f"fti_reader reaches keys {key_patterns(rules)}"
 
 
+def test_cache_operator_may_only_kill_a_script_or_function() -> None:
+    rules = acl_users()["fti_operator"]
+    assert "on" in rules
+    assert granted(rules) == {"ping", "client|setinfo", "script|kill", "function|kill"}, rules
+    assert key_patterns(rules) == set(), f"fti_operator reaches keys {key_patterns(rules)}"
+
+
 def test_cache_writer_may_publish_but_only_under_fti_keys() -> None:
     rules = acl_users()["fti_writer"]
     assert PUBLISHER_COMMANDS <= granted(rules), (
