@@ -27,7 +27,9 @@ from fti.ui.sources import redis_url_from_env
 if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
-REDIS_CONN_ID = "fti_redis"
+REDIS_READER_CONN_ID = "fti_redis_reader"
+"""The control room reads the cache as its read-only user (``fti_reader``), never through the
+publisher's connection ``fti_redis`` (``fti_writer``): the API server holds no right to write it."""
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -45,14 +47,15 @@ async def airflow_user(
 
 
 def redis_url() -> str | None:
-    """The Redis of the live predictions: the Airflow connection ``fti_redis``, else ``FTI_REDIS_URL``."""
+    """The Redis of the live predictions, read as ``fti_reader``: the Airflow connection
+    ``fti_redis_reader``, else ``FTI_REDIS_URL``."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     from fti.cache.client import redis_url as build_url
 
     try:
-        conn = Connection.get(REDIS_CONN_ID)
+        conn = Connection.get(REDIS_READER_CONN_ID)
     except AirflowNotFoundException:
         return redis_url_from_env()
     db = conn.extra_dejson.get("db", 0)

@@ -1,11 +1,13 @@
 #!/bin/sh
 # Start the prediction cache with the ACL users of users.acl.template, whose passwords come from
-# the environment (FTI_REDIS_WRITER_PASSWORD, FTI_REDIS_READER_PASSWORD; see .env.example).
+# the environment (FTI_REDIS_WRITER_PASSWORD, FTI_REDIS_READER_PASSWORD,
+# FTI_REDIS_OPERATOR_PASSWORD; see .env.example).
 # Only their SHA-256 is written to the rendered ACL file. Extra arguments go to redis-server.
 set -eu
 
 : "${FTI_REDIS_WRITER_PASSWORD:?FTI_REDIS_WRITER_PASSWORD must be set (see .env.example)}"
 : "${FTI_REDIS_READER_PASSWORD:?FTI_REDIS_READER_PASSWORD must be set (see .env.example)}"
+: "${FTI_REDIS_OPERATOR_PASSWORD:?FTI_REDIS_OPERATOR_PASSWORD must be set (see .env.example)}"
 
 here="$(dirname "$0")"
 acl=/usr/local/etc/redis/users.acl
@@ -16,6 +18,7 @@ mkdir -p "$(dirname "$acl")"
 sed -e '/^#/d' -e '/^[[:space:]]*$/d' \
     -e "s/@WRITER_SHA256@/$(sha256 "$FTI_REDIS_WRITER_PASSWORD")/" \
     -e "s/@READER_SHA256@/$(sha256 "$FTI_REDIS_READER_PASSWORD")/" \
+    -e "s/@OPERATOR_SHA256@/$(sha256 "$FTI_REDIS_OPERATOR_PASSWORD")/" \
     "$here/users.acl.template" > "$acl"
 if [ "$(id -u)" = 0 ]; then
     chown redis:redis "$acl"

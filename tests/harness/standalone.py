@@ -209,7 +209,13 @@ class AirflowStandalone:
     @property
     def env(self) -> dict[str, str]:
         """The environment of the Airflow processes: use it for `airflow` and `fti` commands too."""
-        return {**self.project.env, "AIRFLOW_CONN_FTI_REDIS": self.redis.url, "FTI_REDIS_URL": self.redis.url}
+        url = self.redis.url
+        return {
+            **self.project.env,
+            "AIRFLOW_CONN_FTI_REDIS": url,
+            "AIRFLOW_CONN_FTI_REDIS_READER": url,
+            "FTI_REDIS_URL": url,
+        }
 
     @property
     def password(self) -> str:
@@ -230,7 +236,7 @@ class AirflowStandalone:
             self.redis.start()
             self.project.migrate()
             # As `make airflow-init` does: the fti_inference pool and the rest of airflow_settings.yaml.
-            # AIRFLOW_CONN_FTI_REDIS wins over the file's connection (environment before database).
+            # AIRFLOW_CONN_FTI_REDIS(_READER) win over the file's connections (environment before database).
             self._load_airflow_settings()
             with self.log.open("ab") as log:
                 self._proc = subprocess.Popen(

@@ -1,7 +1,8 @@
 """Connecting to the prediction cache and reading it: ``connect``, ``live_run`` and ``PredictionClient``.
 
-Reads go through read-only Lua scripts (``EVALSHA_RO``), so each one sees one run, atomically, and
-the reader's ACL user (``fti_reader``) needs no write command at all. Connection details come from an
+Reads call the ``no-writes`` functions of the library the publisher loads (``FCALL_RO``,
+:mod:`fti.cache.functions`), so each one sees one run, atomically, and the reader's ACL user
+(``fti_reader``) needs no write command and sends no Lua of its own. Connection details come from an
 Airflow Connection or ``FTI_REDIS_URL``, never from code.
 """
 
@@ -17,7 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from fti.cache import layout
+from fti.cache import functions, layout
 from fti.periods import Calendar, Grain
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ class CacheRefused(CacheUnavailable):
 
 class MalformedRedisUrl(ValueError):
     """A Redis URL that does not parse as written: typically a password with unencoded ``/ # ? @ %``."""
+
+
+class LookupFunctionsMissing(CacheUnavailable):
+    """The cache holds a live run but not this code's lookup functions: no publish loaded them yet."""
 
 
 class PredictionNotFound(LookupError):
@@ -138,14 +143,13 @@ def address(url: str) -> str:
 
 @dataclass(frozen=True)
 class Script:
-    """A Lua script run by SHA (``EVALSHA``), sent whole only when the server does not know it yet.
-
-    Falling back to ``EVAL`` (which also caches the script) instead of ``SCRIPT LOAD`` keeps
-    ``script`` out of the ACL users' commands.
+    """A Lua script of the publisher run by SHA (``EVALSHA``), sent whole only when the server does
+    not know it yet. Falling back to ``EVAL`` (which also caches the script) instead of ``SCRIPT
+    LOAD`` keeps ``script`` out of the writer's commands. Readers run no scripts: they call
+    :func:`fcall_ro`.
     """
 
     body: str
-    read_only: bool = False
 
     @cached_property
     def sha(self) -> str:
@@ -154,50 +158,51 @@ class Script:
     def __call__(self, client: redis.Redis, keys: Sequence[str], args: Sequence[Any]) -> Any:
         from redis.exceptions import NoScriptError
 
-        evalsha, eval_ = (
-            (client.evalsha_ro, client.eval_ro) if self.read_only else (client.evalsha, client.eval)
-        )
         try:
-            return evalsha(self.sha, len(keys), *keys, *args)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return eval_(self.body, len(keys), *keys, *args)
+            return client.eval(self.body, len(keys), *keys, *args)
 
 
-#: The live run id and its metadata, read atomically.
-LIVE_RUN = Script(
+def fcall_ro(
+    client: redis.Redis, function: str, prefix: str, keys: Sequence[str], args: Sequence[Any]
+) -> Any:
+    """``FCALL_RO`` of a function of :mod:`fti.cache.functions` on the keys of ``prefix``.
+
+    A server without the function (nothing published yet with this code, or its functions flushed)
+    answers as if nothing were live when no run is live under ``prefix``.
+
+    Raises:
+        LookupFunctionsMissing: a run is live under ``prefix`` but the function is not loaded.
     """
-local run = redis.call('GET', KEYS[1])
-if not run then return false end
-return {run, redis.call('HGETALL', ARGV[1] .. run .. ':meta')}
-""",
-    read_only=True,
-)
+    from redis.exceptions import ResponseError
 
-#: Predictions of the run the client believes live, or (if the live run moved, or was published
-#: again) the live run's metadata so the client can retry. KEYS: the live pointer, then one bucket
-#: per entity; ARGV: believed run, run key prefix, its published_at, then the entities.
-LOOKUP = Script(
-    """
-local live = redis.call('GET', KEYS[1])
-if not live then return {0} end
-local meta = ARGV[2] .. live .. ':meta'
-if live ~= ARGV[1] or redis.call('HGET', meta, 'published_at') ~= ARGV[3] then
-  return {1, live, redis.call('HGETALL', meta)}
-end
-local values = {}
-for i = 2, #KEYS do
-  values[i - 1] = redis.call('HGET', KEYS[i], ARGV[i + 2])
-end
-return {2, values}
-""",
-    read_only=True,
-)
+    try:
+        return client.fcall_ro(function, len(keys), *keys, *args)
+    except ResponseError as exc:
+        if "function not found" not in str(exc).lower():
+            raise
+        live = client.get(layout.live_key(prefix))
+        if live is None:
+            return False if function == functions.LIVE_RUN else [_NOTHING_LIVE]
+        raise LookupFunctionsMissing(
+            f"run {_s(live)} is live under {prefix!r} but Redis has no function {function} (library "
+            f"{functions.LIBRARY}, loaded by the publisher at every go_live): no batch was published "
+            "with this version of fti yet; run a publish (batch_inference) to load it"
+        ) from exc
+
+
 _NOTHING_LIVE, _STALE, _FOUND = 0, 1, 2
 
 
 def live_run(client: redis.Redis, prefix: str) -> dict[str, str] | None:
-    """Metadata of the live run (with its id under ``run``), or None when nothing is live."""
-    found = LIVE_RUN(client, [layout.live_key(prefix)], [layout.run_prefix(prefix)])
+    """Metadata of the live run (with its id under ``run``), or None when nothing is live.
+
+    Raises:
+        LookupFunctionsMissing: a run is live but no publish loaded this code's functions.
+    """
+    keys, args = [layout.live_key(prefix)], [layout.run_prefix(prefix)]
+    found = fcall_ro(client, functions.LIVE_RUN, prefix, keys, args)
     if not found:
         return None
     run, flat = found
@@ -303,6 +308,7 @@ class PredictionClient:
             PredictionNotFound: nothing is live, the entity is not in the live run, the period is
                 outside its horizon, or the run holds no prediction (NaN) for it.
             ValueError: ``period`` is not the start of a period of the live run's grain.
+            LookupFunctionsMissing: a run is live but no publish loaded this code's functions.
         """
         found = self.prediction(entity, period)
         return found.value, found.run
@@ -334,6 +340,7 @@ class PredictionClient:
         Raises:
             PredictionNotFound: nothing is live.
             ValueError: a period is not the start of a period of the live run's grain.
+            LookupFunctionsMissing: a run is live but no publish loaded this code's functions.
         """
         wanted = list(pairs)
         found = self._read([entity for entity, _ in wanted])
@@ -357,7 +364,7 @@ class PredictionClient:
             keys = [layout.live_key(self.prefix)]
             keys += [layout.bucket_key(self.prefix, run, layout.bucket_of(e, n_buckets)) for e in entities]
             args = [run, layout.run_prefix(self.prefix), published_at, *entities]
-            reply = LOOKUP(self.client, keys, args)
+            reply = fcall_ro(self.client, functions.LOOKUP, self.prefix, keys, args)
             status = int(reply[0])
             if status == _FOUND and live is not None:
                 return live, list(reply[1])

@@ -10,8 +10,9 @@ A run is published in three steps (key layout and value format: :mod:`fti.cache.
    expected ones and only then switches the ``live`` pointer to the run; a short or crashed run
    raises :class:`IncompleteRun` and changes nothing. It then deletes runs beyond ``keep_runs``.
 
-Readers resolve the pointer and read in one script (:class:`fti.cache.client.PredictionClient`), so
-they see the old run or the new one, never a mix and never a half-written run.
+Readers resolve the pointer and read in one call of a Redis Function that :func:`go_live` loads
+(:mod:`fti.cache.functions`, :class:`fti.cache.client.PredictionClient`), so they see the old
+run or the new one, never a mix and never a half-written run.
 
 **TTLs.** Every key of a run carries ``ttl_s`` while it is written and after it stops being live: a
 safety net for runs that never go live (a crashed publisher) or escape the retention. Choose
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from fti.cache import layout
+from fti.cache import functions, layout
 from fti.cache.client import PredictionClient, PredictionNotFound, Script, live_run
 
 if TYPE_CHECKING:
@@ -275,7 +276,8 @@ def go_live(
     The check, the metadata (``meta``, then state ``live``, ``published_at``, ``chunks`` and
     ``predictions``, which override fields of ``meta`` so named), the pointer switch, the
     history push and the TTLs (live run persisted, replaced run expiring) are one Lua script. Then
-    runs beyond the newest ``keep_runs`` of the history are deleted (never the live one). Blocks
+    runs beyond the newest ``keep_runs`` of the history are deleted (never the live one). First it
+    loads the readers' function library (:mod:`fti.cache.functions`), idempotently. Blocks
     Redis for about ``2 x n_buckets`` key operations (~10 ms per million predictions).
 
     Returns:
@@ -291,6 +293,7 @@ def go_live(
     keys = [layout.live_key(prefix), layout.runs_key(prefix)]
     keys += [layout.meta_key(prefix, plan.run), layout.chunks_key(prefix, plan.run)]
     args = [plan.run, expected_chunks, expected_predictions, ttl_s, layout.run_prefix(prefix), published_at]
+    functions.load(client)  # before the pointer moves: readers of the new run find their functions
     reply = _GO_LIVE(client, keys, [*args, *(x for kv in meta.items() for x in kv)])
     status = _s(reply[0])
     if status == "missing":

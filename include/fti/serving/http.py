@@ -19,7 +19,8 @@ Entity ids hold spaces and ``|``: percent-encode them in the path, e.g.
 ``curl http://127.0.0.1:8000/online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10``
 (``urllib.parse.quote(entity, safe="")`` in Python). A period is written as the data set's grain
 writes it (``2011-12-10``, ``2016-12-19T08:00``). Redis down, hung (every command is bounded by
-``FTI_LOOKUP_TIMEOUT_S``, one retry) or busy with a long script is a 503 with the reason, never a guess.
+``FTI_LOOKUP_TIMEOUT_S``, one retry), busy with a long script, or live without the lookup functions a
+publish loads is a 503 with the reason, never a guess.
 """
 
 from __future__ import annotations
@@ -55,12 +56,18 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
     from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    from fti.cache.client import PredictionClient, PredictionNotFound, address, lookup_connection
+    from fti.cache.client import (
+        LookupFunctionsMissing,
+        PredictionClient,
+        PredictionNotFound,
+        address,
+        lookup_connection,
+    )
     from fti.specs import SpecError, load_dataset, spec_files
 
     redis = lookup_connection(redis_url, settings.lookup_timeout_s, check=False)
     clients: dict[str, PredictionClient] = {}
-    down = (RedisConnectionError, RedisTimeoutError)
+    down = (RedisConnectionError, RedisTimeoutError, LookupFunctionsMissing)
     token = settings.serve_token.get_secret_value().encode() if settings.serve_token else None
     app = FastAPI(
         title="fti predictions",
@@ -85,7 +92,8 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
         return {"service": "fti predictions", "endpoints": ENDPOINTS}
 
     def unavailable(exc: Exception) -> HTTPException:
-        return HTTPException(503, f"the prediction cache at {address(redis_url)} is not reachable: {exc}")
+        why = "cannot serve lookups" if isinstance(exc, LookupFunctionsMissing) else "is not reachable"
+        return HTTPException(503, f"the prediction cache at {address(redis_url)} {why}: {exc}")
 
     def busy_or_raise(exc: ResponseError) -> HTTPException:
         """A BUSY reply (a script running too long) is a 503 with its reason; any other error is a bug."""

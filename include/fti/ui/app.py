@@ -52,7 +52,7 @@ def create_app(
     Args:
         settings_factory: the settings to show (asked on every request; ``get_settings`` caches).
         redis_url: the Redis of the live predictions, asked on every request (the plugin looks up
-            the Airflow connection ``fti_redis``; the default reads ``FTI_REDIS_URL``).
+            the Airflow connection ``fti_redis_reader``; the default reads ``FTI_REDIS_URL``).
         dependencies: run before every data route, e.g. the Airflow API server's authentication.
     """
     from fastapi import APIRouter, FastAPI, HTTPException, Query

@@ -169,7 +169,7 @@ def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | N
     url = redis_url()
     if not url:
         return Unavailable(
-            f"Redis not configured: add the Airflow connection fti_redis or set {REDIS_URL_ENV}"
+            f"Redis not configured: add the Airflow connection fti_redis_reader or set {REDIS_URL_ENV}"
         )
     try:
         client = lookup_connection(url, LOOKUP_TIMEOUT_S)

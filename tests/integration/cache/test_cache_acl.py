@@ -1,17 +1,21 @@
 """The production ACL (deploy/redis-cache/users.acl.template) against the code: a real redis-server
-started with the template rendered as entrypoint.sh renders it; the writer publishes, the reader
-looks up, and neither can do more than that."""
+started with the template rendered as entrypoint.sh renders it; the writer publishes (and loads the
+readers' functions), the reader looks up by FCALL_RO only, and neither can do more than that."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 import shutil
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -19,8 +23,18 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoPermissionError
 from redis.retry import Retry
 
-from fti.cache.client import LOOKUP, PredictionClient, connect, live_run, redis_url
+from fti.cache import functions
+from fti.cache.client import (
+    LookupFunctionsMissing,
+    PredictionClient,
+    PredictionNotFound,
+    connect,
+    fcall_ro,
+    live_run,
+    redis_url,
+)
 from fti.cache.predictions import RunPlan, begin_run, delete_runs, go_live, plan_run, write_chunk
+from fti.ui.sources import live
 from tests.harness.services import LOOPBACK, RedisServer
 from tests.integration.cache.cache_data import DAILY, FIRST_DATE, FIRST_PERIOD, TTL_S, entities, values
 
@@ -28,7 +42,18 @@ pytestmark = pytest.mark.integration
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "redis-cache" / "users.acl.template"
 PREFIX = "fti:production"
-PASSWORDS = {"fti_writer": "writer-pw", "fti_reader": "reader pw with spaces"}
+PASSWORDS = {"fti_writer": "writer-pw", "fti_reader": "reader pw with spaces", "fti_operator": "op-pw"}
+PLACEHOLDERS = {
+    "fti_writer": "@WRITER_SHA256@",
+    "fti_reader": "@READER_SHA256@",
+    "fti_operator": "@OPERATOR_SHA256@",
+}
+SPIN = (
+    "#!lua name=spin\n"
+    "redis.register_function{function_name='spin', flags={'no-writes'},"
+    " callback=function() while true do end end}"
+)
+"""A no-writes function that never returns (only the writer may load one)."""
 
 
 def render(template: str, redis_version: tuple[int, int]) -> str:
@@ -38,7 +63,7 @@ def render(template: str, redis_version: tuple[int, int]) -> str:
     by tests/unit/deploy), so only an older local redis-server gets the template without it.
     """
     text = "\n".join(line for line in template.splitlines() if line.strip() and not line.startswith("#"))
-    for user, placeholder in (("fti_writer", "@WRITER_SHA256@"), ("fti_reader", "@READER_SHA256@")):
+    for user, placeholder in PLACEHOLDERS.items():
         text = text.replace(placeholder, hashlib.sha256(PASSWORDS[user].encode()).hexdigest())
     if redis_version < (7, 2):
         text = text.replace(" +client|setinfo", "")
@@ -55,14 +80,16 @@ def local_redis_version() -> tuple[int, int]:
 
 
 class AclRedisServer(RedisServer):
-    """The harness's redis-server, started with ``--aclfile``; ready when it asks for a login."""
+    """The harness's redis-server, started with ``--aclfile``; ready when it asks for a login.
+    A script holds it for 100 ms before other clients get BUSY (and SCRIPT/FUNCTION KILL work)."""
 
     def __init__(self, aclfile: Path) -> None:
         super().__init__()
         self.aclfile = aclfile
 
     def _spawn(self, args: list[str], log: Path, on_orphan: Any, **popen: Any) -> None:
-        super()._spawn([*args, "--aclfile", str(self.aclfile)], log, on_orphan, **popen)
+        extra = ["--aclfile", str(self.aclfile), "--busy-reply-threshold", "100"]
+        super()._spawn([*args, *extra], log, on_orphan, **popen)
 
     def _answers_ping(self) -> bool:
         try:
@@ -73,11 +100,23 @@ class AclRedisServer(RedisServer):
             return False
 
 
-@pytest.fixture(scope="module")
-def acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedisServer]:
+def acl_redis(tmp_path_factory: pytest.TempPathFactory) -> AclRedisServer:
+    """A redis-server with the template's users (not started)."""
     aclfile = tmp_path_factory.mktemp("acl") / "users.acl"
     aclfile.write_text(render(TEMPLATE.read_text(), local_redis_version()))
-    with AclRedisServer(aclfile) as server:
+    return AclRedisServer(aclfile)
+
+
+@pytest.fixture(scope="module")
+def acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedisServer]:
+    with acl_redis(tmp_path_factory) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedisServer]:
+    """A server of its own where nothing was ever published (no functions loaded)."""
+    with acl_redis(tmp_path_factory) as server:
         yield server
 
 
@@ -117,11 +156,17 @@ def test_the_writer_publishes_and_the_reader_looks_up(acl_server: AclRedisServer
         ("HSET", f"{PREFIX}:run:run-b:meta", "state", "hacked"),
         ("UNLINK", f"{PREFIX}:live"),
         ("EVAL", "return redis.call('SET', KEYS[1], 'x')", 1, f"{PREFIX}:live"),
+        ("EVAL_RO", "return redis.call('GET', KEYS[1])", 1, f"{PREFIX}:live"),
+        ("EVALSHA_RO", "a" * 40, 0),
+        ("SCRIPT", "LOAD", "return 1"),
+        ("FUNCTION", "LOAD", "REPLACE", "#!lua name=mine\nredis.register_function('mine', function() end)"),
+        ("FUNCTION", "DELETE", functions.LIBRARY),
+        ("FCALL", functions.LOOKUP, 1, f"{PREFIX}:live"),
         ("GET", "other:key"),
     ],
-    ids=lambda c: c[0],
+    ids=lambda c: " ".join(map(str, c[:2])) if c[0] in ("SCRIPT", "FUNCTION") else c[0],
 )
-def test_the_reader_is_refused_writes_and_other_keys_with_noperm(
+def test_the_reader_is_refused_writes_lua_of_its_own_and_other_keys_with_noperm(
     acl_server: AclRedisServer, published: RunPlan, command: tuple[Any, ...]
 ) -> None:
     reader = login(acl_server, "fti_reader")
@@ -141,24 +186,41 @@ def test_the_writer_is_refused_other_keys_and_other_commands(
         writer.execute_command(*command)
 
 
-def test_a_read_only_script_of_the_reader_cannot_write(
+def test_a_reader_cannot_hold_the_server_with_a_lua_loop(
     acl_server: AclRedisServer, published: RunPlan
 ) -> None:
     reader = login(acl_server, "fti_reader")
+    other = PredictionClient(login(acl_server, "fti_reader"), PREFIX)
 
-    with pytest.raises(redis.ResponseError, match="can't run this command|not allowed"):
-        reader.eval_ro("return redis.call('SET', KEYS[1], 'x')", 1, f"{PREFIX}:live")
-    assert reader.get(f"{PREFIX}:live") == b"run-b"
+    with pytest.raises(NoPermissionError, match="no permissions"):
+        reader.eval_ro("while true do end", 0)
+    assert other.lookup(entities(1)[0], FIRST_PERIOD) == (100.0, "run-b")  # the server still answers
 
 
-def test_the_read_only_lookup_script_runs_as_the_reader(
+def test_the_reader_calls_the_functions_the_writer_loaded(
     acl_server: AclRedisServer, published: RunPlan
 ) -> None:
     reader = login(acl_server, "fti_reader")
+    keys, args = [f"{PREFIX}:live"], ["run-a", f"{PREFIX}:run:", ""]
 
-    assert (
-        LOOKUP(reader, [f"{PREFIX}:live"], ["run-a", f"{PREFIX}:run:", ""])[0] == 1
-    )  # "stale": run-b is live
+    assert fcall_ro(reader, functions.LOOKUP, PREFIX, keys, args)[0] == 1  # "stale": run-b is live
+    assert live_run(reader, PREFIX)["run"] == "run-b"  # type: ignore[index]
+
+
+def test_a_reader_before_any_publish_finds_nothing_live_then_a_clear_error_without_the_functions(
+    fresh_acl_server: AclRedisServer,
+) -> None:
+    reader = PredictionClient(login(fresh_acl_server, "fti_reader"), PREFIX)
+    writer = login(fresh_acl_server, "fti_writer")
+
+    with pytest.raises(PredictionNotFound, match="nothing is live"):
+        reader.lookup(entities(1)[0], FIRST_PERIOD)
+    assert reader.live() is None
+    writer.set(f"{PREFIX}:live", "run-a")  # a live run, but no go_live of this code loaded the functions
+    with pytest.raises(LookupFunctionsMissing, match=f"{functions.LOOKUP}.*run a publish"):
+        reader.lookup(entities(1)[0], FIRST_PERIOD)
+    with pytest.raises(LookupFunctionsMissing, match=f"run run-a is live under '{PREFIX}'"):
+        reader.live()
 
 
 def test_the_default_user_is_refused(acl_server: AclRedisServer, published: RunPlan) -> None:
@@ -172,3 +234,55 @@ def test_the_default_user_is_refused(acl_server: AclRedisServer, published: RunP
         anonymous.get(f"{PREFIX}:live")
     with pytest.raises(redis.AuthenticationError, match="invalid username-password pair or user is disabled"):
         as_default.ping()
+
+
+def test_the_control_room_reads_the_cache_as_fti_reader(
+    acl_server: AclRedisServer, published: RunPlan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The API server has both connections (compose gives every Airflow service the same
+    environment); its plugin must pick the reader's."""
+    for conn, user in (("FTI_REDIS", "fti_writer"), ("FTI_REDIS_READER", "fti_reader")):
+        url = redis_url(LOOPBACK, acl_server.port, 0, user, PASSWORDS[user])
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn}", url)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))  # should this import be airflow's first
+    plugin = importlib.import_module("plugins.fti_plugin")
+
+    url = plugin.redis_url()
+
+    assert urlsplit(url).username == "fti_reader"
+    assert live(plugin.redis_url, PREFIX)["run"] == "run-b"  # type: ignore[index]
+    with pytest.raises(NoPermissionError):
+        connect(url).set(f"{PREFIX}:live", "run-x")
+
+
+@pytest.mark.parametrize("kind", ["script", "function"])
+def test_only_the_operator_may_kill_what_holds_the_server(
+    fresh_acl_server: AclRedisServer, kind: str
+) -> None:
+    """A runaway script (EVAL) or function (FCALL_RO): only the writer may start either; the
+    reader and the writer are refused the kill, the operator's kill frees the server."""
+    reader, writer, operator = (
+        login(fresh_acl_server, u) for u in ("fti_reader", "fti_writer", "fti_operator")
+    )
+    spinner = login(fresh_acl_server, "fti_writer")
+    if kind == "function":
+        writer.function_load(SPIN, replace=True)
+    hold = threading.Thread(target=_spin, args=(spinner, kind), daemon=True)
+    hold.start()
+    time.sleep(0.3)  # past the 100 ms busy-reply-threshold
+
+    with pytest.raises(redis.ResponseError, match="^BUSY"):
+        reader.get(f"{PREFIX}:live")
+    for user in (reader, writer):
+        with pytest.raises(NoPermissionError):
+            user.execute_command(kind.upper(), "KILL")
+    assert operator.execute_command(kind.upper(), "KILL")
+    hold.join(5)
+    assert not hold.is_alive() and reader.get(f"{PREFIX}:live") is None
+
+
+def _spin(client: redis.Redis, kind: str) -> None:
+    try:
+        client.eval("while true do end", 0) if kind == "script" else client.fcall_ro("spin", 0)
+    except redis.ResponseError:
+        pass  # killed

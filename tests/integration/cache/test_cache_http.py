@@ -173,6 +173,21 @@ def test_nothing_live_is_a_404_on_lookups_and_on_live(http: httpx.Client) -> Non
     assert "nothing of 'online_retail' is live" in live.json()["detail"]
 
 
+def test_a_live_run_without_the_lookup_functions_is_a_503_asking_for_a_publish(
+    http: httpx.Client, publish: Publish, redis_client: redis.Redis
+) -> None:
+    publish("run-a", entities(3), values(3, base=7.0), prefix=RETAIL)
+    redis_client.function_flush()  # e.g. a server restored from a dump taken before the first publish
+
+    for url in (path(UK, "2024-03-04"), "/online_retail/live"):
+        response = http.get(url)
+        assert response.status_code == 503, response.text
+        assert "cannot serve lookups" in response.json()["detail"]
+        assert "run a publish" in response.json()["detail"]
+    publish("run-b", entities(3), values(3, base=7.0), prefix=RETAIL)
+    assert http.get(path(UK, "2024-03-04")).status_code == 200
+
+
 def test_datasets_lists_every_spec_with_its_grain_horizon_and_live_run(
     http: httpx.Client, publish: Publish
 ) -> None:

@@ -270,9 +270,8 @@ def test_a_new_installation_says_what_is_missing_and_creates_nothing(
     assert "no feature store yet: there is no catalog at" in section(html, "validations")
     assert "no feature store yet" in section(html, "drift")
     assert "no champion yet: there is no MLflow registry at" in section(html, "champion")
-    assert "Redis not configured: add the Airflow connection fti_redis or set FTI_REDIS_URL" in section(
-        html, "live"
-    )
+    not_configured = "Redis not configured: add the Airflow connection fti_redis_reader or set FTI_REDIS_URL"
+    assert not_configured in section(html, "live")
     assert not (tmp_path / "catalog.db").exists() and not (tmp_path / "mlflow" / "mlflow.db").exists()
 
 

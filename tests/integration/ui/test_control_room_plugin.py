@@ -154,7 +154,7 @@ def test_api_server_serves_the_page_to_logged_in_users_with_redis_from_the_airfl
     host_port = redis_url.split("//")[1].split("/")[0]
     host, port = host_port.split(":")
     project.airflow(
-        "connections", "add", "fti_redis", "--conn-type", "redis", "--conn-host", host,
+        "connections", "add", "fti_redis_reader", "--conn-type", "redis", "--conn-host", host,
         "--conn-port", port, "--conn-extra", '{"db": 0}',
     )  # fmt: skip
     publish_live_run(redis_client, "20240310-v3-c0ffee00")

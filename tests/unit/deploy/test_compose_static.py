@@ -39,12 +39,13 @@ SECRET_KEY_WORDS = ("PASSWORD", "SECRET", "KEY", "TOKEN")
 #: What include/fti/cache/predictions.py sends as the publisher (begin_run, write_chunk, go_live, prune).
 PUBLISHER_COMMANDS = {
     "ping", "get", "set", "exists", "hget", "hmget", "hset", "hgetall", "expire", "persist", "unlink",
-    "scan", "lpush", "lrem", "lrange", "eval", "evalsha",
+    "scan", "lpush", "lrem", "lrange", "eval", "evalsha", "function|load",
 }  # fmt: skip
-#: Commands that cannot change data: the most the read-only cache user may be granted.
+#: Commands that cannot change data nor run Lua the caller wrote (FCALL_RO runs only the functions
+#: the writer loaded): the most the read-only cache user may be granted.
 READ_ONLY_COMMANDS = {
     "ping", "get", "mget", "hget", "hmget", "hgetall", "exists", "ttl", "pttl", "type",
-    "eval", "evalsha", "eval_ro", "evalsha_ro", "client|setinfo",
+    "fcall_ro", "client|setinfo",
 }  # fmt: skip
 #: The most the publisher's user may be granted: what it sends and reads.
 WRITER_MAY = PUBLISHER_COMMANDS | READ_ONLY_COMMANDS
@@ -280,6 +281,22 @@ def test_redis_connection_logs_in_as_the_cache_writer(services: dict[str, Any]) 
     assert (found["user"], found["host"]) == ("fti_writer", "redis-cache") and "fti_writer" in acl_users()
 
 
+def test_the_control_room_connection_logs_in_as_the_cache_reader(services: dict[str, Any]) -> None:
+    plugin = (ROOT / "plugins" / "fti_plugin.py").read_text()
+    conn_id = re.search(r'REDIS_READER_CONN_ID = "(\w+)"', plugin)
+    assert conn_id, "plugins/fti_plugin.py no longer names the control room's Redis connection"
+    url = environment(services["airflow-apiserver"]).get(f"AIRFLOW_CONN_{conn_id.group(1).upper()}", "")
+    found = URL_CREDENTIALS.search(url)
+    assert found and url.startswith("redis://"), f"connection {conn_id.group(1)} is {url!r}"
+    assert (found["user"], found["host"]) == ("fti_reader", "redis-cache") and "fti_reader" in acl_users()
+
+
+def test_the_cache_answers_busy_after_one_second_of_a_script(services: dict[str, Any]) -> None:
+    command = services["redis-cache"]["command"]
+    assert "--busy-reply-threshold" in command, f"redis-cache runs {command}"
+    assert command[command.index("--busy-reply-threshold") + 1] == "1000"
+
+
 def test_no_secret_is_written_inline(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for key, value in environment(service).items():
@@ -381,6 +398,13 @@ def test_cache_reader_acl_grants_no_write_command() -> None:
     writes = granted(rules) - READ_ONLY_COMMANDS
     assert not writes, f"fti_reader may run {sorted(writes)}"
     assert key_patterns(rules) == {"fti:*"}, f"fti_reader reaches keys {key_patterns(rules)}"
+
+
+def test_cache_operator_may_only_kill_a_script_or_function() -> None:
+    rules = acl_users()["fti_operator"]
+    assert "on" in rules
+    assert granted(rules) == {"ping", "client|setinfo", "script|kill", "function|kill"}, rules
+    assert key_patterns(rules) == set(), f"fti_operator reaches keys {key_patterns(rules)}"
 
 
 def test_cache_writer_may_publish_but_only_under_fti_keys() -> None:
