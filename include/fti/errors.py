@@ -23,6 +23,7 @@ PERMANENT: frozenset[str] = frozenset(
         "fti.training.split.NotEnoughData",
         "fti.registry.mlflow_registry.ModelNotFound",
         "fti.cache.predictions.RunConflict",
+        "fti.cache.memory.CacheMemoryRefused",
         "pydantic_core._pydantic_core.ValidationError",
     }
 )

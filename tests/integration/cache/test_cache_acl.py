@@ -20,6 +20,7 @@ from redis.exceptions import NoPermissionError
 from redis.retry import Retry
 
 from fti.cache.client import LOOKUP, PredictionClient, connect, live_run, redis_url
+from fti.cache.memory import require_capacity, server_memory
 from fti.cache.predictions import RunPlan, begin_run, delete_runs, go_live, plan_run, write_chunk
 from tests.harness.services import LOOPBACK, RedisServer
 from tests.integration.cache.cache_data import DAILY, FIRST_DATE, FIRST_PERIOD, TTL_S, entities, values
@@ -99,6 +100,16 @@ def published(acl_server: AclRedisServer) -> RunPlan:
     delete_runs(writer, PREFIX, ["never-published"])  # the SCAN fallback
     writer.close()
     return plan
+
+
+def test_the_writer_reads_the_memory_limits_plan_run_checks(
+    acl_server: AclRedisServer, published: RunPlan
+) -> None:
+    writer = login(acl_server, "fti_writer")
+
+    require_capacity(writer, entities(50), 7, 1)  # INFO memory: the writer may not run CONFIG
+
+    assert server_memory(writer).policy == "noeviction"
 
 
 def test_the_writer_publishes_and_the_reader_looks_up(acl_server: AclRedisServer, published: RunPlan) -> None:

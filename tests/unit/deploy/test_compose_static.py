@@ -41,7 +41,7 @@ SECRET_KEY_WORDS = ("PASSWORD", "SECRET", "KEY", "TOKEN")
 #: What include/fti/cache/predictions.py sends as the publisher (begin_run, write_chunk, go_live, prune).
 PUBLISHER_COMMANDS = {
     "ping", "get", "set", "exists", "hget", "hmget", "hset", "hgetall", "expire", "persist", "unlink",
-    "scan", "lpush", "lrem", "lrange", "eval", "evalsha",
+    "scan", "lpush", "lrem", "lrange", "eval", "evalsha", "info",
 }  # fmt: skip
 #: Commands that cannot change data: the most the read-only cache user may be granted.
 READ_ONLY_COMMANDS = {
