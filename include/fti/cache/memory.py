@@ -7,7 +7,8 @@ Only ``noeviction`` keeps a publication safe:
 * ``volatile-*`` spares the live run (its keys have no TTL) but not the run being written, whose
   keys carry ``ttl_s``: a bucket evicted after its chunk was counted goes live with holes, and
   :func:`~fti.cache.predictions.go_live` cannot see it (it checks the counts, not every bucket);
-* ``noeviction`` refuses a write when memory is full, loudly.
+* ``noeviction`` refuses a write when memory is full, loudly; the publisher then deletes the partial
+  run at once (:func:`~fti.cache.predictions.write_chunk`) and the previous batch stays live.
 
 So a run starts only if the server says ``noeviction`` and has :data:`HEADROOM` x the run's
 expected size free (:func:`expected_bytes`), or has no limit at all (``maxmemory`` 0, a warning).
@@ -44,6 +45,10 @@ FIX = "CONFIG SET maxmemory-policy noeviction (and set it in the server's config
 
 class CacheMemoryRefused(RuntimeError):
     """The cache cannot hold the run safely (eviction policy, or too little free memory); nothing written."""
+
+
+class CacheOutOfMemory(RuntimeError):
+    """Redis refused a write of a run with OOM; the run's keys were deleted and the live run is unchanged."""
 
 
 @dataclass(frozen=True)

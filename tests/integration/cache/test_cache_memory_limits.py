@@ -1,10 +1,12 @@
 """A run against a Redis with a small ``maxmemory``, under each eviction policy: refused before any
-write when it cannot be held safely, published when it can."""
+write when it cannot be held safely, published when it can, and deleted at once (the previous batch
+staying live) when Redis runs out of memory in the middle of it."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +15,15 @@ import numpy as np
 import pytest
 import redis
 
-from fti.cache.memory import CacheMemoryRefused, expected_bytes, require_capacity
-from fti.cache.predictions import lookup
+from fti.cache import layout
+from fti.cache.memory import CacheMemoryRefused, CacheOutOfMemory, expected_bytes, require_capacity
+from fti.cache.predictions import begin_run, lookup, plan_run, write_chunk
 from tests.harness.services import RedisServer, free_port
 from tests.integration.cache.cache_data import (
+    DAILY,
     FIRST_PERIOD,
     PREFIX,
+    TTL_S,
     entities,
     publish_run,
     values,
@@ -45,6 +50,10 @@ def small(small_server: RedisServer) -> Iterator[redis.Redis]:
     client.config_set("maxmemory-policy", "noeviction")
     yield client
     client.close()
+
+
+def run_keys(client: redis.Redis, run: str) -> list[bytes]:
+    return list(client.scan_iter(match=layout.run_pattern(PREFIX, run), count=1000))
 
 
 @pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-lru"])
@@ -85,6 +94,41 @@ def test_no_maxmemory_is_accepted_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="fti.cache.memory"):
         require_capacity(small, entities(10), 7, 1)
     assert "maxmemory is 0" in caplog.text
+
+
+def fill(client: redis.Redis) -> int:
+    """Write filler keys (outside the run) until Redis refuses with OOM; returns how many went in."""
+    blob = b"x" * 100_000
+    for i in range(1_000):
+        try:
+            client.set(f"filler:{i}", blob)
+        except redis.exceptions.OutOfMemoryError:
+            return i
+    raise AssertionError("Redis never ran out of memory: is maxmemory set?")
+
+
+def test_running_out_of_memory_mid_run_deletes_it_and_keeps_the_previous_batch_live(
+    small: redis.Redis,
+) -> None:
+    publish_run(small, "run-a", entities(1_000), values(1_000, base=1.0))
+    names, rows = entities(10_000), values(10_000, base=500.0)
+    require_capacity(small, names, 7, 1)  # room enough when checked...
+    plan = plan_run("run-b", FIRST_PERIOD, 7, len(names))
+    begin_run(small, PREFIX, plan, {"model_version": "4", **DAILY}, TTL_S)
+    write_chunk(small, PREFIX, plan, "c0", names[:2_000], rows[:2_000], TTL_S)
+    assert fill(redis.Redis(connection_pool=small.connection_pool)) > 0  # ...then another client fills it
+
+    with pytest.raises(CacheOutOfMemory) as refused:  # the remaining 8,000 entities cannot all fit
+        for c, start in enumerate(range(2_000, 10_000, 2_000), start=1):
+            part = slice(start, start + 2_000)
+            write_chunk(small, PREFIX, plan, f"c{c}", names[part], rows[part], TTL_S)
+
+    message = str(refused.value)
+    assert re.search(r"out of memory \(OOM, used memory above maxmemory\): chunk c\d of run run-b", message)
+    assert "partial keys were deleted and the live run is still run-a" in message
+    assert run_keys(small, "run-b") == []
+    assert small.lrange(layout.runs_key(PREFIX), 0, -1) == [b"run-a"]
+    assert lookup(small, PREFIX, entities(1_000)[-1], FIRST_PERIOD) == (1_000.0, "run-a")
 
 
 @pytest.mark.parametrize(("horizon", "per_period"), [(4, 1), (7, 1), (24, 1), (4, 4), (7, 4), (9, 4)])
