@@ -71,9 +71,11 @@ start() {
     require redis-server
     mkdir -p "$redis_dir"
     rm -f "$pid_file" # stale: nothing of ours answers
-    # busy-reply-threshold: see docker-compose.yaml (redis-cache).
-    redis-server --bind 127.0.0.1 --port "$port" --dir "$redis_dir" --appendonly yes \
-        --busy-reply-threshold 1000 --daemonize yes --pidfile "$pid_file" --logfile "$log_file"
+    # memory.conf: maxmemory and noeviction, as in the compose stack; busy-reply-threshold: see
+    # docker-compose.yaml (redis-cache).
+    redis-server "$repo_root/deploy/redis-cache/memory.conf" --bind 127.0.0.1 --port "$port" \
+        --dir "$redis_dir" --appendonly yes --busy-reply-threshold 1000 --daemonize yes \
+        --pidfile "$pid_file" --logfile "$log_file"
     local pid=""
     for _ in $(seq $((wait_seconds * 10))); do
         if is_ours; then

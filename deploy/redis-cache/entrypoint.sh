@@ -25,5 +25,6 @@ if [ "$(id -u)" = 0 ]; then
 fi
 chmod 0600 "$acl"
 
-# The image's own entrypoint drops root and starts Redis as the `redis` user.
-exec docker-entrypoint.sh redis-server --aclfile "$acl" "$@"
+# The image's own entrypoint drops root and starts Redis as the `redis` user. memory.conf sets
+# maxmemory and noeviction; arguments after it (the compose command) override it.
+exec docker-entrypoint.sh redis-server "$here/memory.conf" --aclfile "$acl" "$@"

@@ -24,6 +24,8 @@ PERMANENT: frozenset[str] = frozenset(
         "fti.registry.mlflow_registry.ModelNotFound",
         "fti.registry.integrity.ModelIntegrityError",
         "fti.cache.predictions.RunConflict",
+        "fti.cache.memory.CacheMemoryRefused",
+        "fti.cache.memory.CacheOutOfMemory",
         "pydantic_core._pydantic_core.ValidationError",
     }
 )

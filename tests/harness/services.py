@@ -210,12 +210,16 @@ class RedisServer(_Server):
 
     ``kill()`` simulates a crash (SIGKILL, temporary directory kept) and ``start()`` brings the
     server back on the same port, so clients can be tested against a Redis that goes down.
+    ``config`` adds settings to its command line, e.g. ``{"maxmemory": "8mb"}``.
     """
 
     name = "redis-server"
 
-    def __init__(self, port: int | None = None, startup_timeout: float = 10.0) -> None:
+    def __init__(
+        self, port: int | None = None, startup_timeout: float = 10.0, config: dict[str, str] | None = None
+    ) -> None:
         super().__init__(port, startup_timeout)
+        self.config = dict(config or {})
 
     @property
     def url(self) -> str:
@@ -231,6 +235,7 @@ class RedisServer(_Server):
         log = self.tmp_dir / "redis.log"
         args = [binary, "--bind", LOOPBACK, "--port", str(self.port), "--dir", str(self.tmp_dir)]
         args += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        args += [arg for name, value in self.config.items() for arg in (f"--{name}", value)]
         self._spawn(args, log, on_orphan=signal.SIGTERM)
         self._wait_until(self._answers_ping, log)
 

@@ -21,6 +21,10 @@ safety net for runs that never go live (a crashed publisher) or escape the reten
 (``PERSIST`` at :func:`go_live`): a live run never expires under its readers, however late the
 next run is; the run it replaces gets its TTL back in the same script.
 
+**Memory.** A run is started only when the server can hold it without evicting anything
+(:mod:`fti.cache.memory`, checked by the inference ``plan_run``). A chunk that Redis still refuses
+with OOM deletes its whole run at once (:func:`discard_out_of_memory`): the live run is untouched.
+
 **Counts.** "Predictions" are non-NaN values: an entity row stores ``horizon`` float32, and
 NaN (stored as-is, a lookup of it raises PredictionNotFound) is not counted.
 """
@@ -37,11 +41,13 @@ import numpy as np
 
 from fti.cache import functions, layout
 from fti.cache.client import PredictionClient, PredictionNotFound, Script, live_run
+from fti.cache.memory import CacheOutOfMemory
 
 if TYPE_CHECKING:
     import redis
 
 __all__ = [
+    "CacheOutOfMemory",
     "IncompleteRun",
     "PredictionNotFound",
     "RunConflict",
@@ -49,6 +55,7 @@ __all__ = [
     "begin_run",
     "bucket_order",
     "delete_runs",
+    "discard_out_of_memory",
     "go_live",
     "live_run",
     "lookup",
@@ -167,6 +174,8 @@ def write_chunk(
 
     Raises:
         RunConflict: the run was not begun, or was begun with another plan.
+        CacheOutOfMemory: Redis refused a write with OOM; the run's keys were deleted at once
+            (:func:`discard_out_of_memory`) and the live run is unchanged.
     """
     rows = np.asarray(values, dtype=np.float32)
     m = plan.values_per_period
@@ -177,6 +186,8 @@ def write_chunk(
     rows = rows.reshape(len(entities), plan.horizon * m)
     if (repeats := len(entities) - len(set(entities))) > 0:  # counted twice, stored once
         raise ValueError(f"chunk {chunk_id} repeats entities ({repeats} duplicates)")
+    from redis.exceptions import OutOfMemoryError
+
     refresh_ttl = _check_begun(client, prefix, plan)
     pipe = client.pipeline(transaction=False)
     for bucket, fields in _bucket_fields(plan, entities, rows):
@@ -184,14 +195,34 @@ def write_chunk(
         pipe.execute_command("HSET", key, *fields)
         if refresh_ttl:
             pipe.expire(key, ttl_s)
-    pipe.execute()  # raises on any failed write, before the chunk is counted
     count = int(np.count_nonzero(~np.isnan(points)))
-    pipe.hset(layout.chunks_key(prefix, plan.run), chunk_id, count)
-    if refresh_ttl:
-        pipe.expire(layout.chunks_key(prefix, plan.run), ttl_s)
-        pipe.expire(layout.meta_key(prefix, plan.run), ttl_s)  # outlives the buckets, for cleanup
-    pipe.execute()
+    try:
+        pipe.execute()  # raises on any failed write, before the chunk is counted
+        pipe.hset(layout.chunks_key(prefix, plan.run), chunk_id, count)
+        if refresh_ttl:
+            pipe.expire(layout.chunks_key(prefix, plan.run), ttl_s)
+            pipe.expire(layout.meta_key(prefix, plan.run), ttl_s)  # outlives the buckets, for cleanup
+        pipe.execute()
+    except OutOfMemoryError as exc:
+        raise discard_out_of_memory(client, prefix, plan.run, chunk_id) from exc
     return count
+
+
+def discard_out_of_memory(client: redis.Redis, prefix: str, run: str, chunk_id: str) -> CacheOutOfMemory:
+    """Delete at once the run whose write Redis refused with OOM (not if it is live); the error saying so.
+
+    Left alone, its partial keys would hold the memory for ``ttl_s`` and make the next run fail too.
+    """
+    live = _s(client.get(layout.live_key(prefix)) or b"")
+    what = f"Redis is out of memory (OOM, used memory above maxmemory): chunk {chunk_id} of run {run}"
+    what += " was refused"
+    if live == run:
+        return CacheOutOfMemory(f"{what}; {run} is the live run, so it was kept as it was")
+    removed = delete_runs(client, prefix, [run])
+    return CacheOutOfMemory(
+        f"{what}; its {removed} partial keys were deleted and the live run is still {live or 'none'}; "
+        "free memory (raise maxmemory, lower FTI_KEEP_RUNS) and run again"
+    )
 
 
 def _check_begun(client: redis.Redis, prefix: str, plan: RunPlan) -> bool:

@@ -152,8 +152,14 @@ def batch_id(feature_partition: date, model_version: str, airflow_run_id: str) -
 def plan_run(
     resources: Resources, spec: DatasetSpec, pinned: PinnedModel, checked: CheckedInputs, airflow_run_id: str
 ) -> list[ChunkPlan]:
-    """Stage the origin rows in bucket order, open the run's namespace (meta ``writing``), cut the chunks."""
+    """Stage the origin rows in bucket order, open the run's namespace (meta ``writing``), cut the chunks.
+
+    Raises:
+        CacheMemoryRefused: the cache's eviction policy or free memory cannot hold the run; nothing
+            was staged or written.
+    """
     from fti.cache import predictions as cache
+    from fti.cache.memory import require_capacity
 
     settings = resources.settings
     client = resources.redis  # Redis must answer before anything is staged
@@ -163,6 +169,7 @@ def plan_run(
     n, size, horizon = len(origin), settings.inference_chunk_entities, spec.forecast.horizon
     levels = pinned.lineage.levels
     plan = cache.plan_run(run, checked.first_period, horizon, n, 1 + len(levels))
+    require_capacity(client, origin[ENTITY].astype(str).tolist(), horizon, plan.values_per_period)
     # Chunks are slices of the entities in bucket order: each chunk then fills whole buckets with a
     # few large writes. The order depends only on the entities and the plan.
     ordered = origin.iloc[cache.bucket_order(plan, origin[ENTITY].astype(str).tolist())]

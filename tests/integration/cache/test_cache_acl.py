@@ -33,7 +33,16 @@ from fti.cache.client import (
     live_run,
     redis_url,
 )
-from fti.cache.predictions import RunPlan, begin_run, delete_runs, go_live, plan_run, write_chunk
+from fti.cache.memory import require_capacity, server_memory
+from fti.cache.predictions import (
+    RunPlan,
+    begin_run,
+    delete_runs,
+    discard_out_of_memory,
+    go_live,
+    plan_run,
+    write_chunk,
+)
 from fti.ui.sources import live
 from tests.harness.services import LOOPBACK, RedisServer
 from tests.integration.cache.cache_data import DAILY, FIRST_DATE, FIRST_PERIOD, TTL_S, entities, values
@@ -138,6 +147,22 @@ def published(acl_server: AclRedisServer) -> RunPlan:
     delete_runs(writer, PREFIX, ["never-published"])  # the SCAN fallback
     writer.close()
     return plan
+
+
+def test_the_writer_checks_memory_and_deletes_its_own_partial_run(
+    acl_server: AclRedisServer, published: RunPlan
+) -> None:
+    writer = login(acl_server, "fti_writer")
+    plan = plan_run("run-oom", FIRST_PERIOD, 7, 50)
+
+    require_capacity(writer, entities(50), 7, 1)  # INFO memory: the writer may not run CONFIG
+    begin_run(writer, PREFIX, plan, {"model_version": "3", **DAILY}, TTL_S)
+    write_chunk(writer, PREFIX, plan, "c0", entities(50), values(50, base=9.0), TTL_S)
+    error = discard_out_of_memory(writer, PREFIX, "run-oom", "c1")
+
+    assert server_memory(writer).policy == "noeviction"
+    assert "the live run is still run-b" in str(error)
+    assert writer.exists(f"{PREFIX}:run:run-oom:meta", f"{PREFIX}:run:run-oom:chunks") == 0
 
 
 def test_the_writer_publishes_and_the_reader_looks_up(acl_server: AclRedisServer, published: RunPlan) -> None:

@@ -282,3 +282,26 @@ def test_redis_down_fails_clearly_before_anything_is_written(
 def store_files(root: Path) -> dict[str, int]:
     """Every file under ``root`` (the staging files included) with its modification time in ns."""
     return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_cache_that_may_evict_the_live_pointer_stops_the_run_before_anything_is_written(
+    resources: Resources, sales: DatasetSpec, redis_client: redis.Redis
+) -> None:
+    from fti.cache.memory import CacheMemoryRefused
+
+    first = run_batch(resources, sales, "manual__before-lru")
+    keys_before = sorted(redis_client.keys("*"))
+    pinned = resolve_champion(resources, sales)
+    checked = check_inputs(resources, sales, pinned, "manual__lru")
+    redis_client.config_set("maxmemory", 2**30)
+    redis_client.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        with pytest.raises(CacheMemoryRefused, match="maxmemory-policy is allkeys-lru, expected noeviction"):
+            plan_run(resources, sales, pinned, checked, "manual__lru")
+    finally:
+        redis_client.config_set("maxmemory-policy", "noeviction")
+        redis_client.config_set("maxmemory", 0)
+
+    assert sorted(redis_client.keys("*")) == keys_before
+    assert cache.live_run(redis_client, resources.cache_prefix(sales))["run"] == first["run"]  # type: ignore[index]
+    assert not (Path(str(resources.settings.store_uri)) / "_staging" / "store_sales" / "manual__lru").exists()

@@ -22,6 +22,8 @@ LOCK = ROOT / "requirements.txt"
 ACL_TEMPLATE = ROOT / "deploy" / "redis-cache" / "users.acl.template"
 ACL_ENTRYPOINT = ROOT / "deploy" / "redis-cache" / "entrypoint.sh"
 POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init.sql"
+CACHE_MEMORY_CONF = ROOT / "deploy" / "redis-cache" / "memory.conf"
+REDIS_LOCAL = ROOT / "scripts" / "redis-local.sh"
 
 #: Each Airflow service and the Airflow 3 command it runs through the image's `airflow` entrypoint.
 AIRFLOW_COMMANDS = {
@@ -39,7 +41,7 @@ SECRET_KEY_WORDS = ("PASSWORD", "SECRET", "KEY", "TOKEN")
 #: What include/fti/cache/predictions.py sends as the publisher (begin_run, write_chunk, go_live, prune).
 PUBLISHER_COMMANDS = {
     "ping", "get", "set", "exists", "hget", "hmget", "hset", "hgetall", "expire", "persist", "unlink",
-    "scan", "lpush", "lrem", "lrange", "eval", "evalsha", "function|load",
+    "scan", "lpush", "lrem", "lrange", "eval", "evalsha", "function|load", "info",
 }  # fmt: skip
 #: Commands that cannot change data nor run Lua the caller wrote (FCALL_RO runs only the functions
 #: the writer loaded): the most the read-only cache user may be granted.
@@ -415,3 +417,16 @@ def test_cache_writer_may_publish_but_only_under_fti_keys() -> None:
     extra = granted(rules) - WRITER_MAY
     assert not extra, f"fti_writer may also run {sorted(extra)}, which the publisher never sends"
     assert key_patterns(rules) == {"fti:*"}, f"fti_writer reaches keys {key_patterns(rules)}"
+
+
+def test_cache_runs_with_a_memory_limit_and_noeviction(services: dict[str, Any]) -> None:
+    conf = dict(
+        line.split(None, 1) for line in CACHE_MEMORY_CONF.read_text().splitlines() if line and line[0] != "#"
+    )
+    assert conf.get("maxmemory-policy") == "noeviction", f"memory.conf: {conf}"
+    assert re.fullmatch(r"[1-9]\d*(gb|mb)", conf.get("maxmemory", "0")), f"memory.conf: {conf}"
+    started = ACL_ENTRYPOINT.read_text().split("exec docker-entrypoint.sh redis-server", 1)[1]
+    assert started.split()[0] == '"$here/memory.conf"', "entrypoint.sh must pass memory.conf first"
+    command = " ".join(services["redis-cache"].get("command", []))
+    assert "maxmemory-policy" not in command, f"the compose command overrides the policy: {command}"
+    assert "deploy/redis-cache/memory.conf" in REDIS_LOCAL.read_text(), "make run's Redis ignores memory.conf"
