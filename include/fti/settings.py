@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         50_000, ge=1, description="Entities per mapped inference task (each predicts all horizon days)."
     )
     keep_runs: int = Field(3, ge=1, description="Prediction runs kept in Redis, the live one included.")
+    prediction_log_keep_days: int = Field(
+        730,
+        ge=1,
+        description="Days of feature partitions (data time) whose runs the prediction log keeps.",
+    )
     run_ttl_hours: float = Field(
         72, gt=0, description="TTL of a run's Redis keys: a safety net behind keep_runs."
     )

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fti.cli.common import DEFAULT_REDIS, DatasetOption, RedisUrl, dataset_spec, fail, settings
+from fti.cli.common import (
+    DEFAULT_REDIS,
+    DatasetOption,
+    LastOption,
+    RedisUrl,
+    dataset_spec,
+    echo_table,
+    fail,
+    settings,
+)
 
-app = typer.Typer(help="Predictions live in Redis.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from fti.cache.client import Prediction
+    from fti.specs import DatasetSpec
+
+app = typer.Typer(help="Predictions: live in Redis, past ones in the prediction log.", no_args_is_help=True)
 
 
 @app.command("lookup")
@@ -17,27 +30,80 @@ def lookup(
     period: Annotated[str, typer.Argument(help="Period predicted: YYYY-MM-DD (hours: YYYY-MM-DDTHH:00).")],
     dataset: DatasetOption = None,
     redis_url: RedisUrl = DEFAULT_REDIS,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run", help="A logged run (`fti predictions runs`): read the prediction log, not Redis."
+        ),
+    ] = None,
 ) -> None:
-    """The live prediction for one entity and period (exit 1: none; exit 2: Redis unreachable)."""
-    from fti.cache.client import CacheUnavailable, PredictionClient, PredictionNotFound, lookup_connection
+    """The live prediction for one entity and period, or a past run's with --run (exit 1: none; exit 2:
+    Redis unreachable)."""
+    from fti.cache.client import (
+        CacheUnavailable,
+        PredictionClient,
+        PredictionNotFound,
+        lookup_connection,
+    )
+    from fti.store.prediction_log import PredictionLogCorrupted, PredictionLogNotFound
 
     spec = dataset_spec(dataset)
     try:
         spec.calendar.parse(period)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="PERIOD") from exc
+    found: Prediction
     try:
-        reader = lookup_connection(redis_url, settings().lookup_timeout_s)
-        client = PredictionClient(reader, settings().cache_prefix(spec.name))
-        found = client.prediction(entity, period)
+        if run is not None:
+            found = _logged(spec, run, entity, period)
+        else:
+            reader = lookup_connection(redis_url, settings().lookup_timeout_s)
+            client = PredictionClient(reader, settings().cache_prefix(spec.name))
+            found = client.prediction(entity, period)
     except CacheUnavailable as exc:
         raise fail(str(exc), 2) from exc
-    except PredictionNotFound as exc:
+    except (PredictionNotFound, PredictionLogNotFound) as exc:
         raise fail(f"not found: {exc}") from exc
+    except PredictionLogCorrupted as exc:
+        raise fail(str(exc), 2) from exc
     levels = "".join(f"\t{name}={value:.4f}" for name, value in found.quantiles.items())
     typer.echo(
         f"{entity}\t{found.period}\t{found.value:.4f}{levels}\trun={found.run}\tmodel=v{found.model_version}"
     )
+
+
+def _logged(spec: DatasetSpec, run: str, entity: str, period: str) -> Prediction:
+    from fti.cli.features import store_location
+    from fti.serving.logged import logged_prediction
+    from fti.store import FeatureStore
+
+    return logged_prediction(FeatureStore(*store_location()), spec, run, entity, period)
+
+
+@app.command("runs")
+def runs(dataset: DatasetOption = None, last: LastOption = 20) -> None:
+    """The runs in the prediction log, newest last: model, feature partition, periods, when published."""
+    from fti.cli.features import store_location
+    from fti.store import FeatureStore
+
+    spec = dataset_spec(dataset)
+    logged = FeatureStore(*store_location()).logged_runs(spec.name)[-last:]
+    if not logged:
+        raise fail(f"the prediction log of {spec.name!r} is empty: no batch was published yet")
+    rows: list[list[object]] = [
+        [
+            x.run,
+            f"v{x.model_version}",
+            x.feature_partition.isoformat(),
+            spec.calendar.format(x.first_period),
+            x.horizon,
+            x.entities,
+            x.row_count,
+            x.published_at,
+        ]
+        for x in logged
+    ]
+    echo_table(["run", "model", "features", "first period", "horizon", "entities", "rows", "published"], rows)
 
 
 @app.command("live")

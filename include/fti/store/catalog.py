@@ -88,6 +88,29 @@ drift_scores = sa.Table(
 )
 """Every inference run's drift score per feature (breaches and the rest), for the drift history."""
 
+prediction_runs = sa.Table(
+    "prediction_runs",
+    metadata,
+    sa.Column("dataset", sa.String(200), primary_key=True),
+    sa.Column("run", sa.String(100), primary_key=True),
+    sa.Column("model_name", sa.String(250), nullable=False),
+    sa.Column("model_version", sa.String(32), nullable=False),
+    sa.Column("feature_set_version", sa.Integer, nullable=False),
+    sa.Column("feature_partition", sa.Date, nullable=False),
+    sa.Column("first_period", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("horizon", sa.Integer, nullable=False),
+    sa.Column("entities", sa.BigInteger, nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("airflow_run_id", sa.String(250), nullable=False),
+    sa.Column("logged_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=False)),
+    sa.Index("ix_prediction_runs_lookup", "dataset", "feature_partition"),
+)
+"""The prediction log: one row per inference run whose predictions were written to the store, with the
+Parquet file holding them; ``published_at`` is set once the run went live in Redis."""
+
 #: Columns added to existing tables since the first release, with the SQL that adds them (the
 #: same definition as above: ``create_all`` creates missing tables but never alters existing ones).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
