@@ -111,6 +111,30 @@ prediction_runs = sa.Table(
 """The prediction log: one row per inference run whose predictions were written to the store, with the
 Parquet file holding them; ``published_at`` is set once the run went live in Redis."""
 
+realized_accuracy = sa.Table(
+    "realized_accuracy",
+    metadata,
+    sa.Column("dataset", sa.String(200), primary_key=True),
+    sa.Column("run", sa.String(100), primary_key=True),
+    sa.Column("model_name", sa.String(250), nullable=False),
+    sa.Column("model_version", sa.String(32), nullable=False),
+    sa.Column("feature_partition", sa.Date, nullable=False),
+    sa.Column("first_period", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("horizon", sa.Integer, nullable=False),
+    sa.Column("periods", sa.Integer, nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("last_actual", sa.String(32), nullable=False),
+    sa.Column("metric", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("expected", sa.Float),
+    sa.Column("best_baseline", sa.String(64), nullable=False),
+    sa.Column("best_baseline_value", sa.Float),
+    sa.Column("coverage", sa.Float),
+    sa.Column("document_json", sa.Text, nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=False), nullable=False),
+)
+"""Realized accuracy of each published run, recomputed whenever actuals of its target periods land."""
+
 #: Columns added to existing tables since the first release, with the SQL that adds them (the
 #: same definition as above: ``create_all`` creates missing tables but never alters existing ones).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (

@@ -115,15 +115,15 @@ def test_the_cli_reads_a_logged_run_and_lists_the_log(
     assert missing.exit_code == 1 and "no run 'x'" in missing.output
 
 
-def test_an_edited_log_file_is_refused_by_name(resources: Resources, sales: DatasetSpec) -> None:
-    run = run_batch(resources, sales, "manual__edited-log")["run"]
-    logged = resources.store.logged_run(sales.name, run)
+def test_an_edited_log_file_is_refused_by_name(own: Resources, sales: DatasetSpec) -> None:
+    run = run_batch(own, sales, "manual__edited-log")["run"]
+    logged = own.store.logged_run(sales.name, run)
     data = bytearray(Path(logged.uri).read_bytes())
     data[len(data) // 2] ^= 0xFF
     Path(logged.uri).write_bytes(bytes(data))
 
     with pytest.raises(PredictionLogCorrupted, match=f"{logged.uri} has SHA-256 .* the file was changed"):
-        resources.store.read_prediction_log(logged)
+        own.store.read_prediction_log(logged)
 
 
 #: argv: settings json, redis url, data dir, size limit. Runs ``publish`` with a file-size limit and
