@@ -106,6 +106,45 @@ def runs(dataset: DatasetOption = None, last: LastOption = 20) -> None:
     echo_table(["run", "model", "features", "first period", "horizon", "entities", "rows", "published"], rows)
 
 
+@app.command("realized")
+def realized(
+    dataset: DatasetOption = None,
+    run: Annotated[str | None, typer.Option("--run", help="One run: its metrics per horizon.")] = None,
+    last: LastOption = 20,
+) -> None:
+    """Realized accuracy of the published runs (scored as actuals land), then the latest decay verdict."""
+    import json
+
+    from fti.cli.features import store_location
+    from fti.store import FeatureStore
+
+    spec = dataset_spec(dataset)
+    store = FeatureStore(*store_location())
+    records = store.realized(spec.name, run)[-last:]
+    if not records:
+        where = f"run {run!r}" if run else "any published run"
+        raise fail(f"no realized accuracy of {where} of {spec.name!r} yet: its actuals have not landed")
+    if run is not None:
+        slices = json.loads(records[0].document_json)["slices"]["horizon"]
+        echo_table(
+            ["horizon", "rows", "wape", "mae", "bias"],
+            [[s["slice"], s["rows"], s["wape"], s["mae"], s["bias"]] for s in slices],
+        )
+        return
+    metric = records[0].metric
+    rows: list[list[object]] = [
+        [r.run, f"v{r.model_version}", f"{r.periods}/{r.horizon}", r.row_count, r.value, r.expected, r.ratio,
+         r.best_baseline, r.best_baseline_value, r.coverage]
+        for r in records
+    ]  # fmt: skip
+    headers = ["run", "model", "periods", "rows", metric, "expected", "ratio", "baseline", f"its {metric}"]
+    headers.append("coverage")
+    echo_table(headers, rows)
+    verdicts = store.verdicts(spec.name, last=1)
+    if verdicts:
+        typer.echo(f"decay: {verdicts[-1]['status']}: {verdicts[-1]['reason']}")
+
+
 @app.command("live")
 def live(dataset: DatasetOption = None, redis_url: RedisUrl = DEFAULT_REDIS) -> None:
     """Which run is live now, with its model version, periods and counts (exit 1: none is)."""

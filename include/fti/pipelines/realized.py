@@ -3,22 +3,25 @@
 :func:`score_realized` runs after ``feature_pipeline`` commits partitions: each published run of the
 prediction log with a target period in those partitions is scored again from scratch on every actual
 known now (:mod:`fti.monitoring.realized`) and its record replaced, so re-running a period recomputes
-the same figures.
+the same figures. :func:`judge_decay` then compares the champion's realized error with its held-out
+error (:mod:`fti.monitoring.decay`) and, when it fails, records a retraining request.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
-from datetime import date
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fti.contracts import CommitSummary, LoopCheck
+from fti.monitoring.decay import DecayPolicy, DecayStatus, DecayVerdict, decay_verdict
 from fti.monitoring.realized import labelled_log_rows, score
 from fti.store import documents
 from fti.store.base import utcnow
-from fti.store.realized import RealizedRecord
+from fti.store.realized import RealizedRecord, RetrainRequest
 
 if TYPE_CHECKING:
     from fti.resources import Resources
@@ -49,6 +52,86 @@ def score_realized(
             record.periods, record.horizon, record.expected, record.best_baseline, record.best_baseline_value,
         )  # fmt: skip
     return records
+
+
+@dataclass(frozen=True)
+class DecayOutcome:
+    """A decay verdict, as recorded, and the retraining request it made (None: none was needed, one was
+    pending already, or the last one is too recent)."""
+
+    verdict: DecayVerdict
+    verdict_id: int
+    request: RetrainRequest | None
+
+    def alert(self) -> dict[str, Any]:
+        """The webhook body (``text`` for people, fields for machines)."""
+        asked = f"retraining requested (#{self.request.id})" if self.request else "no new retraining request"
+        v = self.verdict
+        return {
+            "text": f"[fti] {v.dataset}: model decay {v.status.value.upper()}: {v.reason}; {asked}",
+            "dataset": v.dataset,
+            "status": v.status.value,
+            "ratio": v.ratio,
+            "model_version": v.model_version,
+            "runs": list(v.runs),
+            "request_id": self.request.id if self.request else None,
+        }
+
+
+def judge_decay(resources: Resources, spec: DatasetSpec) -> DecayOutcome | None:
+    """The decay verdict on the champion from the realized records; a failing one asks for retraining.
+
+    None when there is no champion yet. A request is made at most once per
+    ``FTI_RETRAIN_MIN_INTERVAL_HOURS`` and never while one is pending (see
+    :meth:`fti.store.realized.DecayMixin.request_retraining`).
+    """
+    from fti.registry.mlflow_registry import CHAMPION, ModelNotFound, resolve_alias
+
+    settings = resources.settings
+    try:
+        version = resolve_alias(resources.registry, resources.model_name(spec), CHAMPION).version
+    except ModelNotFound:
+        return None
+    policy = DecayPolicy(settings.decay_warn, settings.decay_fail, settings.decay_window_runs)
+    verdict = decay_verdict(spec.name, version, resources.store.realized(spec.name), policy)
+    verdict_id = resources.store.record_verdict(verdict)
+    request = None
+    if verdict.status is DecayStatus.FAIL:
+        interval = timedelta(hours=settings.retrain_min_interval_hours)
+        request = resources.store.request_retraining(spec.name, verdict.reason, verdict_id, interval)
+    log.info("DECAY %s: %s; %s", verdict.status.value, verdict.reason,
+             f"retraining request #{request.id}" if request else "no new retraining request")  # fmt: skip
+    return DecayOutcome(verdict, verdict_id, request)
+
+
+def close_the_loop(resources: Resources, spec: DatasetSpec, committed: CommitSummary) -> LoopCheck:
+    """After a feature commit: score the runs whose actuals landed, judge decay, alert on warn or fail."""
+    from fti import notify
+
+    records = score_realized(resources, spec, committed.first, committed.last)
+    outcome = judge_decay(resources, spec) if records else None
+    if outcome is None:
+        return LoopCheck(dataset=spec.name, scored=[r.run for r in records])
+    if outcome.verdict.status in (DecayStatus.WARN, DecayStatus.FAIL):
+        notify.send_alert(outcome.alert(), f"the decay verdict of {spec.name}")
+    return LoopCheck(
+        dataset=spec.name,
+        scored=[r.run for r in records],
+        decay=outcome.verdict.status.value,
+        ratio=outcome.verdict.ratio,
+        reason=outcome.verdict.reason,
+        request_id=outcome.request.id if outcome.request else None,
+    )
+
+
+def consume_retraining(resources: Resources, spec: DatasetSpec, training_run: str) -> list[int]:
+    """Mark every pending retraining request of the data set as answered by ``training_run``; their ids."""
+    answered = resources.store.consume_retrain_requests(spec.name, training_run)
+    for request in answered:
+        log.info(
+            "answering retraining request #%s of %s: %s", request.id, request.requested_at, request.reason
+        )
+    return [r.id for r in answered]
 
 
 def score_run(resources: Resources, spec: DatasetSpec, logged: LoggedRun) -> RealizedRecord | None:

@@ -135,6 +135,37 @@ realized_accuracy = sa.Table(
 )
 """Realized accuracy of each published run, recomputed whenever actuals of its target periods land."""
 
+decay_verdicts = sa.Table(
+    "decay_verdicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("model_version", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("ratio", sa.Float),
+    sa.Column("realized", sa.Float),
+    sa.Column("expected", sa.Float),
+    sa.Column("runs", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Index("ix_decay_verdicts_lookup", "dataset", "created_at"),
+)
+"""Every decay verdict on a champion, with the ratio and runs that decided it."""
+
+retrain_requests = sa.Table(
+    "retrain_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("verdict_id", sa.Integer, sa.ForeignKey("decay_verdicts.id")),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("consumed_at", sa.DateTime(timezone=False)),
+    sa.Column("consumed_by", sa.String(250)),
+    sa.Index("ix_retrain_requests_lookup", "dataset", "requested_at"),
+)
+"""Retraining asked for by a failing decay verdict; pending until a training run consumes it."""
+
 #: Columns added to existing tables since the first release, with the SQL that adds them (the
 #: same definition as above: ``create_all`` creates missing tables but never alters existing ones).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (

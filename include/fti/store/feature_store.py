@@ -17,7 +17,7 @@ from fti.store.base import (  # noqa: F401 - the store's errors are imported fro
 from fti.store.base import utcnow as _utcnow
 from fti.store.commits import CommitsMixin, PartitionRef  # noqa: F401 - importable from here
 from fti.store.prediction_log import PredictionLogMixin
-from fti.store.realized import RealizedMixin
+from fti.store.realized import DecayMixin, RealizedMixin
 from fti.store.records import RecordsMixin
 from fti.store.staging import StagingMixin
 from fti.store.statistics import (
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin, PredictionLogMixin, RealizedMixin):
+class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin, PredictionLogMixin, RealizedMixin, DecayMixin):
     """A versioned, point-in-time correct store of feature partitions (a partition: a day, week or month).
 
     Args:

@@ -82,3 +82,23 @@ def test_retention_forgets_runs_older_than_the_newest_feature_partition_by_keep_
     assert [x.run for x in store.logged_runs("demo")] == ["r2", "r3", "r4"]
     assert not Path(logged[0].uri).exists() and Path(logged[2].uri).exists()
     assert store.prune_prediction_log("demo", keep_days=14) == []
+
+
+def test_verdicts_racing_for_a_retraining_request_make_exactly_one(store: FeatureStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(i: int) -> int | None:
+        found = store.request_retraining("demo", f"verdict {i}", None, timedelta(0))
+        return None if found is None else found.id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = [x for x in pool.map(ask, range(16)) if x is not None]
+
+    assert len(made) == 1 and [r.id for r in store.retrain_requests("demo", pending_only=True)] == made
+    assert [r.id for r in store.consume_retrain_requests("demo", "training-1")] == made
+    assert store.consume_retrain_requests("demo", "training-2") == []
+    again = store.request_retraining("demo", "later", None, timedelta(0))
+    assert again is not None and again.id != made[0], "once answered, a new failing verdict may ask again"
+    store.consume_retrain_requests("demo", "training-3")
+    assert store.request_retraining("demo", "storm", None, timedelta(hours=1)) is None, "too soon"
+    assert store.request_retraining("demo", "later still", None, timedelta(0)) is not None
