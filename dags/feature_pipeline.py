@@ -14,6 +14,13 @@ set's landing folder into features in the feature store.
 3. **build_and_commit**: computes the features from exactly the staged rows, checks them with the
    feature suite, commits one partition per period (and the known-future rows), and updates the
    data set's Asset.
+4. **score_predictions**: every published prediction run with a target period in the committed
+   partitions is scored again on the actuals known now (realized accuracy, in the catalog); then the
+   champion's realized error is compared with its held-out error (decay: ok / warn / fail); warn and
+   fail are posted to the `fti_alerts` webhook; a failing verdict records a retraining request (at most
+   one pending, at most one per `FTI_RETRAIN_MIN_INTERVAL_HOURS`).
+5. **request_retraining**: updates the data set's retraining Asset, which triggers
+   `training_pipeline__<data set>`, when step 4 made a new request; skipped otherwise.
 
 Errors no retry can fix (a bad spec or file, failed validation) fail the task at once.
 """
@@ -27,12 +34,13 @@ import pendulum
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, dag, task
 from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
-from fti.assets import feature_set_asset_uri
+from fti.assets import feature_set_asset_uri, retraining_asset_uri
 
 
 def feature_pipeline(spec: Any) -> DAG:
     """The feature pipeline of one data set."""
     features = Asset(feature_set_asset_uri(spec.name))
+    retraining = Asset(retraining_asset_uri(spec.name))
 
     @dag(
         dag_id=f"feature_pipeline__{spec.name}",
@@ -99,7 +107,30 @@ def feature_pipeline(spec: Any) -> DAG:
             )
             return summary.to_xcom()
 
-        build_and_commit(validate_raw(plan_partitions()))
+        @task
+        def score_predictions(summary: dict[str, Any]) -> dict[str, Any]:
+            """Score the published runs whose actuals this run committed; judge the champion's decay."""
+            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+
+            from fti.contracts import CommitSummary
+            from fti.pipelines.realized import close_the_loop
+
+            committed = CommitSummary.from_xcom(summary)
+            return close_the_loop(task_resources(), fail_fast(task_spec)(spec.name), committed).to_xcom()
+
+        @task(outlets=[retraining])
+        def request_retraining(check: dict[str, Any]) -> int:
+            """Update the retraining Asset when the decay verdict made a new request; skipped otherwise."""
+            from airflow.exceptions import AirflowSkipException
+
+            from fti.contracts import LoopCheck
+
+            loop = LoopCheck.from_xcom(check)
+            if loop.request_id is None:
+                raise AirflowSkipException(f"no new retraining request (decay: {loop.decay or 'not judged'})")
+            return loop.request_id
+
+        request_retraining(score_predictions(build_and_commit(validate_raw(plan_partitions()))))
 
     return pipeline()
 

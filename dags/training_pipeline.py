@@ -15,8 +15,11 @@ store and lets it replace the champion only when it is better.
    champion trained on an older, different snapshot); the log and the version's tags say which rule
    decided.
 
-**Schedule**: the spec's `schedule.training` (default per grain); with
-`FTI_TRAIN_ON_NEW_FEATURES=true` also whenever the data set's feature Asset is updated.
+**Schedule**: the spec's `schedule.training` (default per grain), and whenever a failing decay
+verdict of `feature_pipeline` updates the data set's retraining Asset; with
+`FTI_TRAIN_ON_NEW_FEATURES=true` also whenever the data set's feature Asset is updated. Every run's
+`check_inputs` answers the data set's pending retraining requests (the catalog keeps them, so a
+request whose Asset event was coalesced with another is still answered, by this run or the next).
 **Manual runs** take `as_of`, `feature_set_version`, `window` (feature periods) and `tune`.
 """
 
@@ -30,7 +33,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 from fti_airflow.wiring import broken_spec_dag, dataset_specs, default_args, spec_doc
 
-from fti.assets import feature_set_asset_uri
+from fti.assets import feature_set_asset_uri, retraining_asset_uri
 
 ON_NEW_FEATURES = os.environ.get("FTI_TRAIN_ON_NEW_FEATURES", "false").lower() in ("1", "true", "yes")
 
@@ -39,12 +42,13 @@ def training_pipeline(spec: Any) -> DAG:
     """The training pipeline of one data set."""
     timetable = CronTriggerTimetable(spec.crons["training"], timezone=spec.time.timezone)
     features = Asset(feature_set_asset_uri(spec.name))
+    retraining = Asset(retraining_asset_uri(spec.name))
 
     @dag(
         dag_id=f"training_pipeline__{spec.name}",
-        schedule=AssetOrTimeSchedule(timetable=timetable, assets=[features])
-        if ON_NEW_FEATURES
-        else timetable,
+        schedule=AssetOrTimeSchedule(
+            timetable=timetable, assets=(retraining | features) if ON_NEW_FEATURES else retraining
+        ),
         start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
@@ -73,12 +77,15 @@ def training_pipeline(spec: Any) -> DAG:
             """Registry reachable, version known, snapshot big enough and usable: fail before any write."""
             from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
+            from fti.pipelines.realized import consume_retraining
             from fti.pipelines.training import check_inputs as check
             from fti.pipelines.training import parse_request
 
             loaded = fail_fast(task_spec)(spec.name)
             request = fail_fast(parse_request)(context["params"], loaded)
-            return fail_fast(check)(task_resources(), loaded, request)
+            checked = fail_fast(check)(task_resources(), loaded, request)
+            consume_retraining(task_resources(), loaded, context["run_id"])
+            return checked
 
         @task
         def train_and_register(inputs: dict[str, Any]) -> dict[str, Any]:

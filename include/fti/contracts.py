@@ -70,6 +70,20 @@ class CommitSummary(Contract):
     future_committed: int = 0
 
 
+class LoopCheck(Contract):
+    """What scoring the landed actuals found: the runs scored, the decay verdict, a retraining request."""
+
+    dataset: str
+    scored: list[str]
+    """Published runs re-scored because actuals of their target periods were committed."""
+    decay: str | None = None
+    """The decay verdict (ok / warn / fail / unknown); None when nothing was scored or no champion exists."""
+    ratio: float | None = None
+    reason: str | None = None
+    request_id: int | None = None
+    """The retraining request this verdict made (None: none needed, one pending, or too recent)."""
+
+
 # ----- training -------------------------------------------------------------------------------------
 class TrainingRequest(Contract):
     """What to train on: a DAG run's parameters, resolved."""

@@ -136,3 +136,22 @@ def _log_url(ti: Any) -> str | None:
     except Exception:  # noqa: BLE001 - log_url reads the configuration: a bad one only loses the link
         return None
     return str(url) if url else None
+
+
+def send_alert(message: Mapping[str, Any], what: str) -> bool:
+    """Post ``message`` (a dict with ``text``) to the ``fti_alerts`` webhook; whether it was sent.
+
+    Never raises: an alert channel that is missing or broken is logged, and the caller goes on.
+    """
+    try:
+        target = _alert_target()
+        if target is None:
+            log.warning("no %s connection: %s not sent anywhere", CONN_ID, what)
+            return False
+        url, headers = target
+        status = post_json(url, message, headers, TIMEOUT_S)
+        log.info("%s sent to the %s webhook (HTTP %s)", what, CONN_ID, status)
+        return True
+    except Exception as exc:  # noqa: BLE001 - an alert must never fail the step that raised it
+        log.error("could not send %s through %s: %s: %s", what, CONN_ID, type(exc).__name__, exc)
+        return False

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
     tune_trials: int = Field(12, ge=1, description="Tuning budget: most trials of the search.")
     tune_minutes: float = Field(8.0, gt=0, description="Tuning budget: minutes after which no trial starts.")
     promotion_tolerance: float = Field(
@@ -74,6 +75,23 @@ class Settings(BaseSettings):
         50_000, ge=1, description="Entities per mapped inference task (each predicts all horizon days)."
     )
     keep_runs: int = Field(3, ge=1, description="Prediction runs kept in Redis, the live one included.")
+    prediction_log_keep_days: int = Field(
+        730,
+        ge=1,
+        description="Days of feature partitions (data time) whose runs the prediction log keeps.",
+    )
+    decay_warn: float = Field(
+        1.25, gt=0, description="Realized / held-out error of the champion above which decay warns."
+    )
+    decay_fail: float = Field(
+        1.5, gt=0, description="Realized / held-out error above which decay fails and asks for retraining."
+    )
+    decay_window_runs: int = Field(
+        4, ge=1, description="The champion's newest scored runs the verdict reads."
+    )
+    retrain_min_interval_hours: float = Field(
+        24, ge=0, description="At most one decay-triggered retraining request per data set in this time."
+    )
     run_ttl_hours: float = Field(
         72, gt=0, description="TTL of a run's Redis keys: a safety net behind keep_runs."
     )

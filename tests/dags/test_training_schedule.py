@@ -1,4 +1,4 @@
-"""The training DAGs' schedule: the spec's cron by default; also fresh features of its own data set, asked."""
+"""The training DAGs' schedule: the spec's cron or a retraining request; fresh features too, when asked."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ for dag_id, dag in DagBag(dag_folder=sys.argv[1]).dags.items():
     out[dag_id] = {
         "timetable": type(timetable).__name__,
         "cron": cron.expression,
-        "assets": [asset.uri for asset in condition.objects] if condition is not None else [],
+        "assets": [a.uri for a in getattr(condition, "objects", [condition])] if condition else [],
     }
 print(json.dumps(out))
 """
@@ -40,13 +40,13 @@ def schedules(**env: str) -> dict[str, dict[str, object]]:
     return result
 
 
-def test_default_is_each_specs_training_cron() -> None:
+def test_default_is_each_specs_training_cron_or_a_retraining_request_of_its_own_data_set() -> None:
     found = schedules(FTI_TRAIN_ON_NEW_FEATURES="false")
 
     assert found["training_pipeline__online_retail"] == {
-        "timetable": "CronTriggerTimetable",
+        "timetable": "AssetOrTimeSchedule",
         "cron": "0 3 * * 0",
-        "assets": [],
+        "assets": ["fti://retraining/online_retail"],
     }
     assert found["training_pipeline__store_sales"]["cron"] == "0 3 * * 1"
 
@@ -57,4 +57,7 @@ def test_fresh_features_of_its_own_data_set_also_trigger_it_when_asked(value: st
 
     for dataset in ("online_retail", "car_parks", "store_sales"):
         assert found[f"training_pipeline__{dataset}"]["timetable"] == "AssetOrTimeSchedule"
-        assert found[f"training_pipeline__{dataset}"]["assets"] == [f"fti://feature-store/{dataset}"]
+        assert found[f"training_pipeline__{dataset}"]["assets"] == [
+            f"fti://retraining/{dataset}",
+            f"fti://feature-store/{dataset}",
+        ]

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fti.cli.common import DEFAULT_REDIS, DatasetOption, RedisUrl, dataset_spec, fail, settings
+from fti.cli.common import (
+    DEFAULT_REDIS,
+    DatasetOption,
+    LastOption,
+    RedisUrl,
+    dataset_spec,
+    echo_table,
+    fail,
+    settings,
+)
 
-app = typer.Typer(help="Predictions live in Redis.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from fti.cache.client import Prediction
+    from fti.specs import DatasetSpec
+
+app = typer.Typer(help="Predictions: live in Redis, past ones in the prediction log.", no_args_is_help=True)
 
 
 @app.command("lookup")
@@ -17,8 +30,15 @@ def lookup(
     period: Annotated[str, typer.Argument(help="Period predicted: YYYY-MM-DD (hours: YYYY-MM-DDTHH:00).")],
     dataset: DatasetOption = None,
     redis_url: RedisUrl = DEFAULT_REDIS,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run", help="A logged run (`fti predictions runs`): read the prediction log, not Redis."
+        ),
+    ] = None,
 ) -> None:
-    """The live prediction for one entity and period (exit 1: none; exit 2: Redis unreachable or refusing)."""
+    """The live prediction for one entity and period, or a past run's with --run (exit 1: none; exit 2:
+    Redis unreachable or refusing, or the logged run's file changed)."""
     from fti.cache.client import (
         CacheUnavailable,
         MalformedRedisUrl,
@@ -26,24 +46,104 @@ def lookup(
         PredictionNotFound,
         lookup_connection,
     )
+    from fti.store.prediction_log import PredictionLogCorrupted, PredictionLogNotFound
 
     spec = dataset_spec(dataset)
     try:
         spec.calendar.parse(period)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="PERIOD") from exc
+    found: Prediction
     try:
-        reader = lookup_connection(redis_url, settings().lookup_timeout_s)
-        client = PredictionClient(reader, settings().cache_prefix(spec.name))
-        found = client.prediction(entity, period)
+        if run is not None:
+            found = _logged(spec, run, entity, period)
+        else:
+            reader = lookup_connection(redis_url, settings().lookup_timeout_s)
+            client = PredictionClient(reader, settings().cache_prefix(spec.name))
+            found = client.prediction(entity, period)
     except (CacheUnavailable, MalformedRedisUrl) as exc:
         raise fail(str(exc), 2) from exc
-    except PredictionNotFound as exc:
+    except (PredictionNotFound, PredictionLogNotFound) as exc:
         raise fail(f"not found: {exc}") from exc
+    except PredictionLogCorrupted as exc:
+        raise fail(str(exc), 2) from exc
     levels = "".join(f"\t{name}={value:.4f}" for name, value in found.quantiles.items())
     typer.echo(
         f"{entity}\t{found.period}\t{found.value:.4f}{levels}\trun={found.run}\tmodel=v{found.model_version}"
     )
+
+
+def _logged(spec: DatasetSpec, run: str, entity: str, period: str) -> Prediction:
+    from fti.cli.features import store_location
+    from fti.serving.logged import logged_prediction
+    from fti.store import FeatureStore
+
+    return logged_prediction(FeatureStore(*store_location()), spec, run, entity, period)
+
+
+@app.command("runs")
+def runs(dataset: DatasetOption = None, last: LastOption = 20) -> None:
+    """The runs in the prediction log, newest last: model, feature partition, periods, when published."""
+    from fti.cli.features import store_location
+    from fti.store import FeatureStore
+
+    spec = dataset_spec(dataset)
+    logged = FeatureStore(*store_location()).logged_runs(spec.name)[-last:]
+    if not logged:
+        raise fail(f"the prediction log of {spec.name!r} is empty: no batch was published yet")
+    rows: list[list[object]] = [
+        [
+            x.run,
+            f"v{x.model_version}",
+            x.feature_partition.isoformat(),
+            spec.calendar.format(x.first_period),
+            x.horizon,
+            x.entities,
+            x.row_count,
+            x.published_at,
+        ]
+        for x in logged
+    ]
+    echo_table(["run", "model", "features", "first period", "horizon", "entities", "rows", "published"], rows)
+
+
+@app.command("realized")
+def realized(
+    dataset: DatasetOption = None,
+    run: Annotated[str | None, typer.Option("--run", help="One run: its metrics per horizon.")] = None,
+    last: LastOption = 20,
+) -> None:
+    """Realized accuracy of the published runs (scored as actuals land), then the latest decay verdict."""
+    import json
+
+    from fti.cli.features import store_location
+    from fti.store import FeatureStore
+
+    spec = dataset_spec(dataset)
+    store = FeatureStore(*store_location())
+    records = store.realized(spec.name, run)[-last:]
+    if not records:
+        where = f"run {run!r}" if run else "any published run"
+        raise fail(f"no realized accuracy of {where} of {spec.name!r} yet: its actuals have not landed")
+    if run is not None:
+        slices = json.loads(records[0].document_json)["slices"]["horizon"]
+        echo_table(
+            ["horizon", "rows", "wape", "mae", "bias"],
+            [[s["slice"], s["rows"], s["wape"], s["mae"], s["bias"]] for s in slices],
+        )
+        return
+    metric = records[0].metric
+    rows: list[list[object]] = [
+        [r.run, f"v{r.model_version}", f"{r.periods}/{r.horizon}", r.row_count, r.value, r.expected, r.ratio,
+         r.best_baseline, r.best_baseline_value, r.coverage]
+        for r in records
+    ]  # fmt: skip
+    headers = ["run", "model", "periods", "rows", metric, "expected", "ratio", "baseline", f"its {metric}"]
+    headers.append("coverage")
+    echo_table(headers, rows)
+    verdicts = store.verdicts(spec.name, last=1)
+    if verdicts:
+        typer.echo(f"decay: {verdicts[-1]['status']}: {verdicts[-1]['reason']}")
 
 
 @app.command("live")

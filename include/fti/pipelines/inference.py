@@ -11,7 +11,9 @@
    and opens the run's namespace in Redis; each chunk is a slice of that file.
 4. :func:`predict_chunk` (one mapped task per chunk) reads only its slice, predicts every forecast
    period and writes them; rewriting a chunk writes the same bytes.
-5. :func:`publish` makes the run live in one atomic step, only if every chunk is counted.
+   It also stages the chunk's rows for the prediction log.
+5. :func:`publish` commits the run's prediction log to the store (:mod:`fti.store.prediction_log`),
+   then makes the run live in one atomic step, only if every chunk is counted.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from fti.inference.inputs import (  # noqa: F401 - the steps' errors and inputs,
     origin_rows,
     partition_rows,
 )
+from fti.inference.prediction_log import log_rows
 from fti.monitoring.drift_check import DriftReport, score_drift
 from fti.registry import mlflow_registry as registry
+from fti.store.prediction_log import LoggedRun, RunInfo
 from fti.training.intervals import level_names
 
 if TYPE_CHECKING:
@@ -245,6 +249,9 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
         quantiles = np.asarray(predict_quantiles(pipeline, features), dtype="float32")
         stacked = np.concatenate([predicted.reshape(-1, 1), quantiles], axis=1)
         values = stacked.reshape(len(part), chunk.horizon, chunk.values_per_period)
+    # The log's rows first: a chunk Redis counted always has its rows staged for the log.
+    names = level_names(pinned.lineage.levels) if chunk.values_per_period > 1 else []
+    store.write_staging_beside(chunk.staging_uri, _log_name(chunk), log_rows(inputs, values, names))
     plan = cache.RunPlan(
         chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets, chunk.values_per_period
     )
@@ -268,10 +275,12 @@ def publish(
     written: list[int],
     airflow_run_id: str,
 ) -> Published:
-    """Make the run live in one atomic step, only if Redis counted every chunk's predictions."""
+    """Log the run's predictions in the store, then make it live in one atomic step, only if Redis counted
+    every chunk's predictions; runs beyond the log's retention are forgotten afterwards."""
     from fti.cache import predictions as cache
 
     first = chunks[0]
+    logged = log_predictions(resources, spec, pinned, checked, chunks, airflow_run_id)
     meta = {
         "entities": str(checked.entities),
         "predictions": str(sum(written)),
@@ -290,7 +299,10 @@ def publish(
         keep_runs=resources.settings.keep_runs,
         ttl_s=_ttl_s(resources.settings),
     )
+    resources.store.mark_published(spec.name, first.run)
     resources.store.delete_staging(spec.name, airflow_run_id)
+    forgotten = resources.store.prune_prediction_log(spec.name, resources.settings.prediction_log_keep_days)
+    log.info("logged %s rows at %s; forgot %s", logged.row_count, logged.uri, forgotten or "no run")
     log.info(
         "LIVE %s: %s predictions of %s entities from %s (model v%s); replaced %s",
         first.run,
@@ -308,6 +320,56 @@ def publish(
         first_period=first.first_period,
         drift_status=checked.drift.status,
     )
+
+
+class PredictionLogIncomplete(RuntimeError):
+    """The staged log rows of a run do not add up to the predictions planned: nothing was logged."""
+
+
+def log_predictions(
+    resources: Resources,
+    spec: DatasetSpec,
+    pinned: PinnedModel,
+    checked: CheckedInputs,
+    chunks: list[ChunkPlan],
+    airflow_run_id: str,
+) -> LoggedRun:
+    """Commit every chunk's staged rows as the run's prediction log (idempotent per run).
+
+    Raises:
+        PredictionLogIncomplete: a chunk's rows are missing or the total is not the planned one.
+    """
+    import pandas as pd
+
+    store, first = resources.store, chunks[0]
+    try:
+        folder = first.staging_uri.rsplit("/", 1)[0]
+        parts = [store.read_staging(f"{folder}/{_log_name(c)}.parquet") for c in chunks]
+    except FileNotFoundError as exc:
+        raise PredictionLogIncomplete(f"run {first.run}: a chunk's log rows are missing ({exc})") from exc
+    frame = pd.concat(parts, ignore_index=True)
+    if len(frame) != first.expected_predictions:
+        raise PredictionLogIncomplete(
+            f"run {first.run}: {len(frame)} log rows staged, {first.expected_predictions} planned"
+        )
+    frame = frame.assign(run=first.run, model_name=pinned.name, model_version=pinned.version)
+    info = RunInfo(
+        dataset=spec.name,
+        run=first.run,
+        model_name=pinned.name,
+        model_version=pinned.version,
+        feature_set_version=pinned.lineage.feature_set_version,
+        feature_partition=checked.feature_partition,
+        first_period=pd.Timestamp(spec.calendar.parse(first.first_period)).to_pydatetime(),
+        horizon=first.horizon,
+        entities=checked.entities,
+        airflow_run_id=airflow_run_id,
+    )
+    return store.commit_prediction_log(info, frame)
+
+
+def _log_name(chunk: ChunkPlan) -> str:
+    return f"log-{chunk.chunk_id}"
 
 
 def _ttl_s(settings: Settings) -> int:

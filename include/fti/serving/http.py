@@ -8,6 +8,7 @@ Endpoints (``fti serve``, or ``make serve``, runs it with uvicorn)::
                                                        404 {"detail": "no live prediction ... : <reason>"}
                                                        422 {"detail": "'2011-13-01' is not a day period: ..."}
     GET /{dataset}/live                                200 the live run's metadata, 404 when nothing is live
+    GET /{dataset}/realized[?run=R]                    200 {"dataset", "runs": [realized accuracy], "decay"}
     GET /health                                        200 {"redis": "ok"}, 503 when Redis does not answer
     GET /                                              200 these endpoints
 
@@ -37,6 +38,7 @@ ENDPOINTS = {
     "/datasets": "the data sets, their grain and horizon, and the run live now",
     "/{dataset}/predictions/{entity}/{period}": "one live prediction (entity percent-encoded), quantiles",
     "/{dataset}/live": "the live run's metadata",
+    "/{dataset}/realized": "realized accuracy of the published runs (?run=R: one, in detail), decay",
     "/health": "whether the cache answers",
     "/openapi.json": "this API, described",
 }
@@ -182,4 +184,7 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
             raise busy_or_raise(exc) from exc
         return {"redis": "ok"}
 
+    from fti.serving.realized_routes import realized_router
+
+    app.include_router(realized_router(settings))
     return app

@@ -90,6 +90,84 @@ drift_scores = sa.Table(
 )
 """Every inference run's drift score per feature (breaches and the rest), for the drift history."""
 
+prediction_runs = sa.Table(
+    "prediction_runs",
+    metadata,
+    sa.Column("dataset", sa.String(200), primary_key=True),
+    sa.Column("run", sa.String(100), primary_key=True),
+    sa.Column("model_name", sa.String(250), nullable=False),
+    sa.Column("model_version", sa.String(32), nullable=False),
+    sa.Column("feature_set_version", sa.Integer, nullable=False),
+    sa.Column("feature_partition", sa.Date, nullable=False),
+    sa.Column("first_period", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("horizon", sa.Integer, nullable=False),
+    sa.Column("entities", sa.BigInteger, nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("airflow_run_id", sa.String(250), nullable=False),
+    sa.Column("logged_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=False)),
+    sa.Index("ix_prediction_runs_lookup", "dataset", "feature_partition"),
+)
+"""The prediction log: one row per inference run whose predictions were written to the store, with the
+Parquet file holding them; ``published_at`` is set once the run went live in Redis."""
+
+realized_accuracy = sa.Table(
+    "realized_accuracy",
+    metadata,
+    sa.Column("dataset", sa.String(200), primary_key=True),
+    sa.Column("run", sa.String(100), primary_key=True),
+    sa.Column("model_name", sa.String(250), nullable=False),
+    sa.Column("model_version", sa.String(32), nullable=False),
+    sa.Column("feature_partition", sa.Date, nullable=False),
+    sa.Column("first_period", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("horizon", sa.Integer, nullable=False),
+    sa.Column("periods", sa.Integer, nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("last_actual", sa.String(32), nullable=False),
+    sa.Column("metric", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("expected", sa.Float),
+    sa.Column("best_baseline", sa.String(64), nullable=False),
+    sa.Column("best_baseline_value", sa.Float),
+    sa.Column("coverage", sa.Float),
+    sa.Column("document_json", sa.Text, nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=False), nullable=False),
+)
+"""Realized accuracy of each published run, recomputed whenever actuals of its target periods land."""
+
+decay_verdicts = sa.Table(
+    "decay_verdicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("model_version", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("ratio", sa.Float),
+    sa.Column("realized", sa.Float),
+    sa.Column("expected", sa.Float),
+    sa.Column("runs", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Index("ix_decay_verdicts_lookup", "dataset", "created_at"),
+)
+"""Every decay verdict on a champion, with the ratio and runs that decided it."""
+
+retrain_requests = sa.Table(
+    "retrain_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("verdict_id", sa.Integer, sa.ForeignKey("decay_verdicts.id")),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("consumed_at", sa.DateTime(timezone=False)),
+    sa.Column("consumed_by", sa.String(250)),
+    sa.Index("ix_retrain_requests_lookup", "dataset", "requested_at"),
+)
+"""Retraining asked for by a failing decay verdict; pending until a training run consumes it."""
+
 #: Columns added to existing tables since the first release, with the SQL that adds them (the
 #: same definition as above: ``create_all`` creates missing tables but never alters existing ones).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (

@@ -18,6 +18,8 @@ from fti.store.base import utcnow as _utcnow
 from fti.store.cleanup import CleanupMixin
 from fti.store.commits import CommitsMixin, PartitionRef  # noqa: F401 - importable from here
 from fti.store.integrity import PartitionCorrupted  # noqa: F401 - the store's errors are imported from here
+from fti.store.prediction_log import PredictionLogMixin
+from fti.store.realized import DecayMixin, RealizedMixin
 from fti.store.records import RecordsMixin
 from fti.store.staging import StagingMixin
 from fti.store.statistics import (
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class FeatureStore(CommitsMixin, RecordsMixin, StagingMixin, CleanupMixin):
+class FeatureStore(
+    CommitsMixin, RecordsMixin, StagingMixin, CleanupMixin, PredictionLogMixin, RealizedMixin, DecayMixin
+):
     """A versioned, point-in-time correct store of feature partitions (a partition: a day, week or month).
 
     Args:

@@ -24,14 +24,12 @@ class StagingMixin(StoreBase):
         self, dataset: str, run_id: str, name: str, frame: pd.DataFrame, row_group_size: int | None = None
     ) -> str:
         """Write ``frame`` as ``<name>.parquet`` of the run; returns its URI (for XCom)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="zstd", row_group_size=row_group_size)
         folder = f"{self._root}/_staging/{dataset}/{documents.safe_name(run_id)}"
-        return self._write_atomically(folder, f"{name}.parquet", sink.getvalue().to_pybytes())
+        return self._write_atomically(folder, f"{name}.parquet", parquet_bytes(frame, row_group_size))
+
+    def write_staging_beside(self, uri: str, name: str, frame: pd.DataFrame) -> str:
+        """Write ``frame`` as ``<name>.parquet`` in the folder of staging file ``uri`` (same run); its URI."""
+        return self._write_atomically(uri.rsplit("/", 1)[0], f"{name}.parquet", parquet_bytes(frame, None))
 
     def read_staging(self, uri: str, start: int | None = None, stop: int | None = None) -> pd.DataFrame:
         """The staged rows, or only rows ``[start, stop)`` (reading just the row groups that hold them).
@@ -67,3 +65,14 @@ class StagingMixin(StoreBase):
         folder = f"{self._root}/_staging/{dataset}/{documents.safe_name(run_id)}"
         if fs.get_file_info(folder).type != pafs.FileType.NotFound:
             fs.delete_dir(folder)
+
+
+def parquet_bytes(frame: pd.DataFrame, row_group_size: int | None = None) -> bytes:
+    """``frame`` as zstd Parquet without its index: the same rows give the same bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, sink, compression="zstd", row_group_size=row_group_size)
+    return bytes(sink.getvalue().to_pybytes())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -49,3 +51,29 @@ def champion_settings(
 def resources(champion_settings: Settings, redis_url: str, redis_client: object) -> Resources:
     """The champion's system with the session's Redis (``redis_client`` flushes it per test)."""
     return Resources(champion_settings, redis_url)
+
+
+@pytest.fixture
+def own(resources: Resources, tmp_path: Path) -> Resources:
+    """The champion's registry with a copy of the session's store this test may add partitions to.
+
+    The copied catalog still points at the session store's Parquet files (read only); new
+    partitions go to the copy's own store folder. Its prediction log starts empty.
+    """
+    settings = resources.settings
+    source = sqlite3.connect(str(settings.catalog_url).removeprefix("sqlite:///"))
+    with closing(source), closing(sqlite3.connect(tmp_path / "catalog.db")) as copy:
+        source.backup(copy)  # the WAL's commits too (a file copy could miss them)
+        with copy:  # the copy's prediction log starts empty: only this test's runs are in it
+            copy.execute("DELETE FROM prediction_runs")
+            copy.execute("DELETE FROM realized_accuracy")
+    copy = Settings(
+        var_dir=tmp_path,
+        specs_dir=settings.specs_dir,
+        store_uri=str(tmp_path / "store"),
+        catalog_url=f"sqlite:///{tmp_path / 'catalog.db'}",
+        mlflow_tracking_uri=settings.mlflow_tracking_uri,
+        mlflow_artifact_uri=settings.mlflow_artifact_uri,
+        inference_chunk_entities=settings.inference_chunk_entities,
+    )
+    return Resources(copy, resources.redis_url)

@@ -4,8 +4,6 @@ publication, staged chunks."""
 from __future__ import annotations
 
 import re
-import sqlite3
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,6 @@ from fti.pipelines.inference import (
 )
 from fti.registry import mlflow_registry as registry
 from fti.resources import Resources
-from fti.settings import Settings
 from fti.specs import DatasetSpec
 
 pytestmark = pytest.mark.integration
@@ -156,29 +153,6 @@ def test_the_champion_is_pinned_even_if_the_alias_moves_during_the_run(
 
     meta = cache.live_run(redis_client, resources.cache_prefix(sales))
     assert meta is not None and meta["model_version"] == pinned.version != str(copied.version)
-
-
-@pytest.fixture
-def own(resources: Resources, tmp_path: Path) -> Resources:
-    """The champion's registry with a copy of the session's store this test may add partitions to.
-
-    The copied catalog still points at the session store's Parquet files (read only); new
-    partitions go to the copy's own store folder.
-    """
-    settings = resources.settings
-    source = sqlite3.connect(str(settings.catalog_url).removeprefix("sqlite:///"))
-    with closing(source), closing(sqlite3.connect(tmp_path / "catalog.db")) as copy:
-        source.backup(copy)  # the WAL's commits too (a file copy could miss them)
-    copy = Settings(
-        var_dir=tmp_path,
-        specs_dir=settings.specs_dir,
-        store_uri=str(tmp_path / "store"),
-        catalog_url=f"sqlite:///{tmp_path / 'catalog.db'}",
-        mlflow_tracking_uri=settings.mlflow_tracking_uri,
-        mlflow_artifact_uri=settings.mlflow_artifact_uri,
-        inference_chunk_entities=settings.inference_chunk_entities,
-    )
-    return Resources(copy, resources.redis_url)
 
 
 def test_drift_beyond_the_failure_threshold_stops_the_run_and_the_previous_batch_stays_live(
