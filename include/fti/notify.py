@@ -104,17 +104,11 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
     """``on_failure_callback`` of every DAG: post :func:`failure_message` to the ``fti_alerts`` webhook."""
     try:
         message = failure_message(context)
-        where = f"{message['dag_id']}.{message['task_id']} (run {message['run_id']})"
-        target = _alert_target()
-        if target is None:
-            log.warning("no %s connection: failure of %s not sent anywhere", CONN_ID, where)
-            return
-        url, headers = target
-        status = post_json(url, message, headers, TIMEOUT_S)
-        log.info("failure of %s sent to the %s webhook (HTTP %s)", where, CONN_ID, status)
     except Exception as exc:  # noqa: BLE001 - the callback must never fail the failure handling
-        error = redact_text(f"{type(exc).__name__}: {exc}")
-        log.error("could not send the failure alert through %s: %s", CONN_ID, error)
+        log.error("could not build the failure alert: %s", redact_text(f"{type(exc).__name__}: {exc}"))
+        return
+    where = f"{message['dag_id']}.{message['task_id']} (run {message['run_id']})"
+    send_alert(message, f"failure of {where}", failed_as="the failure alert")
 
 
 def _alert_target() -> tuple[str, dict[str, str]] | None:
@@ -138,10 +132,11 @@ def _log_url(ti: Any) -> str | None:
     return str(url) if url else None
 
 
-def send_alert(message: Mapping[str, Any], what: str) -> bool:
+def send_alert(message: Mapping[str, Any], what: str, failed_as: str | None = None) -> bool:
     """Post ``message`` (a dict with ``text``) to the ``fti_alerts`` webhook; whether it was sent.
 
-    Never raises: an alert channel that is missing or broken is logged, and the caller goes on.
+    Never raises: an alert channel that is missing or broken is logged (as ``failed_as``, default
+    ``what``), and the caller goes on.
     """
     try:
         target = _alert_target()
@@ -153,5 +148,6 @@ def send_alert(message: Mapping[str, Any], what: str) -> bool:
         log.info("%s sent to the %s webhook (HTTP %s)", what, CONN_ID, status)
         return True
     except Exception as exc:  # noqa: BLE001 - an alert must never fail the step that raised it
-        log.error("could not send %s through %s: %s: %s", what, CONN_ID, type(exc).__name__, exc)
+        error = redact_text(f"{type(exc).__name__}: {exc}")
+        log.error("could not send %s through %s: %s", failed_as or what, CONN_ID, error)
         return False
