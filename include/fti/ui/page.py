@@ -1,7 +1,7 @@
 """The control room's HTML: one server-rendered page, inline CSS, no JavaScript (pure).
 
-Sections carry the ids ``validations``, ``drift``, ``champion`` and ``live`` (the task buttons link
-to ``#drift``). Links are relative (``validations/<id>``), so the page works under any prefix;
+Sections carry the ids ``validations``, ``drift``, ``champion``, ``live`` and ``realized`` (the task
+buttons link to ``#drift``). Links are relative (``validations/<id>``), so the page works under any prefix;
 links to MLflow open in a new tab, since the page usually sits in an iframe of the Airflow UI.
 """
 
@@ -12,6 +12,7 @@ from html import escape
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from fti.ui.realized_view import RealizedView
 from fti.ui.svg import drift_chart
 from fti.ui.views import (
     ChampionView,
@@ -54,6 +55,7 @@ def render_page(room: ControlRoom) -> str:
         _section("drift", "Drift over inference runs", room.drift, _drift),
         _section("champion", "Champion model", room.champion, _champion),
         _section("live", "Live in Redis", room.live, _live),
+        _section("realized", "Realized accuracy", room.realized, _realized),
     ]
     return "\n".join(
         [
@@ -65,7 +67,7 @@ def render_page(room: ControlRoom) -> str:
             f" · model <b>{escape(room.model_name)}</b> · as of {room.generated_at:%Y-%m-%d %H:%M:%S} UTC"
             f' · <a href="api/summary?dataset={quote(room.dataset)}">JSON</a></p>',
             '<nav><a href="#validations">Validations</a><a href="#drift">Drift</a>'
-            '<a href="#champion">Champion</a><a href="#live">Live</a></nav>',
+            '<a href="#champion">Champion</a><a href="#live">Live</a><a href="#realized">Realized</a></nav>',
             *sections,
             "</body></html>",
         ]
@@ -192,6 +194,31 @@ def _slices(rows: Sequence[SliceRow]) -> str:
 def _live(view: LiveView) -> str:
     rows = [[escape(k), escape(v)] for k, v in view.fields]
     return f"<p>live run <b>{escape(view.run)}</b></p>\n" + _table(["field", "value"], rows)
+
+
+def _realized(view: RealizedView) -> str:
+    verdict = view.verdict
+    said = (
+        f'decay <span class="{escape(str(verdict["status"]))}">{escape(str(verdict["status"]))}</span>: '
+        f"{escape(str(verdict['reason']))}"
+        if verdict
+        else "no decay verdict yet"
+    )
+    lines = f"dashed: the champion's held-out {view.metric} × {view.warn:g} (warn), × {view.fail:g} (fail)"
+    charts = "\n".join(drift_chart(s, cap=None, day_label="first period") for s in view.series)
+    header = ["run", "model", "first period", "periods", "rows", view.metric, "expected", "ratio",
+              "best baseline", "coverage", "nominal"]  # fmt: skip
+    rows = [
+        [escape(r.run), escape(f"v{r.model_version}"), escape(f"{r.first_period:%Y-%m-%d %H:%M}"),
+         escape(r.periods), _num(r.rows), _num(r.value), _num(r.expected), _num(r.ratio, ".3g"),
+         escape(f"{r.best_baseline} ") + _num(r.best_baseline_value), _num(r.coverage, ".1%"),
+         _num(r.nominal_coverage, ".0%")]
+        for r in view.rows
+    ]  # fmt: skip
+    return (
+        f'<p class="meta">{said}</p>\n<p class="meta">{escape(lines)}</p>\n'
+        f'<div class="charts">\n{charts}\n</div>\n' + _table(header, rows)
+    )
 
 
 def _external(url: str, label: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from fti.credentials import redact_text
+from fti.ui.realized_view import realized_view
 from fti.ui.views import (
     ChampionRecord,
     ControlRoom,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from fti.settings import Settings
     from fti.store import FeatureStore
     from fti.store.history import ValidationRecord
+    from fti.store.realized import RealizedRecord
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,9 @@ def gather(
         drift=drift_series(drift_rows(settings, dataset, last_drift_runs), dataset),
         champion=champion_view(champion(settings, dataset)),
         live=live_view(live(redis_url, settings.cache_prefix(dataset))),
+        realized=realized_view(
+            *realized(settings, dataset), settings.decay_warn, settings.decay_fail, dataset
+        ),
     )
 
 
@@ -115,6 +120,25 @@ def drift_rows(settings: Settings, dataset: str, last_runs: int) -> list[dict[st
         return store
     rows: list[dict[str, Any]] = store.drift_history(dataset, last_runs).to_dict("records")
     return rows  # created_at are pandas Timestamps: datetimes to the views
+
+
+def realized(
+    settings: Settings, dataset: str, last: int = 60
+) -> tuple[list[RealizedRecord] | Unavailable, list[dict[str, Any]] | Unavailable]:
+    """The data set's ``last`` newest realized records and its newest decay verdict."""
+    return _realized_records(settings, dataset, last), _verdicts(settings, dataset)
+
+
+@degrades("the feature store's realized accuracy")
+def _realized_records(settings: Settings, dataset: str, last: int) -> list[RealizedRecord] | Unavailable:
+    store = _store(settings)
+    return store if isinstance(store, Unavailable) else store.realized(dataset)[-last:]
+
+
+@degrades("the feature store's decay verdicts")
+def _verdicts(settings: Settings, dataset: str) -> list[dict[str, Any]] | Unavailable:
+    store = _store(settings)
+    return store if isinstance(store, Unavailable) else store.verdicts(dataset, last=1)
 
 
 def validation_document(settings: Settings, validation_id: str) -> dict[str, Any]:

@@ -38,10 +38,11 @@ class Frame:
         return self.height - self.top - self.bottom
 
 
-def y_limit(series: DriftSeries) -> float:
-    """Top of the y axis: room above the fail threshold and the largest distance, at most 1."""
+def y_limit(series: DriftSeries, cap: float | None = 1.0) -> float:
+    """Top of the y axis: room above the fail threshold and the largest value, at most ``cap`` (if any)."""
     largest = max(p.distance for p in series.points)
-    return min(1.0, max(series.fail * 1.2, largest * 1.1, 0.05))
+    top = max(series.fail * 1.2, largest * 1.1, 0.05)
+    return top if cap is None else min(cap, top)
 
 
 def x_positions(times: list[datetime], frame: Frame) -> list[float]:
@@ -53,9 +54,16 @@ def x_positions(times: list[datetime], frame: Frame) -> list[float]:
     return [frame.left + frame.plot_width * (t - first).total_seconds() / span for t in times]
 
 
-def drift_chart(series: DriftSeries, frame: Frame = Frame()) -> str:
-    """The ``<svg>`` of one feature's distance over the runs, with its warn and fail lines."""
-    top = y_limit(series)
+def drift_chart(
+    series: DriftSeries, frame: Frame = Frame(), cap: float | None = 1.0, day_label: str = "feature day"
+) -> str:
+    """The ``<svg>`` of one feature's distance over the runs, with its warn and fail lines.
+
+    Any series of values over runs with a warn and a fail line draws the same way (the control room's
+    realized error per horizon does): ``cap`` bounds the y axis (None: no bound), ``day_label`` names
+    the point's day in its tooltip.
+    """
+    top = y_limit(series, cap)
 
     def y(value: float) -> float:
         return frame.top + frame.plot_height * (1 - min(value, top) / top)
@@ -78,7 +86,7 @@ def drift_chart(series: DriftSeries, frame: Frame = Frame()) -> str:
     ]
     for point, x, v in zip(series.points, xs, ys, strict=True):
         colour = STATUS_COLOURS.get(point.status, "#616161")
-        tip = f"run {point.run_id} · feature day {point.feature_day} · {point.distance:.3f} ({point.status})"
+        tip = f"run {point.run_id} · {day_label} {point.feature_day} · {point.distance:.3f} ({point.status})"
         parts.append(
             f'<circle cx="{x:.1f}" cy="{v:.1f}" r="3" fill="{colour}"><title>{escape(tip)}</title></circle>'
         )

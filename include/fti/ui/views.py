@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fti.store.history import ValidationRecord
+    from fti.ui.realized_view import RealizedView
 
 #: Metadata of the live run shown first, in this order; the other fields follow by name.
 LIVE_FIELDS = (
@@ -171,6 +172,7 @@ class ControlRoom:
     drift: list[DriftSeries] | Unavailable
     champion: ChampionView | Unavailable
     live: LiveView | Unavailable
+    realized: RealizedView | Unavailable = field(default_factory=lambda: Unavailable("not gathered"))
 
 
 def validation_rows(
@@ -269,7 +271,7 @@ def to_json(value: Any) -> Any:
     datetimes become ISO text and NaN or infinite numbers null.
     """
     if isinstance(value, ControlRoom):
-        sections = ("validations", "drift", "champion", "live")
+        sections = ("validations", "drift", "champion", "live", "realized")
         plain = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {**plain, **{name: section_json(getattr(value, name)) for name in sections}}
     if isinstance(value, Unavailable):

@@ -349,3 +349,60 @@ def test_the_control_room_serves_no_docs_pages(settings: Settings) -> None:
     client = client_for(settings, None)
 
     assert [client.get(p).status_code for p in ("/docs", "/redoc", "/openapi.json")] == [404, 404, 404]
+
+
+def record_realized(store: FeatureStore, run: str, version: str, day: date, values: list[float]) -> None:
+    """A realized record of ``run`` whose horizons 1 and 2 scored ``values`` (wape), expected 0.4."""
+    import json
+    from datetime import datetime
+
+    from fti.store.realized import RealizedRecord
+
+    document = {
+        "overall": {"wape": sum(values) / 2, "nominal_coverage": 0.8},
+        "baselines": {"zero": {"wape": 1.0}},
+        "slices": {"horizon": [{"slice": str(h + 1), "rows": 10, "wape": v} for h, v in enumerate(values)]},
+    }
+    store.record_realized(
+        RealizedRecord(
+            dataset=DATASET, run=run, model_name=f"fti-{DATASET}-sandbox", model_version=version,
+            feature_partition=day, first_period=datetime.combine(day, datetime.min.time()), horizon=7,
+            periods=2, row_count=20, last_actual=day.isoformat(), metric="wape", value=sum(values) / 2,
+            expected=0.4, best_baseline="zero", best_baseline_value=1.0, coverage=0.65,
+            document_json=json.dumps(document), computed_at=datetime(2024, 3, 20),
+        )
+    )  # fmt: skip
+
+
+def test_realized_accuracy_shows_realized_against_expected_error_per_horizon_with_the_verdict(
+    settings: Settings, store: FeatureStore
+) -> None:
+    from fti.monitoring.decay import DecayStatus, DecayVerdict
+
+    record_realized(store, "20240308-v2-aaaa", "2", date(2024, 3, 8), [0.38, 0.42])
+    record_realized(store, "20240309-v3-<b>", "3", date(2024, 3, 9), [0.5, 0.9])
+    reason = "champion v3: realized wape 0.7000 over its last 1 scored runs is 1.75x its held-out 0.4000"
+    store.record_verdict(
+        DecayVerdict(DATASET, "3", DecayStatus.FAIL, 1.75, 0.7, 0.4, ("20240309-v3-<b>",), reason)
+    )
+
+    client = client_for(settings, None)
+    realized = section(client.get("/", params={"dataset": DATASET}).text, "realized")
+    summary = client.get("/api/summary", params={"dataset": DATASET}).json()["realized"]
+
+    assert realized.count("<svg") == 3, "all horizons, horizon 1, horizon 2"
+    assert 'data-feature="wape, horizon 2"' in realized and realized.count("<circle") == 6
+    assert 'data-value="0.5"' in realized and 'data-value="0.6"' in realized  # 0.4 x 1.25 and x 1.5
+    assert '<span class="fail">fail</span>' in realized and "1.75x its held-out 0.4000" in realized
+    assert "20240309-v3-&lt;b&gt; · model v3" in realized and "<b>" not in realized.split("</svg>")[-1]
+    assert "v2" in realized and "65.0%" in realized and "80%" in realized
+    assert summary["available"] and [r["run"] for r in summary["data"]["rows"]] == [
+        "20240309-v3-<b>",
+        "20240308-v2-aaaa",
+    ]
+
+
+def test_without_scored_runs_the_realized_section_says_so(settings: Settings, store: FeatureStore) -> None:
+    html = client_for(settings, None).get("/", params={"dataset": DATASET}).text
+
+    assert "no published run of &#x27;online_retail&#x27; has landed actuals yet" in section(html, "realized")
