@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -38,6 +39,15 @@ class StatisticsNotFound(LookupError):
 
 class ValidationNotFound(LookupError):
     """A validation id that the catalog has not recorded was given."""
+
+
+R = TypeVar("R")
+
+
+def from_row(cls: type[R], row: sa.Row[Any]) -> R:
+    """The dataclass ``cls`` of a catalog row whose columns carry its fields' names."""
+    values = row._mapping
+    return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
 def utcnow() -> datetime:

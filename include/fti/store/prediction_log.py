@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from fti.store import catalog, documents, staging
-from fti.store.base import StoreBase, utcnow
+from fti.store.base import StoreBase, from_row, utcnow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,11 +58,6 @@ class LoggedRun(RunInfo):
     checksum: str
     logged_at: datetime
     published_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: sa.Row[Any]) -> LoggedRun:
-        values = row._mapping
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 class PredictionLogMixin(StoreBase):
@@ -114,7 +109,7 @@ class PredictionLogMixin(StoreBase):
             raise PredictionLogNotFound(
                 f"the prediction log of {dataset!r} has no run {run!r}; newest: {', '.join(newest) or 'none'}"
             )
-        return LoggedRun.from_row(row)
+        return from_row(LoggedRun, row)
 
     def logged_runs(
         self, dataset: str, as_of: datetime | None = None, published_only: bool = False
@@ -126,7 +121,7 @@ class PredictionLogMixin(StoreBase):
             query = query.where(r.c.published_at.is_not(None))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(r.c.feature_partition, r.c.logged_at)).all()
-        return [LoggedRun.from_row(row) for row in rows]
+        return [from_row(LoggedRun, row) for row in rows]
 
     def read_prediction_log(self, logged: LoggedRun, entities: list[str] | None = None) -> pd.DataFrame:
         """The logged rows of a run (only ``entities``' when given), after checking the file's digest.

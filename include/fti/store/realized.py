@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from fti.store import catalog
-from fti.store.base import StoreBase, utcnow
+from fti.store.base import StoreBase, from_row, utcnow
 
 if TYPE_CHECKING:
     from fti.monitoring.decay import DecayVerdict
@@ -51,11 +51,6 @@ class RealizedRecord:
             return None
         return self.value / self.expected
 
-    @classmethod
-    def from_row(cls, row: sa.Row[Any]) -> RealizedRecord:
-        values = row._mapping
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
-
 
 class RealizedMixin(StoreBase):
     """Record and list realized accuracy."""
@@ -76,7 +71,7 @@ class RealizedMixin(StoreBase):
             query = query.where(r.c.run == run)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(r.c.feature_partition, r.c.run)).all()
-        return [RealizedRecord.from_row(row) for row in rows]
+        return [from_row(RealizedRecord, row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -90,11 +85,6 @@ class RetrainRequest:
     requested_at: datetime
     consumed_at: datetime | None
     consumed_by: str | None
-
-    @classmethod
-    def from_row(cls, row: sa.Row[Any]) -> RetrainRequest:
-        values = row._mapping
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 class DecayMixin(StoreBase):
@@ -146,7 +136,7 @@ class DecayMixin(StoreBase):
             values = {"dataset": dataset, "verdict_id": verdict_id, "reason": reason, "requested_at": now}
             new_id = conn.execute(r.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
             row = conn.execute(sa.select(r).where(r.c.id == new_id)).one()
-        return RetrainRequest.from_row(row)
+        return from_row(RetrainRequest, row)
 
     def consume_retrain_requests(self, dataset: str, by: str) -> list[RetrainRequest]:
         """Mark every pending request of ``dataset`` as answered by training run ``by``; those requests."""
@@ -163,7 +153,7 @@ class DecayMixin(StoreBase):
                     r.update().where(r.c.id.in_(pending)).values(consumed_at=utcnow(), consumed_by=by)
                 )
             rows = conn.execute(sa.select(r).where(r.c.id.in_(pending)).order_by(r.c.id)).all()
-        return [RetrainRequest.from_row(row) for row in rows]
+        return [from_row(RetrainRequest, row) for row in rows]
 
     def retrain_requests(self, dataset: str, pending_only: bool = False) -> list[RetrainRequest]:
         """Requests of ``dataset``, oldest first (only those no training consumed yet, when asked)."""
@@ -172,7 +162,7 @@ class DecayMixin(StoreBase):
         if pending_only:
             query = query.where(r.c.consumed_at.is_(None))
         with self.engine.connect() as conn:
-            return [RetrainRequest.from_row(row) for row in conn.execute(query.order_by(r.c.id)).all()]
+            return [from_row(RetrainRequest, row) for row in conn.execute(query.order_by(r.c.id)).all()]
 
 
 def _lock_dataset(conn: sa.Connection, dataset: str) -> None:
