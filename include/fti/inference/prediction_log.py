@@ -14,6 +14,8 @@ from fti.features.schema import ENTITY, PERIOD
 from fti.store.prediction_log import LOG_KEYS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
 POINT = "point"
@@ -39,3 +41,9 @@ def log_rows(inputs: pd.DataFrame, values: np.ndarray, names: list[str]) -> pd.D
     for i, name in enumerate([POINT, *names]):
         out[name] = flat[:, i]
     return out
+
+
+def quantile_columns(names: Iterable[str]) -> list[str]:
+    """The quantile columns among logged column names (``p10``, ``p50``, ``p90``), in level order."""
+    found = [c for c in names if c.startswith("p") and c[1:].replace(".", "", 1).isdigit()]
+    return sorted(found, key=lambda c: float(c[1:]))

@@ -14,7 +14,7 @@ import numpy as np
 
 from fti.features.model_inputs import LABEL, attach_labels
 from fti.features.schema import ENTITY, PERIOD
-from fti.inference.prediction_log import POINT
+from fti.inference.prediction_log import POINT, quantile_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +89,7 @@ def score(labelled: pd.DataFrame, features: pd.DataFrame, spec: DatasetSpec) -> 
 
     point = labelled[POINT].to_numpy(dtype="float64")
     overall = scored(point)
-    names = quantile_columns(labelled)
+    names = quantile_columns(labelled.columns)
     if names:
         levels = [float(n[1:]) / 100 for n in names]
         overall |= interval_metrics(actual, labelled[names].to_numpy(dtype="float64"), levels)
@@ -108,8 +108,3 @@ def score(labelled: pd.DataFrame, features: pd.DataFrame, spec: DatasetSpec) -> 
         slices=slices,
     )
 
-
-def quantile_columns(frame: pd.DataFrame) -> list[str]:
-    """The quantile columns of logged rows (``p10``, ``p50``, ``p90``), in level order."""
-    found = [c for c in frame.columns if c.startswith("p") and c[1:].replace(".", "", 1).isdigit()]
-    return sorted(found, key=lambda c: float(c[1:]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fti.cache.client import Prediction, PredictionNotFound
-from fti.inference.prediction_log import POINT
+from fti.inference.prediction_log import POINT, quantile_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,9 +17,6 @@ if TYPE_CHECKING:
     from fti.specs import DatasetSpec
     from fti.store.feature_store import FeatureStore
     from fti.store.prediction_log import LoggedRun
-
-_NOT_VALUES = {"entity", "feature_period", "horizon", "target_period", "run", "model_name", "model_version"}
-
 
 def logged_predictions(store: FeatureStore, spec: DatasetSpec, run: str, entity: str) -> list[Prediction]:
     """Every period run ``run`` predicted for ``entity``, in period order.
@@ -58,12 +55,11 @@ def logged_prediction(
 
 
 def _prediction(spec: DatasetSpec, logged: LoggedRun, row: pd.Series) -> Prediction:
-    names = [c for c in row.index if c not in _NOT_VALUES and c != POINT]
     return Prediction(
         entity=str(row["entity"]),
         period=spec.calendar.format(row["target_period"]),
         value=float(row[POINT]),
         run=logged.run,
         model_version=logged.model_version,
-        quantiles={name: float(row[name]) for name in names},
+        quantiles={name: float(row[name]) for name in quantile_columns(row.index)},
     )
