@@ -52,14 +52,13 @@ def redis_url() -> str | None:
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from fti.cache.client import redis_url as build_url
+    from fti.cache.connection import connection_url
 
     try:
         conn = Connection.get(REDIS_READER_CONN_ID)
     except AirflowNotFoundException:
         return redis_url_from_env()
-    db = conn.extra_dejson.get("db", 0)
-    return build_url(conn.host or "127.0.0.1", conn.port, db, conn.login, conn.password)
+    return connection_url(conn.host, conn.port, conn.schema, conn.extra_dejson, conn.login, conn.password)
 
 
 def return_value(ti_key: TaskInstanceKey) -> Any:

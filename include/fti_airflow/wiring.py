@@ -101,14 +101,14 @@ def task_resources(with_redis: bool = False) -> Resources:
 
 
 def redis_url() -> str:
-    """A ``redis://`` URL from the ``fti_redis`` Connection (database: the URI path, or the ``db`` extra)."""
+    """A ``redis://`` URL from the ``fti_redis`` Connection (database: the URI path or the ``db``
+    extra, which must agree: :func:`fti.cache.connection.connection_database`)."""
     from airflow.sdk import Connection
 
-    from fti.cache.client import redis_url as build
+    from fti.cache.connection import connection_url
 
     conn = Connection.get(REDIS_CONN_ID)
-    db = conn.extra_dejson.get("db") or (conn.schema or "").strip("/") or 0
-    return build(conn.host, conn.port, db, conn.login, conn.password)
+    return connection_url(conn.host, conn.port, conn.schema, conn.extra_dejson, conn.login, conn.password)
 
 
 def spec_doc(spec: DatasetSpec, pipeline: str) -> str:
