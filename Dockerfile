@@ -49,15 +49,17 @@ COPY airflow_settings.yaml ./
 
 # Like the official image: user `airflow`, uid 50000, group 0, and group-writable state folders,
 # so the stack also runs under another uid (AIRFLOW_UID) as long as its group is 0.
-# /data is the mount point of the shared `fti-data` volume; a new named volume copies this
-# folder's owner and mode on first use.
+# /data is the mount point of the shared `fti-data` volume, /opt/airflow/auth that of `airflow-auth`
+# (the admin's password, readable by no other user); a new named volume copies its mount point's
+# owner and mode on first use.
 RUN useradd --uid "${AIRFLOW_UID}" --gid 0 --home-dir /opt/airflow --no-create-home \
         --shell /bin/bash airflow \
-    && mkdir -p /opt/airflow/logs /data/raw /data/store /data/cache /data/mlartifacts \
-    && chown -R "${AIRFLOW_UID}:0" /opt/airflow/logs /data \
+    && mkdir -p /opt/airflow/logs /opt/airflow/auth /data/raw /data/store /data/cache /data/mlartifacts \
+    && chown -R "${AIRFLOW_UID}:0" /opt/airflow/logs /opt/airflow/auth /data \
     && chown "${AIRFLOW_UID}:0" /opt/airflow \
     && chmod -R g+rwX /opt/airflow/logs /data \
-    && chmod g+rwX /opt/airflow
+    && chmod g+rwX /opt/airflow \
+    && chmod 0770 /opt/airflow/auth
 
 USER ${AIRFLOW_UID}
 

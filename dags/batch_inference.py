@@ -82,7 +82,9 @@ def batch_inference(spec: Any) -> DAG:
             )
             return [c.to_xcom() for c in chunks]
 
-        @task(pool="fti_inference", map_index_template="{{ chunk_label }}")
+        # No pool: as many chunks run at once as the executor has slots (README, "Running on Docker
+        # Compose": Celery workers x their concurrency; `make run`: AIRFLOW__CORE__PARALLELISM).
+        @task(map_index_template="{{ chunk_label }}")
         def predict_chunk(chunk: dict[str, Any], model: dict[str, Any]) -> int:
             """Predict one chunk of entities for every forecast period and write it under the run."""
             from airflow.sdk import get_current_context

@@ -235,7 +235,7 @@ class AirflowStandalone:
         try:
             self.redis.start()
             self.project.migrate()
-            # As `make airflow-init` does: the fti_inference pool and the rest of airflow_settings.yaml.
+            # As `make airflow-init` does: the Variables (and any Pools) of airflow_settings.yaml.
             # AIRFLOW_CONN_FTI_REDIS(_READER) win over the file's connections (environment before database).
             self._load_airflow_settings()
             with self.log.open("ab") as log:
