@@ -6,7 +6,7 @@ VENV := .venv
 ENV := source scripts/env.sh &&
 UV_VERSION := $(shell sed -n 's/^uv==//p' requirements.txt)
 
-.PHONY: mlflow-ui serve help setup venv node system-deps airflow-init data test lint unit integration e2e run stop bench lock clean
+.PHONY: mlflow-ui serve help first-hour setup venv node system-deps airflow-init data test lint unit integration e2e run stop bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ stop: ## Stop what `make run` started
 
 bench: venv ## Benchmarks: print tables and write bench/results.json
 	$(ENV) fti bench all
+
+first-hour: venv ## Time to first prediction: a fresh clone through setup, run, the three DAGs and an HTTP lookup
+	$(ENV) fti bench first-hour
 
 lock: ## Regenerate requirements.txt from requirements.in
 	$(VENV)/bin/uv pip compile requirements.in --python-version 3.11 --custom-compile-command "make lock" -o requirements.txt

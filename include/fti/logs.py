@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 NOISY = {
     "great_expectations": logging.WARNING,
@@ -36,3 +39,13 @@ def quiet_third_party() -> None:
             mlflow.removeHandler(handler)
     mlflow.propagate = True
     mlflow.setLevel(logging.INFO)
+
+
+@contextmanager
+def step(log: logging.Logger, name: str, detail: str = "") -> Iterator[None]:
+    """Log ``<name>: <detail>`` when a long step starts and ``<name>: done in 12.3 s`` when it ends,
+    so a task log shows where the time goes instead of minutes of silence."""
+    log.info("%s: %s", name, detail or "started")
+    started = time.monotonic()
+    yield
+    log.info("%s: done in %.1f s", name, time.monotonic() - started)

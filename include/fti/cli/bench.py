@@ -86,6 +86,21 @@ def bench_accuracy(
     _report(accuracy, figures, results, "accuracy: rolling-origin backtest, mean over 4 origins")
 
 
+@app.command("first-hour")
+def bench_first_hour(
+    results: ResultsOption = RESULTS,
+    dataset: Annotated[str, typer.Option(help="The data set whose three DAGs are run.")] = "online_retail",
+    keep: Annotated[bool, typer.Option(help="Keep the scratch clone and its log.")] = False,
+) -> None:
+    """Time to first prediction: a fresh clone of this checkout's HEAD through `make setup`, `make run`,
+    the data set's three DAGs over REST API v2 and a lookup over HTTP, each step timed (not in `all`)."""
+    from fti.bench import first_hour
+    from fti.settings import PROJECT_ROOT
+
+    figures = first_hour.run(PROJECT_ROOT, dataset, keep)
+    _report(first_hour, figures, results, f"first-hour: fresh clone to first prediction ({dataset})")
+
+
 @app.command("all")
 def bench_all(results: ResultsOption = RESULTS) -> None:
     """Every benchmark in turn (12-15 minutes on 2 shared cores)."""

@@ -18,6 +18,7 @@ from fti.analysis.baselines import baseline_names
 from fti.contracts import GateVerdict, Lineage, TrainedModel, TrainingRequest
 from fti.features.model_inputs import LABEL
 from fti.features.schema import model_inputs
+from fti.logs import step
 from fti.registry import mlflow_registry as registry
 from fti.training.evaluation import analyse_split, evaluation_rows, score_on_window
 from fti.training.lineage import build_lineage, code_version, lineage_document
@@ -118,9 +119,12 @@ def train_and_register(
 
     settings = resources.settings
     client = resources.registry
-    snapshot = take_snapshot(resources.store, spec, request)
-    rows = labelled_rows(snapshot, spec)
-    split = split_rows(rows, spec)
+    with step(log, "snapshot", f"{request.window} periods as of {request.as_of:%Y-%m-%d %H:%M}"):
+        snapshot = take_snapshot(resources.store, spec, request)
+        rows = labelled_rows(snapshot, spec)
+        split = split_rows(rows, spec)
+    log.info("rows: %d labelled (train %d, validation %d, test %d)", len(rows), len(split.train),
+             len(split.validation), len(split.test))  # fmt: skip
     params = {**DEFAULT_PARAMS, **(params or {})}
     tuning: dict[str, Any] = {}
     trials: list[registry.ChildRun] = []
@@ -139,20 +143,25 @@ def train_and_register(
     test = split.test[model_inputs(spec)]
     quantiles = None
     if spec.model.quantiles:
-        calibrate(held_out, split.validation, LABEL)
-        quantiles = predict_quantiles(held_out, test)
-    analysis = analyse_split(
-        spec, snapshot, split, held_out.predict(test), quantiles, feature_importance(held_out), settings
-    )
+        with step(log, "quantiles", f"calibrated on {len(split.validation)} validation rows"):
+            calibrate(held_out, split.validation, LABEL)
+            quantiles = predict_quantiles(held_out, test)
+    with step(log, "analysis", f"metrics, baselines and slices on {len(test)} test rows"):
+        analysis = analyse_split(
+            spec, snapshot, split, held_out.predict(test), quantiles, feature_importance(held_out), settings
+        )
     pipeline, fit_rows = held_out, None
     if spec.model.refit:  # evaluated above on held-out windows; the registered model learns them all
-        log.info("refit on every labelled row: %d (held-out fit: %d)", len(rows), len(split.train))
-        pipeline, fit_rows = fit(spec, rows, LABEL, params), len(rows)
+        with step(log, "refit", f"every labelled row: {len(rows)} (held-out fit: {len(split.train)})"):
+            pipeline, fit_rows = fit(spec, rows, LABEL, params), len(rows)
         pipeline.named_steps["model"].offsets_ = held_out.named_steps["model"].offsets_
     lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version(), fit_rows)
     model_name = resources.model_name(spec)
     experiment = registry.ensure_experiment(client, model_name, settings.mlflow_artifact_uri or "")
-    with tempfile.TemporaryDirectory(prefix="fti-analysis-") as folder:
+    with (
+        step(log, "registry", f"logging and registering {model_name}"),
+        tempfile.TemporaryDirectory(prefix="fti-analysis-") as folder,
+    ):
         out = Path(folder)
         files = analysis.write_plots(out)
         (out / "analysis.json").write_text(json.dumps(analysis.to_dict(), indent=2, default=str))

@@ -217,7 +217,10 @@ def build_pipeline(spec: DatasetSpec, params: dict[str, Any] | None = None, seed
     quantiles = None
     if levels:
         quantile_params = {**chosen, "objective": "reg:quantileerror", "quantile_alpha": list(levels)}
-        quantiles = XGBRegressor(**quantile_params, tree_method="hist", n_jobs=2, random_state=seed)
+        quantile_progress = [Progress(int(chosen.get("n_estimators", 100)), name="quantile fit")]
+        quantiles = XGBRegressor(
+            **quantile_params, tree_method="hist", n_jobs=2, random_state=seed, callbacks=quantile_progress
+        )
     wrapped = ForecastRegressor(regressor, spec.features.target_transform, clip, quantiles, levels)
     return Pipeline([("preprocess", encoder), ("model", wrapped)])
 

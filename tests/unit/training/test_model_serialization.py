@@ -200,3 +200,14 @@ def test_a_quantile_booster_file_outside_the_model_folder_is_refused(
 
     with pytest.raises(UnsupportedModelFormat, match="names booster file '../../etc/model.ubj'"):
         load_pipeline(tmp_path)
+
+
+def test_the_quantile_fit_reports_its_progress_like_the_point_fit(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="fti.training.progress"):
+        fit(QUANTILE_SPEC, model_rows(200, seed=3), LABEL, params=FAST)
+
+    ends = [r.getMessage() for r in caplog.records if " trees in " in r.getMessage()]
+    assert [line.split(":")[0] for line in ends] == ["fit", "quantile fit"]
+    assert all(line.split(": ")[1].startswith("40 trees in ") for line in ends)
