@@ -146,6 +146,47 @@ def realized(
         typer.echo(f"decay: {verdicts[-1]['status']}: {verdicts[-1]['reason']}")
 
 
+@app.command("sample")
+def sample(
+    dataset: DatasetOption = None,
+    n: Annotated[int, typer.Option("--n", min=1, max=1000, help="How many entities.")] = 10,
+    redis_url: RedisUrl = DEFAULT_REDIS,
+) -> None:
+    """Some entities of the live run (from a random place), and a lookup command to paste (exit 1: nothing
+    is live; exit 2: Redis unreachable or refusing)."""
+    import random
+    import shlex
+    from urllib.parse import quote
+
+    from fti.cache.client import CacheUnavailable, MalformedRedisUrl, PredictionNotFound, lookup_connection
+    from fti.cache.client import live_run as read_live
+    from fti.cache.entities import Cursor, entity_page, live_of
+
+    spec = dataset_spec(dataset)
+    prefix = settings().cache_prefix(spec.name)
+    try:
+        reader = lookup_connection(redis_url, settings().lookup_timeout_s)
+        live = live_of(read_live(reader, prefix), prefix)
+        start = Cursor(live.run, random.randrange(live.n_buckets)).encode()
+        found = entity_page(reader, prefix, limit=n, cursor=start).entities
+        if len(found) < n:  # the random place was near the end: go on from the first bucket
+            more = [e for e in entity_page(reader, prefix, limit=n).entities if e not in found]
+            found += more[: n - len(found)]
+    except (CacheUnavailable, MalformedRedisUrl) as exc:
+        raise fail(str(exc), 2) from exc
+    except PredictionNotFound as exc:
+        raise fail(f"nothing of {spec.name!r} is live yet: {exc}") from exc
+    if not found:
+        raise fail(f"live run {live.run} of {spec.name!r} holds no entity")
+    typer.echo(f"{len(found)} entities of live run {live.run} ({live.first_period} to {live.last_period}):")
+    for entity in found:
+        typer.echo(f"  {entity}")
+    period = live.first_period
+    typer.echo("Look one up:")
+    typer.echo(f"  fti predictions lookup -d {spec.name} {shlex.quote(found[0])} {period}")
+    typer.echo(f"  curl http://127.0.0.1:8000/{spec.name}/predictions/{quote(found[0], safe='')}/{period}")
+
+
 @app.command("live")
 def live(dataset: DatasetOption = None, redis_url: RedisUrl = DEFAULT_REDIS) -> None:
     """Which run is live now, with its model version, periods and counts (exit 1: none is)."""

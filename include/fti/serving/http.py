@@ -7,14 +7,21 @@ Endpoints (``fti serve``, or ``make serve``, runs it with uvicorn)::
                                                             "quantiles", "run", "model_version"}
                                                        404 {"detail": "no live prediction ... : <reason>"}
                                                        422 {"detail": "'2011-13-01' is not a day period: ..."}
+    GET /{dataset}/entities?prefix=&limit=&cursor=     200 {"dataset", "run", "first_period", "last_period",
+                                                            "entities", "next_cursor"}: a page of the live
+                                                       run's entities (fti.cache.entities), 409 for a
+                                                       cursor of a run no longer live
     GET /{dataset}/live                                200 the live run's metadata, 404 when nothing is live
     GET /{dataset}/realized[?run=R]                    200 {"dataset", "runs": [realized accuracy], "decay"}
     GET /health                                        200 {"redis": "ok"}, 503 when Redis does not answer
-    GET /                                              200 these endpoints
+    GET /                                              200 the data sets and these endpoints (an HTML page
+                                                       for a browser, JSON otherwise)
+    GET /docs                                          200 the API as a plain HTML page (/openapi.json)
 
 With a token (``FTI_SERVE_TOKEN``), every endpoint but ``/health`` needs ``Authorization: Bearer
-<token>`` (401 otherwise). There is no interactive docs page (it would load scripts from a CDN);
-``/openapi.json`` describes the API.
+<token>`` (401 otherwise). ``/docs`` is rendered here from ``/openapi.json``, with no script: FastAPI's
+Swagger UI would load its scripts from a CDN. Every 422 says ``Invalid value for <parameter>: ...``,
+as ``fti`` does for a bad argument.
 
 Entity ids hold spaces and ``|``: percent-encode them in the path, e.g.
 ``curl http://127.0.0.1:8000/online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10``
@@ -37,10 +44,11 @@ if TYPE_CHECKING:
 ENDPOINTS = {
     "/datasets": "the data sets, their grain and horizon, and the run live now",
     "/{dataset}/predictions/{entity}/{period}": "one live prediction (entity percent-encoded), quantiles",
+    "/{dataset}/entities": "entities of the live run, paged (?prefix=&limit=&cursor=)",
     "/{dataset}/live": "the live run's metadata",
     "/{dataset}/realized": "realized accuracy of the published runs (?run=R: one, in detail), decay",
     "/health": "whether the cache answers",
-    "/openapi.json": "this API, described",
+    "/docs": "this API, described (/openapi.json: as OpenAPI)",
 }
 
 
@@ -52,8 +60,9 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
     """
     import hmac
 
-    from fastapi import FastAPI, HTTPException
-    from fastapi.responses import JSONResponse
+    from fastapi import FastAPI, Header, HTTPException, Query, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -65,6 +74,8 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
         address,
         lookup_connection,
     )
+    from fti.cache.entities import MAX_LIMIT, StaleCursor, entity_page
+    from fti.serving.pages import docs_html, index_html, validation_detail
     from fti.specs import SpecError, load_dataset, spec_files
 
     redis = lookup_connection(redis_url, settings.lookup_timeout_s, check=False)
@@ -88,10 +99,27 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
                 return JSONResponse({"detail": detail}, status_code=401)
         return await call_next(request)
 
-    @app.get("/")
-    def index() -> dict[str, Any]:
-        """What this service answers."""
-        return {"service": "fti predictions", "endpoints": ENDPOINTS}
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A bad parameter is a 422 in the CLI's words, not pydantic's list of errors."""
+        return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
+
+    def bad(name: str, where: str, value: str, exc: ValueError) -> RequestValidationError:
+        return RequestValidationError(
+            [{"type": "value_error", "loc": (where, name), "msg": str(exc), "input": value}]
+        )
+
+    @app.get("/", response_model=None)
+    def index(accept: str = Header("")) -> Response | dict[str, Any]:  # noqa: B008
+        """The data sets with their live run, and what this service answers (HTML for a browser)."""
+        found = datasets()
+        if "text/html" in accept:
+            return HTMLResponse(index_html(found, ENDPOINTS))
+        return {"service": "fti predictions", "datasets": found, "docs": "/docs", "endpoints": ENDPOINTS}
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs() -> str:
+        return docs_html(app.openapi())
 
     def unavailable(exc: Exception) -> HTTPException:
         why = "cannot serve lookups" if isinstance(exc, LookupFunctionsMissing) else "is not reachable"
@@ -142,7 +170,7 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
             spec.calendar.parse(period)
             found = client.prediction(entity, period)
         except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+            raise bad("period", "path", period, exc) from exc
         except PredictionNotFound as exc:
             raise HTTPException(404, str(exc)) from exc
         except down as exc:
@@ -157,6 +185,38 @@ def create_app(redis_url: str, settings: Settings) -> FastAPI:
             "quantiles": dict(found.quantiles),  # {"p10": ..., "p50": ..., "p90": ...}; {} without
             "run": found.run,
             "model_version": found.model_version,
+        }
+
+    @app.get("/{dataset}/entities")
+    def entities(
+        dataset: str,
+        prefix: str = "",
+        limit: int = Query(50, ge=1, le=MAX_LIMIT),  # noqa: B008 - FastAPI's way, annotations being strings
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of the live run's entities starting with ``prefix``; follow ``next_cursor`` until null
+        (a page may hold fewer than ``limit``, even none, while more follow)."""
+        client, _ = client_of(dataset)
+        try:
+            page = entity_page(redis, client.prefix, prefix, limit, cursor)
+        except StaleCursor as exc:
+            raise HTTPException(409, str(exc)) from exc
+        except ValueError as exc:
+            raise bad("cursor", "query", cursor or "", exc) from exc
+        except PredictionNotFound as exc:
+            raise HTTPException(404, f"no entities of {dataset!r}: {exc}") from exc
+        except down as exc:
+            raise unavailable(exc) from exc
+        except ResponseError as exc:
+            raise busy_or_raise(exc) from exc
+        live_run = page.live
+        return {
+            "dataset": dataset,
+            "run": live_run.run,
+            "first_period": live_run.first_period,
+            "last_period": live_run.last_period,
+            "entities": page.entities,
+            "next_cursor": page.next_cursor,
         }
 
     @app.get("/{dataset}/live")
