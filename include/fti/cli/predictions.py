@@ -208,17 +208,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     redis_url: RedisUrl = DEFAULT_REDIS,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes (default: one per core).")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
-    """HTTP lookups of live predictions of every data set: GET /datasets, /{dataset}/live,
-    /{dataset}/predictions/{entity}/{period}, /health.
+    """HTTP lookups of live predictions of every data set: GET /, /docs, /datasets, /{dataset}/live,
+    /{dataset}/entities, /{dataset}/predictions/{entity}/{period}, /health.
 
     Percent-encode the entity: /online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10.
     """
     import ipaddress
+    import os
 
     import uvicorn
 
-    from fti.serving.http import create_app
+    from fti.cache.client import MalformedRedisUrl, check_url
 
     config = settings()
     loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
@@ -227,7 +232,19 @@ def serve(
             f"refusing to serve predictions on {host} without a token: set FTI_SERVE_TOKEN "
             "(clients send Authorization: Bearer <token>), or listen on 127.0.0.1"
         )
-    uvicorn.run(create_app(redis_url, config), host=host, port=port)
+    try:
+        check_url(redis_url)
+    except MalformedRedisUrl as exc:
+        raise fail(str(exc), 2) from exc
+    os.environ["FTI_REDIS_URL"] = redis_url  # what each worker's app reads (fti.serving.http)
+    uvicorn.run(
+        "fti.serving.http:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or os.cpu_count() or 1,
+        access_log=access_log,
+    )
 
 
 def _is_ip(text: str) -> bool:

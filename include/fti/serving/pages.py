@@ -10,6 +10,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+#: What the service answers, as the index page lists it.
+ENDPOINTS = {
+    "/datasets": "the data sets, their grain and horizon, and the run live now",
+    "/{dataset}/predictions/{entity}/{period}": "one live prediction (entity percent-encoded), quantiles",
+    "/{dataset}/entities": "entities of the live run, paged (?prefix=&limit=&cursor=)",
+    "/{dataset}/live": "the live run's metadata",
+    "/{dataset}/realized": "realized accuracy of the published runs (?run=R: one, in detail), decay",
+    "/health": "whether the cache answers",
+    "/docs": "this API, described (/openapi.json: as OpenAPI)",
+}
+
 _STYLE = (
     "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
     "code{background:#f3f3f3;padding:0 .2em}table{border-collapse:collapse}"

@@ -273,3 +273,21 @@ def test_serving_beyond_loopback_without_a_token_is_refused_before_listening() -
 
     assert result.exit_code == 1
     assert "without a token: set FTI_SERVE_TOKEN" in result.output
+
+
+def test_more_concurrent_lookups_than_pooled_connections_wait_for_one_and_all_answer(
+    redis_client: redis.Redis, redis_url: str, publish: Publish
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish("run-a", entities(100), values(100, base=7.0), prefix=RETAIL)
+    small_pool = SETTINGS.model_copy(update={"serve_pool_size": 2})
+
+    with serving(redis_url, small_pool) as http, ThreadPoolExecutor(16) as threads:
+        urls = [path(name, "2024-03-04") for name in entities(100)] * 3
+        answers = list(threads.map(lambda url: http.get(url), urls))
+        clients = redis_client.client_list()
+
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200][:2]
+    assert [a.json()["prediction"] for a in answers[:100]] == [7.5 + i for i in range(100)]
+    assert len(clients) <= 1 + 2  # this test's own connection and the service's pool of two
