@@ -35,7 +35,7 @@ DATASET = "online_retail"
 N_ENTITIES = 1_000_000
 CONCURRENCY = (1, 8, 32, 128)
 BASELINE_CONCURRENCY = (8, 128)
-DURATION_S = 8
+DURATION_S = 6
 PATHS = 20_000
 ENV = {"FTI_ENV": "sandbox", "FTI_SERVE_TOKEN": ""}  # the prefix fti:sandbox:online_retail, no token
 

@@ -7,6 +7,8 @@ reply (a script holding the server) is a 503 "busy", nothing live is a 404.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -77,17 +79,21 @@ def lookup_router(redis_url: str, settings: Settings, openapi: Callable[[], dict
             )
         return out
 
+    @functools.lru_cache(maxsize=4096)  # lookups ask for a horizon's few periods over and over
+    def checked_period(dataset: str, period: str) -> None:
+        client_of(dataset)[1].calendar.parse(period)
+
     @router.get("/{dataset}/predictions/{entity:path}/{period}", response_model=None)
-    async def prediction(dataset: str, entity: str, period: str) -> dict[str, Any]:
+    async def prediction(dataset: str, entity: str, period: str) -> Response:
         """The live prediction of ``entity`` (URL-encoded) for ``period``."""
-        client, spec = client_of(dataset)
+        client, _ = client_of(dataset)
         try:
-            spec.calendar.parse(period)
+            checked_period(dataset, period)
         except ValueError as exc:
             raise bad("period", "path", period, exc) from exc
         with answering():
             found = await client.prediction(entity, period)
-        return {
+        body = {
             "dataset": dataset,
             "entity": found.entity,
             "period": found.period,
@@ -96,6 +102,7 @@ def lookup_router(redis_url: str, settings: Settings, openapi: Callable[[], dict
             "run": found.run,
             "model_version": found.model_version,
         }
+        return Response(json.dumps(body).encode(), media_type="application/json")  # no re-encoding pass
 
     @router.get("/{dataset}/entities")
     async def entities(
