@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,7 +33,13 @@ def lookup_router(redis_url: str, settings: Settings, openapi: Callable[[], dict
     redis = async_lookup_connection(redis_url, settings.lookup_timeout_s, settings.serve_pool_size)
     answering = _answering(redis_url)
     clients: dict[str, tuple[AsyncPredictionClient, DatasetSpec]] = {}
-    router = APIRouter()
+
+    @asynccontextmanager
+    async def closing(app: Any) -> AsyncIterator[None]:
+        yield
+        await redis.aclose(close_connection_pool=True)  # a stopped server leaves no connection open
+
+    router = APIRouter(lifespan=closing)
 
     def client_of(dataset: str) -> tuple[AsyncPredictionClient, DatasetSpec]:
         if dataset not in clients:
