@@ -2,7 +2,8 @@
 # Install the system packages the tests and `make run` need, on Debian: redis-server, redis-tools and
 # postgresql (servers), chromium, nodejs and npm (the browser tests drive Debian's chromium with the
 # npm package playwright-core, which downloads no browser of its own), and fonts-liberation (so that
-# screenshots show text: chromium only recommends a font).
+# screenshots show text: chromium only recommends a font), and wrk (the HTTP load generator of
+# `fti bench http`).
 #
 # Idempotent: installs only what is missing and runs `apt-get update` only then.
 # Starts no service. Debian's packages start redis-server (port 6379) and a PostgreSQL cluster
@@ -48,6 +49,7 @@ missing_packages() {
     has_fonts || echo fonts-liberation
     command -v node >/dev/null || echo nodejs
     command -v npm >/dev/null || echo npm
+    command -v wrk >/dev/null || echo wrk
 }
 
 report_present() {
@@ -56,7 +58,7 @@ report_present() {
     redis_cli="$(command -v redis-cli || echo missing)"
     say "redis-server: $redis_server; redis-cli: $redis_cli; PostgreSQL: $(postgres_bindir || echo missing)"
     say "chromium: $(command -v chromium || echo missing); node: $(command -v node || echo missing);" \
-        "npm: $(command -v npm || echo missing)"
+        "npm: $(command -v npm || echo missing); wrk: $(command -v wrk || echo missing)"
 }
 
 forbid_service_starts() {

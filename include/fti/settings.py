@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         "/health; required when it listens on an address other than loopback.",
     )
 
+    serve_pool_size: int = Field(
+        128,
+        ge=1,
+        description="Redis connections of each fti serve worker: as many requests as one worker serves at "
+        "once; a request beyond them waits (at most lookup_timeout_s) for a free one.",
+    )
+
     @field_validator("serve_token", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-AREAS = ("features", "training", "inference", "accuracy", "first_hour")
+AREAS = ("features", "training", "inference", "accuracy", "http", "first_hour")
 
 Value = float | int
 Record = dict[str, dict[str, Value]]

@@ -182,14 +182,19 @@ def fcall_ro(
     except ResponseError as exc:
         if "function not found" not in str(exc).lower():
             raise
-        live = client.get(layout.live_key(prefix))
-        if live is None:
-            return False if function == functions.LIVE_RUN else [_NOTHING_LIVE]
-        raise LookupFunctionsMissing(
-            f"run {_s(live)} is live under {prefix!r} but Redis has no function {function} (library "
-            f"{functions.LIBRARY}, loaded by the publisher at every go_live): no batch was published "
-            "with this version of fti yet; run a publish (batch_inference) to load it"
-        ) from exc
+        return without_function(function, prefix, client.get(layout.live_key(prefix)), exc)
+
+
+def without_function(function: str, prefix: str, live: bytes | str | None, exc: Exception) -> Any:
+    """What a call of a missing ``function`` answers: nothing live, or :class:`LookupFunctionsMissing`
+    when run ``live`` is (shared by the sync and the async readers)."""
+    if live is None:
+        return False if function == functions.LIVE_RUN else [_NOTHING_LIVE]
+    raise LookupFunctionsMissing(
+        f"run {_s(live)} is live under {prefix!r} but Redis has no function {function} (library "
+        f"{functions.LIBRARY}, loaded by the publisher at every go_live): no batch was published "
+        "with this version of fti yet; run a publish (batch_inference) to load it"
+    ) from exc
 
 
 _NOTHING_LIVE, _STALE, _FOUND = 0, 1, 2
@@ -202,7 +207,11 @@ def live_run(client: redis.Redis, prefix: str) -> dict[str, str] | None:
         LookupFunctionsMissing: a run is live but no publish loaded this code's functions.
     """
     keys, args = [layout.live_key(prefix)], [layout.run_prefix(prefix)]
-    found = fcall_ro(client, functions.LIVE_RUN, prefix, keys, args)
+    return live_meta(fcall_ro(client, functions.LIVE_RUN, prefix, keys, args))
+
+
+def live_meta(found: Any) -> dict[str, str] | None:
+    """The reply of the ``live_run`` function as metadata with the run's id under ``run``."""
     if not found:
         return None
     run, flat = found
@@ -315,20 +324,7 @@ class PredictionClient:
 
     def prediction(self, entity: str, period: str | date | datetime) -> Prediction:
         """Like :meth:`lookup`, with the model version of the run."""
-        found = self._read([entity])
-        if found is None:
-            raise _missing(entity, str(period), f"nothing is live under {self.prefix!r}")
-        live, (raw,) = found
-        stamp = _as_period(live.calendar, period)
-        value, *quantiles = _decode_all(live, entity, stamp, raw)
-        return Prediction(
-            entity,
-            live.calendar.format(stamp),
-            value,
-            live.run,
-            live.meta.get("model_version"),
-            dict(zip(live.quantiles, quantiles, strict=True)),
-        )
+        return prediction_of(self.prefix, entity, period, self._read([entity]))
 
     def many(self, pairs: Iterable[tuple[str, str | date | datetime]]) -> tuple[list[float | None], str]:
         """Predictions of many (entity, period) pairs from one run, in one round trip.
@@ -359,11 +355,7 @@ class PredictionClient:
         """The raw values of ``entities`` in the live run, with that run; None when nothing is live."""
         for _ in range(self._ATTEMPTS):
             live = self._live  # one snapshot: another thread may replace it meanwhile
-            run, n_buckets = (live.run, live.n_buckets) if live else ("", 1)
-            published_at = live.meta.get("published_at", "") if live else ""
-            keys = [layout.live_key(self.prefix)]
-            keys += [layout.bucket_key(self.prefix, run, layout.bucket_of(e, n_buckets)) for e in entities]
-            args = [run, layout.run_prefix(self.prefix), published_at, *entities]
+            keys, args = lookup_request(self.prefix, live, entities)
             reply = fcall_ro(self.client, functions.LOOKUP, self.prefix, keys, args)
             status = int(reply[0])
             if status == _FOUND and live is not None:
@@ -373,6 +365,38 @@ class PredictionClient:
                 return None
             self._live = LiveRun.from_meta(_s(reply[1]), _pairs(reply[2]))
         raise PredictionNotFound(f"the live run under {self.prefix!r} kept changing during the lookup")
+
+
+def lookup_request(prefix: str, live: LiveRun | None, entities: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Keys and arguments of the ``lookup`` function for ``entities`` in the run believed ``live``."""
+    run, n_buckets = (live.run, live.n_buckets) if live else ("", 1)
+    published_at = live.meta.get("published_at", "") if live else ""
+    keys = [layout.live_key(prefix)]
+    keys += [layout.bucket_key(prefix, run, layout.bucket_of(e, n_buckets)) for e in entities]
+    return keys, [run, layout.run_prefix(prefix), published_at, *entities]
+
+
+def prediction_of(
+    prefix: str, entity: str, period: str | date | datetime, found: tuple[LiveRun, list[bytes | None]] | None
+) -> Prediction:
+    """The :class:`Prediction` of ``entity`` in ``period`` from a lookup's raw value (None: nothing live).
+
+    Raises:
+        PredictionNotFound, ValueError: as :meth:`PredictionClient.lookup`.
+    """
+    if found is None:
+        raise _missing(entity, str(period), f"nothing is live under {prefix!r}")
+    live, (raw,) = found
+    stamp = _as_period(live.calendar, period)
+    value, *quantiles = _decode_all(live, entity, stamp, raw)
+    return Prediction(
+        entity,
+        live.calendar.format(stamp),
+        value,
+        live.run,
+        live.meta.get("model_version"),
+        dict(zip(live.quantiles, quantiles, strict=True)),
+    )
 
 
 def _missing(entity: str, period: str, reason: str) -> PredictionNotFound:

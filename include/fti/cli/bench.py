@@ -86,6 +86,15 @@ def bench_accuracy(
     _report(accuracy, figures, results, "accuracy: rolling-origin backtest, mean over 4 origins")
 
 
+@app.command("http")
+def bench_http(results: ResultsOption = RESULTS) -> None:
+    """fti serve under load on loopback (wrk, 1,000,000 entities x 7 days live): requests/s and
+    p50/p99/p99.9 at 1, 8, 32 and 128 connections, and the old one-process sync server beside it."""
+    from fti.bench import http
+
+    _report(http, http.run(), results, "http: fti serve under wrk, 1,000,000 entities x 7 days live")
+
+
 @app.command("first-hour")
 def bench_first_hour(
     results: ResultsOption = RESULTS,
@@ -103,8 +112,9 @@ def bench_first_hour(
 
 @app.command("all")
 def bench_all(results: ResultsOption = RESULTS) -> None:
-    """Every benchmark in turn (12-15 minutes on 2 shared cores)."""
+    """Every benchmark in turn (14-17 minutes on 2 shared cores)."""
     bench_features(results)
     bench_pit_read(results)
     bench_training(results)
     bench_inference(results)
+    bench_http(results)

@@ -146,6 +146,47 @@ def realized(
         typer.echo(f"decay: {verdicts[-1]['status']}: {verdicts[-1]['reason']}")
 
 
+@app.command("sample")
+def sample(
+    dataset: DatasetOption = None,
+    n: Annotated[int, typer.Option("--n", min=1, max=1000, help="How many entities.")] = 10,
+    redis_url: RedisUrl = DEFAULT_REDIS,
+) -> None:
+    """Some entities of the live run (from a random place), and a lookup command to paste (exit 1: nothing
+    is live; exit 2: Redis unreachable or refusing)."""
+    import random
+    import shlex
+    from urllib.parse import quote
+
+    from fti.cache.client import CacheUnavailable, MalformedRedisUrl, PredictionNotFound, lookup_connection
+    from fti.cache.client import live_run as read_live
+    from fti.cache.entities import Cursor, entity_page, live_of
+
+    spec = dataset_spec(dataset)
+    prefix = settings().cache_prefix(spec.name)
+    try:
+        reader = lookup_connection(redis_url, settings().lookup_timeout_s)
+        live = live_of(read_live(reader, prefix), prefix)
+        start = Cursor(live.run, random.randrange(live.n_buckets)).encode()
+        found = entity_page(reader, prefix, limit=n, cursor=start).entities
+        if len(found) < n:  # the random place was near the end: go on from the first bucket
+            more = [e for e in entity_page(reader, prefix, limit=n).entities if e not in found]
+            found += more[: n - len(found)]
+    except (CacheUnavailable, MalformedRedisUrl) as exc:
+        raise fail(str(exc), 2) from exc
+    except PredictionNotFound as exc:
+        raise fail(f"nothing of {spec.name!r} is live yet: {exc}") from exc
+    if not found:
+        raise fail(f"live run {live.run} of {spec.name!r} holds no entity")
+    typer.echo(f"{len(found)} entities of live run {live.run} ({live.first_period} to {live.last_period}):")
+    for entity in found:
+        typer.echo(f"  {entity}")
+    period = live.first_period
+    typer.echo("Look one up:")
+    typer.echo(f"  fti predictions lookup -d {spec.name} {shlex.quote(found[0])} {period}")
+    typer.echo(f"  curl http://127.0.0.1:8000/{spec.name}/predictions/{quote(found[0], safe='')}/{period}")
+
+
 @app.command("live")
 def live(dataset: DatasetOption = None, redis_url: RedisUrl = DEFAULT_REDIS) -> None:
     """Which run is live now, with its model version, periods and counts (exit 1: none is)."""
@@ -167,17 +208,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     redis_url: RedisUrl = DEFAULT_REDIS,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes (default: one per core).")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
-    """HTTP lookups of live predictions of every data set: GET /datasets, /{dataset}/live,
-    /{dataset}/predictions/{entity}/{period}, /health.
+    """HTTP lookups of live predictions of every data set: GET /, /docs, /datasets, /{dataset}/live,
+    /{dataset}/entities, /{dataset}/predictions/{entity}/{period}, /health.
 
     Percent-encode the entity: /online_retail/predictions/United%20Kingdom%7C85123A/2011-12-10.
     """
     import ipaddress
+    import os
 
     import uvicorn
 
-    from fti.serving.http import create_app
+    from fti.cache.client import MalformedRedisUrl, check_url
 
     config = settings()
     loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
@@ -186,7 +232,19 @@ def serve(
             f"refusing to serve predictions on {host} without a token: set FTI_SERVE_TOKEN "
             "(clients send Authorization: Bearer <token>), or listen on 127.0.0.1"
         )
-    uvicorn.run(create_app(redis_url, config), host=host, port=port)
+    try:
+        check_url(redis_url)
+    except MalformedRedisUrl as exc:
+        raise fail(str(exc), 2) from exc
+    os.environ["FTI_REDIS_URL"] = redis_url  # what each worker's app reads (fti.serving.http)
+    uvicorn.run(
+        "fti.serving.http:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or os.cpu_count() or 1,
+        access_log=access_log,
+    )
 
 
 def _is_ip(text: str) -> bool:

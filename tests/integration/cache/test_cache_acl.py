@@ -174,6 +174,19 @@ def test_the_writer_publishes_and_the_reader_looks_up(acl_server: AclRedisServer
     assert reader.client.ping() is True
 
 
+def test_the_reader_pages_through_the_live_runs_entities(
+    acl_server: AclRedisServer, published: RunPlan
+) -> None:
+    from fti.cache.entities import entity_page
+
+    reader = login(acl_server, "fti_reader")
+    first = entity_page(reader, PREFIX, limit=60)
+    rest = entity_page(reader, PREFIX, limit=60, cursor=first.next_cursor)
+
+    assert (first.live.run, len(first.entities), rest.next_cursor) == ("run-b", 60, None)
+    assert sorted(first.entities + rest.entities) == sorted(entities(100))
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -159,18 +159,20 @@ def test_an_unreachable_redis_exits_2_naming_it(prefix: str, monkeypatch: pytest
     assert f"Redis at {LOOPBACK}:{port}/0 is not reachable" in result.stderr
 
 
-def test_fti_serve_answers_lookups_over_http(redis_client: redis.Redis, prefix: str, redis_url: str) -> None:
+def test_fti_serve_answers_lookups_over_http_from_two_workers(
+    redis_client: redis.Redis, prefix: str, redis_url: str
+) -> None:
     published(redis_client, prefix)
     port = free_port()
     fti_bin = shutil.which("fti", path=str(Path(sys.executable).parent)) or "fti"
     server = subprocess.Popen(
-        [fti_bin, "serve", "--port", str(port)],
+        [fti_bin, "serve", "--port", str(port), "--workers", "2"],
         env={**os.environ, "FTI_REDIS_URL": redis_url, "FTI_ENV": "sandbox"},  # the checkout's specs
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # two workers import the app on cores other jobs share
         while True:
             try:
                 health = httpx.get(f"http://{LOOPBACK}:{port}/health", timeout=1)
@@ -181,9 +183,18 @@ def test_fti_serve_answers_lookups_over_http(redis_client: redis.Redis, prefix: 
         found = httpx.get(
             f"http://{LOOPBACK}:{port}/online_retail/predictions/United%20Kingdom%7C85000A/2024-03-03"
         )
+        workers = worker_processes(server.pid)
     finally:
         server.terminate()
         server.wait(10)
 
     assert health.json() == {"redis": "ok"}
     assert found.json()["prediction"] == 4.25 and found.json()["run"] == "run-a"
+    assert len(workers) == 2, workers
+
+
+def worker_processes(parent: int) -> list[str]:
+    """Command lines of the uvicorn workers (multiprocessing children) of process ``parent``."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    lines = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid in children]
+    return [line for line in lines if "multiprocessing.spawn" in line]

@@ -152,8 +152,8 @@ def test_a_malformed_period_is_a_422_naming_the_form(http: httpx.Client, publish
     response = http.get(path(UK, "03-04-2024"))
 
     assert response.status_code == 422
-    assert (
-        response.json()["detail"] == "'03-04-2024' is not a day period: expected YYYY-MM-DD, e.g. 2011-12-10"
+    assert response.json()["detail"] == (
+        "Invalid value for period: '03-04-2024' is not a day period: expected YYYY-MM-DD, e.g. 2011-12-10"
     )
 
 
@@ -247,11 +247,21 @@ def test_with_a_token_every_endpoint_but_health_needs_it(
     assert health.status_code == 200
 
 
-def test_no_docs_page_loads_scripts_from_a_cdn_and_the_root_lists_the_endpoints(http: httpx.Client) -> None:
-    assert http.get("/docs").status_code == 404 and http.get("/redoc").status_code == 404
+def test_the_docs_page_loads_no_script_and_the_root_lists_data_sets_and_endpoints(
+    http: httpx.Client, publish: Publish
+) -> None:
+    publish("run-a", entities(10), values(10, base=7.0), prefix=RETAIL)
+
+    docs, redoc = http.get("/docs"), http.get("/redoc")
     root = http.get("/")
+    page = http.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+
+    assert docs.status_code == 200 and "GET /{dataset}/entities" in docs.text and "<script" not in docs.text
+    assert redoc.status_code == 404 and http.get("/openapi.json").status_code == 200
     assert root.status_code == 200 and "/{dataset}/predictions/{entity}/{period}" in root.json()["endpoints"]
-    assert http.get("/openapi.json").status_code == 200
+    assert root.json()["docs"] == "/docs" and root.json()["datasets"][1]["live_run"] == "run-a"
+    assert page.headers["content-type"].startswith("text/html") and '<a href="/docs">' in page.text
+    assert "<td>online_retail</td>" in page.text and "<td>run-a</td>" in page.text
 
 
 def test_serving_beyond_loopback_without_a_token_is_refused_before_listening() -> None:
@@ -263,3 +273,26 @@ def test_serving_beyond_loopback_without_a_token_is_refused_before_listening() -
 
     assert result.exit_code == 1
     assert "without a token: set FTI_SERVE_TOKEN" in result.output
+
+
+def test_more_concurrent_lookups_than_pooled_connections_wait_for_one_and_all_answer(
+    redis_client: redis.Redis, redis_url: str, publish: Publish
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish("run-a", entities(100), values(100, base=7.0), prefix=RETAIL)
+    small_pool = SETTINGS.model_copy(update={"serve_pool_size": 2})
+    before = {c["id"] for c in redis_client.client_list()}
+
+    with serving(redis_url, small_pool) as http, ThreadPoolExecutor(16) as threads:
+        urls = [path(name, "2024-03-04") for name in entities(100)] * 3
+        answers = list(threads.map(lambda url: http.get(url), urls))
+        opened = [c for c in redis_client.client_list() if c["id"] not in before]
+    deadline = time.monotonic() + 5
+    while [c for c in redis_client.client_list() if c["id"] not in before] and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200][:2]
+    assert [a.json()["prediction"] for a in answers[:100]] == [7.5 + i for i in range(100)]
+    assert 1 <= len(opened) <= 2  # the service's pool of two
+    assert [c for c in redis_client.client_list() if c["id"] not in before] == []  # closed when it stopped

@@ -194,7 +194,9 @@ def test_feature_figures_add_the_two_tasks_and_take_the_larger_peak() -> None:
     assert figures["raw_rows"] == 10 and figures["full_history_rows"] == 99 and figures["load_1m"] == 2.0
 
 
-@pytest.mark.parametrize("name", ["features", "pit_read", "training", "inference", "accuracy", "first_hour"])
+@pytest.mark.parametrize(
+    "name", ["features", "pit_read", "training", "inference", "accuracy", "http", "first_hour"]
+)
 def test_every_benchmark_records_under_a_known_area(name: str, tmp_path: Path) -> None:
     import importlib
 
