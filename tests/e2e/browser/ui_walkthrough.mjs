@@ -101,12 +101,23 @@ async function runState(page, runId) {
   return (await badge.innerText()).trim().toLowerCase();
 }
 
+async function polledState(page, runId) {
+  // On 2 busy cores a reload of the runs list can outlast the page timeout: ask again at the next poll.
+  try {
+    return await runState(page, runId);
+  } catch (error) {
+    if (error.name !== 'TimeoutError') throw error;
+    console.log(`runs list slow to answer (${error.message.split('\n')[0]}); polling again`);
+    return 'unknown';
+  }
+}
+
 async function waitForSuccess(page, runId) {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
-  let state = await runState(page, runId);
+  let state = await polledState(page, runId);
   while (!['success', 'failed'].includes(state) && Date.now() < deadline) {
     await page.waitForTimeout(5000);
-    state = await runState(page, runId);
+    state = await polledState(page, runId);
   }
   await screenshot(page, `runs-list-${state.replace(/\W+/g, '-')}`);
   if (state !== 'success') throw new Error(`run ${runId} of ${DAG_ID} is ${state} in the UI, not success`);
