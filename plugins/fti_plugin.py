@@ -107,7 +107,8 @@ class _FtiLink(BaseOperatorLink):
         if not links.applies(self.name, ti_key.dag_id, ti_key.task_id):
             return ""
         value = return_value(ti_key) if links.needs_return_value(self.name) else None
-        return links.link_url(self.name, value, api_base_url(), links.split_dag_id(ti_key.dag_id)[1])
+        dataset = links.split_dag_id(ti_key.dag_id)[1]
+        return links.link_url(self.name, value, api_base_url(), dataset, ti_key.run_id)
 
 
 class MlflowRunLink(_FtiLink):

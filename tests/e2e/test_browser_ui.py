@@ -1,9 +1,16 @@
-"""A user in the browser: log in to `airflow standalone`, unpause and trigger feature_pipeline, see it run.
+"""A user in the browser: log in to `airflow standalone`, unpause and trigger feature_pipeline, see it run,
+then read the control room: its sections, one entity's live quantiles, the run's validation document
+and a batch run's drift report page.
 
 The walk itself is ``tests/e2e/browser/ui_walkthrough.mjs`` (playwright-core driving Debian's
 chromium); this test starts Airflow with the real slice of data landed, runs the script, checks its
 screenshots and cross-checks the run it triggered through the REST API. Screenshots stay in
 ``test-artifacts/browser/`` (git-ignored) for a reader of a failed run.
+
+Training and inference take far longer than this walk, so a batch run's traces are seeded first with
+the pipeline's own writers (``fti.cache.predictions`` publishes a live run with quantiles to the
+standalone's Redis, ``FeatureStore.record_drift`` records a run's drift scores): the pages read them
+exactly as they read a real run's.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +37,44 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 DAG_ID = "feature_pipeline__online_retail"
 RUN_TIMEOUT_S = 600
-STEPS = ("login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success", "fti-plugin")
+STEPS = (
+    "login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success", "fti-plugin",
+    "fti-entity-forecast", "fti-validation-document", "fti-drift-report",
+)  # fmt: skip
+SEEDED_RUN = "manual__2011-12-09T23:00:00+00:00"
+"""The batch_inference run whose drift scores are seeded (an Airflow run id, as check_inputs records)."""
+ENTITY = "France|22423"
+
+# Run with the standalone's environment, so the settings (store, catalog, cache prefix) are the plugin's.
+_SEED = """
+import sys
+from datetime import date
+
+import numpy as np
+
+from fti.cache.client import connect
+from fti.cache.predictions import begin_run, go_live, plan_run, write_chunk
+from fti.settings import get_settings
+from fti.store import FeatureStore
+
+dataset, url, run_id, entity = sys.argv[1:]
+settings = get_settings()
+prefix = settings.cache_prefix(dataset)
+plan = plan_run("20111209-v1-5eeded00", "2011-12-10", 7, 2, values_per_period=4)
+values = np.stack([np.arange(7) + 3.0, np.arange(7) + 1.0, np.arange(7) + 2.5, np.arange(7) + 6.0], axis=-1)
+client = connect(url, 5.0)
+meta = {"dataset": dataset, "grain": "day", "model_name": settings.model_name(dataset), "model_version": "1",
+        "feature_set": dataset, "quantiles": "p10,p50,p90", "airflow_run_id": run_id}
+begin_run(client, prefix, plan, meta, ttl_s=3600)
+count = write_chunk(client, prefix, plan, "00000", [entity, "EIRE|1"], np.stack([values, values]), ttl_s=3600)
+go_live(client, prefix, plan, 1, count, {"drift_status": "warn", "entities": "2"}, keep_runs=3, ttl_s=3600)
+scores = [
+    {"feature": "lag_1", "distance": 0.12, "warn": 0.2, "fail": 0.4, "status": "ok"},
+    {"feature": "lag_28", "distance": 0.27, "warn": 0.2, "fail": 0.4, "status": "warn"},
+]
+store = FeatureStore(settings.store_uri, settings.catalog_url)
+store.record_drift(dataset, 1, run_id, date(2011, 12, 9), settings.model_name(dataset) + "/1", scores)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +83,9 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStandal
     land_demo_slice(standalone.raw_dir)
     with standalone:
         standalone.wait_for_dags(DAG_ID)
+        seed = [sys.executable, "-c", _SEED, DAG_ID.split("__")[1], standalone.redis.url, SEEDED_RUN, ENTITY]
+        done = subprocess.run(seed, env=standalone.env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"seeding the batch run failed:\n{done.stderr[-3000:]}"
         yield standalone
 
 
@@ -70,6 +118,8 @@ def _walk_through_the_ui(airflow: AirflowStandalone) -> tuple[subprocess.Complet
         "CHROMIUM": str(chromium),
         "DAG_ID": DAG_ID,
         "RUN_TIMEOUT_S": str(RUN_TIMEOUT_S),
+        "ENTITY": ENTITY,
+        "DRIFT_RUN": SEEDED_RUN,
     }
     started = time.monotonic()
     walk = subprocess.run(

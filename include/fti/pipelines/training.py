@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import time
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -117,6 +118,7 @@ def train_and_register(
     from fti.training.model import DEFAULT_PARAMS, calibrate, feature_importance, fit, predict_quantiles
     from fti.training.tuning import TuningBudget, tune
 
+    started = time.monotonic()  # the MLflow run is opened only to log: its own duration says nothing
     settings = resources.settings
     client = resources.registry
     with step(log, "snapshot", f"{request.window} periods as of {request.as_of:%Y-%m-%d %H:%M}"):
@@ -156,6 +158,12 @@ def train_and_register(
             pipeline, fit_rows = fit(spec, rows, LABEL, params), len(rows)
         pipeline.named_steps["model"].offsets_ = held_out.named_steps["model"].offsets_
     lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version(), fit_rows)
+    recorded = {
+        **analysis.as_metrics(),
+        **_numeric(tuning),
+        "split_drift_threshold": settings.split_drift_threshold,
+        "training_s": round(time.monotonic() - started, 1),
+    }
     model_name = resources.model_name(spec)
     experiment = registry.ensure_experiment(client, model_name, settings.mlflow_artifact_uri or "")
     with (
@@ -171,7 +179,7 @@ def train_and_register(
             model_name,
             experiment,
             input_example=split.test[model_inputs(spec)].head(5),
-            metrics={**analysis.as_metrics(), **_numeric(tuning)},
+            metrics=recorded,
             params={**params, **request.to_xcom()},
             tags=lineage.to_tags(),
             artifacts=[*files, out / "analysis.json", out / "lineage.json"],

@@ -2,12 +2,15 @@
 
 Routes (relative to the mount point)::
 
-    GET /?dataset=D            the page (HTML) of data set D (default: FTI_DATASET or the first spec):
-                               validations, drift, champion, live run, links to the other data sets
+    GET /?dataset=D[&entity=E] the page (HTML) of data set D (default: FTI_DATASET or the first spec):
+                               validations, drift, champion, its training, live run, entity E's live
+                               quantiles, realized accuracy, links to the other data sets
     GET /api/summary?dataset=D the same as JSON, each section {"available": true, "data": ...}
                                or {"available": false, "reason": "..."}
     GET /api/drift?dataset=D   the drift series only (&last_runs=30)
-    GET /validations/{id}      the stored validation document (JSON), 404 when unknown
+    GET /validations/{id}      the validation document as a page (a table per GX result); 404: unknown
+    GET /api/validations/{id}  the same document as JSON
+    GET /drift/{run}?dataset=D the drift report of one batch_inference run (404 when none was recorded)
     GET /icon.svg              the navigation icon (public: it shows nothing of the data)
 
 Handlers are plain ``def``: FastAPI runs them in its thread pool, so the store, MLflow and Redis
@@ -88,9 +91,11 @@ def create_app(
         return name
 
     @router.get("/", response_class=HTMLResponse)
-    def page(dataset: str | None = None) -> str:
-        """The control room page of one data set."""
-        return render_page(sources.gather(settings_factory(), chosen(dataset), redis_url))
+    def page(dataset: str | None = None, entity: str = Query("", max_length=200)) -> str:
+        """The control room page of one data set (with ``entity``: its live quantiles too)."""
+        return render_page(
+            sources.gather(settings_factory(), chosen(dataset), redis_url, entity=entity.strip())
+        )
 
     @router.get("/api/summary")
     def summary(dataset: str | None = None) -> dict[str, Any]:
@@ -105,7 +110,7 @@ def create_app(
         series = views.drift_series(sources.drift_rows(settings_factory(), name, last_runs), name)
         return {"dataset": name, "last_runs": last_runs, "drift": views.section_json(series)}
 
-    @router.get("/validations/{validation_id}")
+    @router.get("/api/validations/{validation_id}")
     def validation_document(validation_id: str) -> dict[str, Any]:
         """The full stored document of one validation (Great Expectations' result)."""
         from fti.store.feature_store import ValidationNotFound
@@ -114,6 +119,24 @@ def create_app(
             return sources.validation_document(settings_factory(), validation_id)
         except ValidationNotFound as exc:
             raise HTTPException(404, str(exc)) from exc
+
+    @router.get("/validations/{validation_id}", response_class=HTMLResponse)
+    def validation_page(validation_id: str) -> str:
+        """The stored document of one validation, each expectation a table row."""
+        from fti.ui.validation_page import render_validation
+
+        return render_validation(validation_id, validation_document(validation_id))
+
+    @router.get("/drift/{run_id:path}", response_class=HTMLResponse)
+    def drift_report(run_id: str, dataset: str | None = None) -> HTMLResponse:
+        """One inference run's drift report: each feature's distance against its thresholds, the verdict."""
+        from fti.ui.drift_page import render_run_drift, run_drift
+
+        name = chosen(dataset)
+        rows = sources.run_drift_rows(settings_factory(), name, run_id)
+        report = rows if isinstance(rows, views.Unavailable) else run_drift(rows, run_id, name)
+        found = not isinstance(report, views.Unavailable)
+        return HTMLResponse(render_run_drift(name, run_id, report), status_code=200 if found else 404)
 
     @app.get("/icon.svg", include_in_schema=False)
     def icon() -> Response:

@@ -12,7 +12,7 @@ MLflow run                training_pipeline.train_and_register            ``link
 MLflow model version      training_pipeline.train_and_register            ``links.model_version``
 Validation document       feature_pipeline.validate_raw,                  ``/fti/validations/<id>``
                           training_pipeline.train_and_register            (``/fti/#validations``)
-Drift report              batch_inference.check_inputs, .publish          ``/fti/#drift``
+Drift report              batch_inference.check_inputs, .publish          ``/fti/drift/<run id>``
 ========================  ==============================================  ===========================
 """
 
@@ -52,7 +52,7 @@ def applies(name: str, dag_id: str, task_id: str) -> bool:
 
 
 def needs_return_value(name: str) -> bool:
-    """Whether the URL depends on the task's return value (the drift report is always the same page)."""
+    """Whether the URL depends on the task's return value (the drift report's depends on the run id only)."""
     return name != DRIFT_REPORT
 
 
@@ -64,12 +64,13 @@ def control_room_url(base_url: str = "", fragment: str = "", dataset: str = "") 
     return f"{url}#{fragment}" if fragment else url
 
 
-def link_url(name: str, return_value: Any, base_url: str = "", dataset: str = "") -> str:
+def link_url(name: str, return_value: Any, base_url: str = "", dataset: str = "", run_id: str = "") -> str:
     """The URL of button ``name`` for a task that returned ``return_value``; "" when there is none.
 
     A task that failed has no return value: the MLflow buttons are then absent, while the
     validation button still opens the control room's validation table (a failed validation is
-    recorded before the task fails).
+    recorded before the task fails). The drift report is the page of the task's Airflow run ``run_id``
+    (its drift scores are recorded under that id, also when the drift check fails the task).
     """
     value = return_value if isinstance(return_value, Mapping) else {}
     if name in (MLFLOW_RUN, MLFLOW_MODEL_VERSION):
@@ -86,5 +87,8 @@ def link_url(name: str, return_value: Any, base_url: str = "", dataset: str = ""
             return f"{control_room_url(base_url)}validations/{quote(str(validation_id), safe='')}"
         return control_room_url(base_url, "validations", dataset)
     if name == DRIFT_REPORT:
-        return control_room_url(base_url, "drift", dataset)
+        if not run_id:
+            return control_room_url(base_url, "drift", dataset)
+        page = f"{control_room_url(base_url)}drift/{quote(run_id, safe='')}"
+        return f"{page}?dataset={quote(dataset, safe='')}" if dataset else page
     return ""

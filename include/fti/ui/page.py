@@ -1,7 +1,9 @@
 """The control room's HTML: one server-rendered page, inline CSS, no JavaScript (pure).
 
-Sections carry the ids ``validations``, ``drift``, ``champion``, ``live`` and ``realized`` (the task
-buttons link to ``#drift``). Links are relative (``validations/<id>``), so the page works under any prefix;
+Sections carry the ids ``validations``, ``drift``, ``champion``, ``training``, ``live``, ``quantiles`` and
+``realized``; the validation documents and each run's drift report are pages of their own
+(:mod:`fti.ui.validation_page`, :mod:`fti.ui.drift_page`). Links are relative (``validations/<id>``,
+``drift/<run id>``), so the page works under any prefix;
 links to MLflow open in a new tab, since the page usually sits in an iframe of the Airflow UI.
 """
 
@@ -9,11 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
+from fti.ui.html import document, missing
+from fti.ui.html import external as _external
+from fti.ui.html import num as _num
+from fti.ui.html import table as _table
+from fti.ui.live_table import render_live_fields
+from fti.ui.quantiles_view import render_forecast
 from fti.ui.realized_view import RealizedView
 from fti.ui.svg import drift_chart
+from fti.ui.training_view import render_training
 from fti.ui.views import (
     ChampionView,
     ControlRoom,
@@ -27,20 +36,8 @@ from fti.ui.views import (
 
 T = TypeVar("T")
 
-CSS = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #212121; }
-h1 { font-size: 1.4rem; margin-bottom: 0.2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-nav a { margin-right: 1rem; } .meta { color: #616161; font-size: 0.9rem; }
-table { border-collapse: collapse; font-size: 0.9rem; margin: 0.5rem 0; }
-th, td { border-bottom: 1px solid #e0e0e0; padding: 0.25rem 0.6rem; text-align: left; }
-span.num { font-variant-numeric: tabular-nums; }
-.passed, .ok { color: #2e7d32; } .warn { color: #ef6c00; }
-.failed, .fail { color: #c62828; font-weight: 600; }
-.missing { color: #616161; font-style: italic; background: #f5f5f5; padding: 0.5rem 0.8rem; }
-.charts { display: flex; flex-wrap: wrap; gap: 0.8rem; }
-.drift-chart { border: 1px solid #eeeeee; } .chart-title { font-size: 12px; font-weight: 600; }
-.tick { font-size: 10px; fill: #616161; } tr.model td { font-weight: 600; }
-"""
+REPORT_LINKS = 5
+"""Links to the drift report pages of this many newest runs above the charts."""
 
 
 def render_page(room: ControlRoom) -> str:
@@ -52,34 +49,30 @@ def render_page(room: ControlRoom) -> str:
     )
     sections = [
         _section("validations", "Latest validations", room.validations, _validations),
-        _section("drift", "Drift over inference runs", room.drift, _drift),
+        _section("drift", "Drift over inference runs", room.drift, lambda d: _drift(d, room.dataset)),
         _section("champion", "Champion model", room.champion, _champion),
+        _section("training", "Champion's training", room.training, render_training),
         _section("live", "Live in Redis", room.live, _live),
+        _section("quantiles", "Forecast of one entity", room, _quantiles),
         _section("realized", "Realized accuracy", room.realized, _realized),
     ]
-    return "\n".join(
-        [
-            "<!doctype html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-            f'<h1>FTI control room</h1><p class="meta datasets">data set: {picker}</p>'
-            f'<p class="meta">feature set <b>{escape(room.dataset)}</b>'
-            f" · model <b>{escape(room.model_name)}</b> · as of {room.generated_at:%Y-%m-%d %H:%M:%S} UTC"
-            f' · <a href="api/summary?dataset={quote(room.dataset)}">JSON</a></p>',
-            '<nav><a href="#validations">Validations</a><a href="#drift">Drift</a>'
-            '<a href="#champion">Champion</a><a href="#live">Live</a><a href="#realized">Realized</a></nav>',
-            *sections,
-            "</body></html>",
-        ]
+    nav = "".join(
+        f'<a href="#{anchor}">{label}</a>'
+        for anchor, label in [("validations", "Validations"), ("drift", "Drift"), ("champion", "Champion"),
+                              ("training", "Training"), ("live", "Live"), ("quantiles", "Entity forecast"),
+                              ("realized", "Realized")]
+    )  # fmt: skip
+    header = (
+        f'<h1>FTI control room</h1><p class="meta datasets">data set: {picker}</p>'
+        f'<p class="meta">feature set <b>{escape(room.dataset)}</b>'
+        f" · model <b>{escape(room.model_name)}</b> · as of {room.generated_at:%Y-%m-%d %H:%M:%S} UTC"
+        f' · <a href="api/summary?dataset={quote(room.dataset)}">JSON</a></p>'
     )
+    return document(title, "\n".join([header, f"<nav>{nav}</nav>", *sections]))
 
 
 def _section(anchor: str, heading: str, content: T | Unavailable, render: Callable[[T], str]) -> str:
-    body = (
-        f'<p class="missing">{escape(content.reason)}</p>'
-        if isinstance(content, Unavailable)
-        else render(content)
-    )
+    body = missing(content.reason) if isinstance(content, Unavailable) else render(content)
     return f'<section id="{anchor}"><h2>{escape(heading)}</h2>\n{body}\n</section>'
 
 
@@ -103,7 +96,7 @@ def _validations(rows: list[ValidationRow]) -> str:
     return _table(header, body)
 
 
-def _drift(series: list[DriftSeries]) -> str:
+def _drift(series: list[DriftSeries], dataset: str) -> str:
     runs = sorted({p.run_id for s in series for p in s.points})
     latest = [s for s in series if s.latest.status != "ok"]
     summary = f"{len(series)} features over {len(runs)} runs; newest verdicts not ok: " + (
@@ -111,7 +104,15 @@ def _drift(series: list[DriftSeries]) -> str:
         or "none"
     )
     charts = "\n".join(drift_chart(s) for s in series)
-    return f'<p class="meta">{summary}</p>\n<div class="charts">\n{charts}\n</div>'
+    newest = sorted({(p.at, p.run_id) for s in series for p in s.points}, reverse=True)[:REPORT_LINKS]
+    reports = ", ".join(
+        f'<a href="drift/{quote(run, safe="")}?dataset={quote(dataset, safe="")}">{escape(run)}</a>'
+        for _, run in newest
+    )
+    return (
+        f'<p class="meta">{summary}</p>\n<p class="meta run-reports">report of a run: {reports}</p>\n'
+        f'<div class="charts">\n{charts}\n</div>'
+    )
 
 
 def _champion(view: ChampionView) -> str:
@@ -192,8 +193,11 @@ def _slices(rows: Sequence[SliceRow]) -> str:
 
 
 def _live(view: LiveView) -> str:
-    rows = [[escape(k), escape(v)] for k, v in view.fields]
-    return f"<p>live run <b>{escape(view.run)}</b></p>\n" + _table(["field", "value"], rows)
+    return f"<p>live run <b>{escape(view.run)}</b></p>\n" + render_live_fields(view.fields)
+
+
+def _quantiles(room: ControlRoom) -> str:
+    return render_forecast(room.dataset, room.entity, room.forecast)
 
 
 def _realized(view: RealizedView) -> str:
@@ -219,23 +223,3 @@ def _realized(view: RealizedView) -> str:
         f'<p class="meta">{said}</p>\n<p class="meta">{escape(lines)}</p>\n'
         f'<div class="charts">\n{charts}\n</div>\n' + _table(header, rows)
     )
-
-
-def _external(url: str, label: str) -> str:
-    """A link out of the page (MLflow), in a new tab: MLflow's UI may refuse to be framed."""
-    return f'<a href="{escape(url)}" target="_blank" rel="noopener">{escape(label)}</a>'
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A table of already-escaped cells."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _num(value: Any, spec: str = ".4g") -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, int):
-        return f'<span class="num">{value}</span>'
-    return f'<span class="num">{format(value, spec)}</span>'

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from fti.credentials import redact_text
+from fti.ui.quantiles_view import EntityForecast, forecast_rows
 from fti.ui.realized_view import realized_view
+from fti.ui.training_view import training_view
 from fti.ui.views import (
     ChampionRecord,
     ControlRoom,
@@ -32,6 +34,7 @@ from fti.ui.views import (
 )
 
 if TYPE_CHECKING:
+    from fti.cache.client import LiveRun, PredictionClient
     from fti.settings import Settings
     from fti.store import FeatureStore
     from fti.store.history import ValidationRecord
@@ -63,8 +66,12 @@ def gather(
     redis_url: Callable[[], str | None],
     last_validations: int = 10,
     last_drift_runs: int = 30,
+    entity: str = "",
 ) -> ControlRoom:
-    """Everything the page shows of one data set, each section from its own source (Redis asked last)."""
+    """Everything the page shows of one data set, each section from its own source (Redis asked last);
+    with ``entity``, also that entity's live forecast."""
+    record = champion(settings, dataset)
+    prefix = settings.cache_prefix(dataset)
     return ControlRoom(
         dataset=dataset,
         datasets=datasets(settings),
@@ -72,11 +79,14 @@ def gather(
         generated_at=datetime.now(UTC),
         validations=validation_rows(validations(settings, dataset, last_validations), dataset),
         drift=drift_series(drift_rows(settings, dataset, last_drift_runs), dataset),
-        champion=champion_view(champion(settings, dataset)),
-        live=live_view(live(redis_url, settings.cache_prefix(dataset))),
+        champion=champion_view(record),
+        live=live_view(live(redis_url, prefix)),
         realized=realized_view(
             *realized(settings, dataset), settings.decay_warn, settings.decay_fail, dataset
         ),
+        training=training_view(record, settings.split_drift_threshold),
+        entity=entity,
+        forecast=entity_forecast(redis_url, prefix, entity) if entity else None,
     )
 
 
@@ -177,12 +187,23 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
             f"no champion yet: model {settings.model_name(dataset)!r} has no version with the alias "
             f"{registry.CHAMPION!r} (training_pipeline's promote task sets it)"
         )
-    links = registry.mlflow_links(settings.mlflow_ui_url, client.get_run(ref.run_id).info.experiment_id, ref)
+    run = client.get_run(ref.run_id)
+    links = registry.mlflow_links(settings.mlflow_ui_url, run.info.experiment_id, ref)
     try:
         analysis: dict[str, Any] | Unavailable = _analysis(uri, ref.run_id)
     except Exception as exc:  # noqa: BLE001 - a missing artifact is shown, the champion still is
         analysis = Unavailable(f"run {ref.run_id} has no readable {ANALYSIS_FILE}: {exc}")
-    return ChampionRecord(ref.name, ref.version, ref.run_id, links["run"], links["model_version"], analysis)
+    return ChampionRecord(
+        ref.name,
+        ref.version,
+        ref.run_id,
+        links["run"],
+        links["model_version"],
+        analysis,
+        run_started=_from_ms(run.info.start_time),
+        run_ended=_from_ms(run.info.end_time),
+        run_metrics={str(k): float(v) for k, v in run.data.metrics.items()},
+    )
 
 
 @degrades("Redis")
@@ -207,6 +228,69 @@ def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | N
         client.close()
 
 
+@degrades("Redis")
+def entity_forecast(
+    redis_url: Callable[[], str | None], prefix: str, entity: str
+) -> EntityForecast | Unavailable:
+    """The live run's point forecast and quantiles of ``entity`` for each period of its horizon, read
+    through :class:`~fti.cache.client.PredictionClient` (the HTTP service's reader)."""
+    from fti.cache.client import CacheRefused, CacheUnavailable, LiveRun, PredictionClient, lookup_connection
+
+    url = redis_url()
+    if not url:
+        return Unavailable(
+            f"Redis not configured: add the Airflow connection fti_redis_reader or set {REDIS_URL_ENV}"
+        )
+    try:
+        client = lookup_connection(url, LOOKUP_TIMEOUT_S)
+    except CacheRefused as exc:
+        return Unavailable(f"Redis refuses: {exc}")
+    except CacheUnavailable as exc:
+        return Unavailable(f"Redis unreachable: {exc}")
+    try:
+        reader = PredictionClient(client, prefix)
+        meta = reader.live()
+        if not meta:
+            return Unavailable("nothing is live in Redis yet (batch_inference publishes a run)")
+        run = LiveRun.from_meta(meta["run"], meta)
+        return _forecast_of(reader, run, entity)
+    finally:
+        client.close()
+
+
+def _forecast_of(reader: PredictionClient, run: LiveRun, entity: str) -> EntityForecast | Unavailable:
+    """Each period of ``run``'s horizon looked up for ``entity``; Unavailable with the reader's reason
+    when it has none at all (not in the run)."""
+    from fti.cache.client import PredictionNotFound
+
+    cal = run.calendar
+    start = cal.index(cal.parse(run.first_period))
+    periods = [cal.format(cal.start(start + i)) for i in range(run.horizon)]
+    found, reason = {}, ""
+    for period in periods:
+        try:
+            hit = reader.prediction(entity, period)
+        except PredictionNotFound as exc:  # NaN for that period: its row shows dashes
+            reason = str(exc)
+            continue
+        found[period] = (hit.value, hit.quantiles)
+    if not found:
+        return Unavailable(reason)
+    rows = forecast_rows(periods, found, run.quantiles)
+    return EntityForecast(entity, run.run, run.meta.get("model_version"), run.quantiles, rows)
+
+
+@degrades("the feature store's drift history")
+def run_drift_rows(settings: Settings, dataset: str, run_id: str) -> list[dict[str, Any]] | Unavailable:
+    """The drift scores recorded for one inference run of the data set, as plain rows."""
+    store = _store(settings)
+    if isinstance(store, Unavailable):
+        return store
+    history = store.drift_history(dataset)
+    rows: list[dict[str, Any]] = history[history["run_id"] == run_id].to_dict("records")
+    return rows
+
+
 def redis_url_from_env() -> str | None:
     """``FTI_REDIS_URL``, or None when unset or empty."""
     return os.environ.get(REDIS_URL_ENV) or None
@@ -221,6 +305,11 @@ def _analysis(tracking_uri: str, run_id: str) -> dict[str, Any]:
         path = mlflow.MlflowClient(tracking_uri).download_artifacts(run_id, ANALYSIS_FILE, tmp)
         document: dict[str, Any] = json.loads(Path(path).read_text())
     return document
+
+
+def _from_ms(stamp: int | None) -> datetime | None:
+    """An MLflow time (milliseconds since the epoch, None while a run is open) as a UTC datetime."""
+    return datetime.fromtimestamp(stamp / 1000, UTC) if stamp else None
 
 
 def _store(settings: Settings) -> FeatureStore | Unavailable:

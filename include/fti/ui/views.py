@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fti.store.history import ValidationRecord
+    from fti.ui.quantiles_view import EntityForecast
     from fti.ui.realized_view import RealizedView
+    from fti.ui.training_view import TrainingView
 
 #: Metadata of the live run shown first, in this order; the other fields follow by name.
 LIVE_FIELDS = (
@@ -104,6 +106,10 @@ class ChampionRecord:
     run_url: str
     model_url: str
     analysis: dict[str, Any] | Unavailable
+    run_started: datetime | None = None
+    run_ended: datetime | None = None
+    run_metrics: dict[str, float] = field(default_factory=dict)
+    """The run's logged metrics (``training_s``, ``split_drift_*``...)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,11 @@ class ControlRoom:
     champion: ChampionView | Unavailable
     live: LiveView | Unavailable
     realized: RealizedView | Unavailable = field(default_factory=lambda: Unavailable("not gathered"))
+    training: TrainingView | Unavailable = field(default_factory=lambda: Unavailable("not gathered"))
+    entity: str = ""
+    """The entity asked for in the page's picker ("" when none)."""
+    forecast: EntityForecast | Unavailable | None = None
+    """The live quantiles of the entity asked for (None: no entity asked)."""
 
 
 def validation_rows(
@@ -271,7 +282,7 @@ def to_json(value: Any) -> Any:
     datetimes become ISO text and NaN or infinite numbers null.
     """
     if isinstance(value, ControlRoom):
-        sections = ("validations", "drift", "champion", "live", "realized")
+        sections = ("validations", "drift", "champion", "live", "realized", "training")
         plain = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {**plain, **{name: section_json(getattr(value, name)) for name in sections}}
     if isinstance(value, Unavailable):

@@ -1,12 +1,15 @@
 // A user's walk through the Airflow 3 UI: log in, find feature_pipeline in the DAG list, unpause it,
 // trigger it from its trigger dialog (param `day` left empty), watch the run succeed, then open the
-// project's plugin page /fti/ and find the run among the validations. A screenshot per step.
+// project's plugin page /fti/ and find the run among the validations; then read the control room's
+// additions: the labelled live metadata, one entity's live quantiles (typed into the entity picker),
+// the run's validation document as a table, and a batch run's drift report page. A screenshot per step.
 //
 // Driven by tests/e2e/test_browser_ui.py; run by hand against `make run` with
 //   BASE_URL=http://127.0.0.1:8080 USERNAME=admin PASSWORD=... ARTIFACTS=test-artifacts/browser \
 //   CHROMIUM=/usr/bin/chromium node tests/e2e/browser/ui_walkthrough.mjs
 // Environment: BASE_URL, USERNAME, PASSWORD, ARTIFACTS (screenshot folder), CHROMIUM (the browser),
-// DAG_ID (default feature_pipeline), RUN_TIMEOUT_S (default 600).
+// DAG_ID (default feature_pipeline), RUN_TIMEOUT_S (default 600), ENTITY (an entity of the live run),
+// DRIFT_RUN (a batch_inference run id with recorded drift scores).
 // Prints `screenshot: <path>` per step and `run_id: <id>` once triggered; exits 1 on the first failure
 // (after a screenshot named failure.png).
 //
@@ -30,6 +33,8 @@ const ARTIFACTS = path.resolve(env('ARTIFACTS'));
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 const DAG_ID = env('DAG_ID', 'feature_pipeline__online_retail');
 const RUN_TIMEOUT_MS = Number(env('RUN_TIMEOUT_S', '600')) * 1000;
+const ENTITY = env('ENTITY');
+const DRIFT_RUN = env('DRIFT_RUN');
 // The machine's network is closed: without the background-networking flag chromium keeps dialling out.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
@@ -96,12 +101,23 @@ async function runState(page, runId) {
   return (await badge.innerText()).trim().toLowerCase();
 }
 
+async function polledState(page, runId) {
+  // On 2 busy cores a reload of the runs list can outlast the page timeout: ask again at the next poll.
+  try {
+    return await runState(page, runId);
+  } catch (error) {
+    if (error.name !== 'TimeoutError') throw error;
+    console.log(`runs list slow to answer (${error.message.split('\n')[0]}); polling again`);
+    return 'unknown';
+  }
+}
+
 async function waitForSuccess(page, runId) {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
-  let state = await runState(page, runId);
+  let state = await polledState(page, runId);
   while (!['success', 'failed'].includes(state) && Date.now() < deadline) {
     await page.waitForTimeout(5000);
-    state = await runState(page, runId);
+    state = await polledState(page, runId);
   }
   await screenshot(page, `runs-list-${state.replace(/\W+/g, '-')}`);
   if (state !== 'success') throw new Error(`run ${runId} of ${DAG_ID} is ${state} in the UI, not success`);
@@ -119,7 +135,7 @@ async function checkPluginPage(page, runId) {
   if (!response || response.status() !== 200) {
     throw new Error(`GET /fti/ answered ${response ? response.status() : 'nothing'}`);
   }
-  for (const id of ['validations', 'drift', 'champion', 'live']) {
+  for (const id of ['validations', 'drift', 'champion', 'training', 'live', 'quantiles', 'realized']) {
     if ((await page.locator(`section#${id}`).count()) === 0) {
       await screenshot(page, 'fti-plugin-incomplete');
       throw new Error(`the plugin page /fti/ has no section id="${id}"`);
@@ -127,7 +143,50 @@ async function checkPluginPage(page, runId) {
   }
   await page.locator('p.datasets').getByText(dataset, { exact: true }).first().waitFor();
   await page.locator('section#validations').getByText(runId, { exact: false }).first().waitFor();
+  // The live metadata reads as labels, not raw field names.
+  await page.locator('section#live table.live-meta').getByText('Model version', { exact: true }).waitFor();
   await screenshot(page, 'fti-plugin');
+}
+
+async function checkEntityForecast(page) {
+  // The entity picker is a plain GET form: type an entity, get its P10/P50/P90 and point per period.
+  const section = page.locator('section#quantiles');
+  await section.getByLabel('entity').fill(ENTITY);
+  await section.getByRole('button', { name: 'Show forecast' }).click();
+  const table = page.locator('section#quantiles table.entity-forecast');
+  await table.waitFor();
+  for (const column of ['P10', 'P50', 'P90', 'point forecast']) {
+    await table.getByRole('columnheader', { name: column, exact: true }).waitFor();
+  }
+  const rows = await table.locator('tbody tr').count();
+  if (rows === 0) throw new Error(`the forecast of ${ENTITY} has no rows`);
+  await section.scrollIntoViewIfNeeded();
+  await screenshot(page, 'fti-entity-forecast');
+}
+
+async function checkValidationDocument(page, runId) {
+  // The run's "document" link opens the validation as a table, not raw JSON.
+  const dataset = DAG_ID.split('__')[1];
+  await page.goto(`${BASE_URL}/fti/?dataset=${encodeURIComponent(dataset)}`);
+  const row = page.locator('section#validations tr').filter({ hasText: runId }).first();
+  await row.getByRole('link', { name: 'document' }).click();
+  await page.waitForURL(/\/fti\/validations\//);
+  const table = page.locator('table.expectations').first();
+  for (const column of ['expectation', 'column', 'success', 'observed value']) {
+    await table.getByRole('columnheader', { name: column, exact: true }).waitFor();
+  }
+  await screenshot(page, 'fti-validation-document');
+}
+
+async function checkDriftReport(page) {
+  // A batch run's report link in the drift section opens that run's page: distances vs thresholds, verdict.
+  const dataset = DAG_ID.split('__')[1];
+  await page.goto(`${BASE_URL}/fti/?dataset=${encodeURIComponent(dataset)}`);
+  await page.locator('section#drift p.run-reports').getByRole('link', { name: DRIFT_RUN, exact: true }).click();
+  await page.waitForURL(/\/fti\/drift\//);
+  await page.locator('table.run-drift').getByRole('columnheader', { name: 'JS distance' }).waitFor();
+  await page.locator('p.verdict').getByText(/^drift (ok|warn|fail): /).waitFor();
+  await screenshot(page, 'fti-drift-report');
 }
 
 async function main() {
@@ -142,6 +201,9 @@ async function main() {
     const runId = await trigger(page);
     await waitForSuccess(page, runId);
     await checkPluginPage(page, runId);
+    await checkEntityForecast(page);
+    await checkValidationDocument(page, runId);
+    await checkDriftReport(page);
   } catch (error) {
     await screenshot(page, 'failure').catch(() => {});
     console.error(`ui walkthrough failed at ${page.url()}: ${error.stack ?? error}`);

@@ -32,6 +32,8 @@ pytestmark = pytest.mark.integration
 AS_OF = datetime(2030, 1, 1)
 """After every commit of the fixture store: the whole store is visible."""
 RUN_METRICS = {
+    "training_s",
+    "split_drift_threshold",
     "test_wape",
     "test_rmse",
     "test_mae",
@@ -87,6 +89,7 @@ def test_registered_version_carries_lineage_metrics_and_analysis(
 
     run = client.get_run(trained.run_id)
     assert RUN_METRICS <= set(run.data.metrics), RUN_METRICS - set(run.data.metrics)
+    assert run.data.metrics["training_s"] > 0  # the run is opened only to log: its duration is not the fit's
     artifacts = {a.path for a in client.list_artifacts(trained.run_id, "analysis")}
     assert {"analysis/predicted_vs_actual.png", "analysis/feature_importance.png"} <= artifacts
     assert "analysis/analysis.json" in artifacts and "analysis/lineage.json" in artifacts

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -52,15 +53,15 @@ from airflow.api_fastapi.core_api.routes.public.extra_links import get_extra_lin
 from airflow.models import DagRun
 from airflow.utils.session import create_session
 
-bag, found = create_dag_bag(), {}
+bag, found, runs = create_dag_bag(), {}, {}
 with create_session() as session:
     for key in sys.argv[1:]:
         dag_id, task_id = key.split(".")
-        run_id = session.scalar(select(DagRun.run_id).where(DagRun.dag_id == dag_id))
+        run_id = runs[dag_id] = session.scalar(select(DagRun.run_id).where(DagRun.dag_id == dag_id))
         found[key] = get_extra_links(
             dag_id=dag_id, dag_run_id=run_id, task_id=task_id, session=session, dag_bag=bag
         ).extra_links
-print(json.dumps(found))
+print(json.dumps({"links": found, "runs": runs}))
 """
 
 # Stand-ins for the three generated pipelines of data sets: same DAG and task ids (<pipeline>__<data
@@ -209,7 +210,9 @@ def test_task_buttons_come_from_the_real_xcoms_of_their_tasks_only(tmp_path: Pat
         "feature_pipeline__car_parks.validate_raw",
         "batch_inference__store_sales.check_inputs",
     ]
-    found = python(project, _EXTRA_LINKS, *tasks)
+    answer = python(project, _EXTRA_LINKS, *tasks)
+    found, inference_run = answer["links"], answer["runs"]["batch_inference__store_sales"]
+    drift_report = f"http://airflow.example/fti/drift/{quote(inference_run, safe='')}?dataset=store_sales"
 
     none = {
         "Drift report": None,
@@ -231,6 +234,6 @@ def test_task_buttons_come_from_the_real_xcoms_of_their_tasks_only(tmp_path: Pat
         },
         "batch_inference__store_sales.check_inputs": {
             **none,
-            "Drift report": "http://airflow.example/fti/?dataset=store_sales#drift",
+            "Drift report": drift_report,  # that run's page: check_inputs records drift under its run id
         },
     }
