@@ -91,7 +91,7 @@ def skip_if(reason: str | None) -> None:
     The step that decided has logged the reason in full; the skip repeats only its start.
     """
     if reason:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         raise AirflowSkipException(reason.split(":")[0])
 
