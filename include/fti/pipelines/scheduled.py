@@ -60,7 +60,7 @@ def feature_skip(
     return (
         f"scheduled run of {spec.name} partition {', '.join(d.isoformat() for d in partitions)} skipped: "
         f"its raw data has not landed in {folder} ({files}); {newest}. Land it with "
-        f"`fti data land --dataset {spec.name} FILE...` (the next scheduled run picks it up), or trigger "
+        f"`fti data land --dataset {spec.name} FILE...`, then clear this run, or trigger "
         f"feature_pipeline__{spec.name} manually: without `partition` it commits every landed partition "
         "the store lacks."
     )
