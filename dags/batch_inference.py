@@ -5,7 +5,8 @@ One DAG per data-set spec. Predicts every entity for each forecast period from t
 and publishes the batch to Redis (prefix `fti:<env>:<data set>`), where it goes live in one atomic step.
 
 1. **resolve_champion** pins the `champion` version once: the whole run uses it, even if the alias
-   moves meanwhile.
+   moves meanwhile. A scheduled run skips (and every task after it) while there is no champion; a
+   manual run fails then, naming what to do.
 2. **check_inputs** reads the newest committed partition; its last period is the forecast origin.
    It checks that the known-future covariates of every forecast period have landed, that the model
    inputs are the champion's signature, and the drift of every feature against the champion's
@@ -45,13 +46,17 @@ def batch_inference(spec: Any) -> DAG:
     )
     def pipeline() -> None:
         @task
-        def resolve_champion() -> dict[str, Any]:
-            """Pin the champion version (and the store read time) for the whole run."""
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+        def resolve_champion(**context: Any) -> dict[str, Any]:
+            """Pin the champion version (and the store read time) for the whole run; a scheduled run
+            skips while there is no champion."""
+            from fti_airflow.wiring import fail_fast, skip_if, task_resources, task_spec
 
+            from fti.pipelines.inference import no_champion
             from fti.pipelines.inference import resolve_champion as resolve
 
-            return fail_fast(resolve)(task_resources(), fail_fast(task_spec)(spec.name)).to_xcom()
+            resources, loaded = task_resources(), fail_fast(task_spec)(spec.name)
+            skip_if(fail_fast(no_champion)(resources, loaded, context["dag_run"].run_type))
+            return fail_fast(resolve)(resources, loaded).to_xcom()
 
         @task
         def check_inputs(model: dict[str, Any], **context: Any) -> dict[str, Any]:

@@ -6,7 +6,9 @@ set's landing folder into features in the feature store.
 
 1. **plan_partitions**: a scheduled or backfill run processes the partition (a day, a week or a
    month: the grain's) of its data interval; a manual run the `partition` param, or, without one,
-   every landed partition with a full look-back that the store has not committed yet.
+   every landed partition with a full look-back that the store has not committed yet. A scheduled
+   run whose partition's raw files have not landed ends here as skipped (the log says which files,
+   the newest landed partition and what to do); every task after it is skipped, nothing is written.
 2. **validate_raw**: checks that every file the run reads (its partitions and their look-back) has
    landed, naming all that have not; reads them once, validates them with the spec's raw suite
    (Great Expectations) and records the result; stages the validated rows. Nothing is committed if
@@ -63,19 +65,19 @@ def feature_pipeline(spec: Any) -> DAG:
     def pipeline() -> None:
         @task
         def plan_partitions(**context: Any) -> list[str]:
-            """Decide which partitions this run processes (see the DAG docs)."""
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+            """Decide which partitions this run processes (see the DAG docs); a scheduled run whose
+            partition has not landed skips."""
+            from fti_airflow.wiring import fail_fast, skip_if, task_resources, task_spec
 
             from fti.pipelines.feature import plan_partitions as plan
+            from fti.pipelines.feature import waiting_for_data
 
+            resources, loaded = task_resources(), fail_fast(task_spec)(spec.name)
+            requested, run_type = context["params"].get("partition"), context["dag_run"].run_type
             interval = context.get("data_interval_start")
-            days = fail_fast(plan)(
-                task_resources(),
-                fail_fast(task_spec)(spec.name),
-                context["params"].get("partition"),
-                context["dag_run"].run_type,
-                interval.date() if interval is not None else None,
-            )
+            start = interval.date() if interval is not None else None
+            days = fail_fast(plan)(resources, loaded, requested, run_type, start)
+            skip_if(fail_fast(waiting_for_data)(resources, loaded, run_type, requested, days))
             return [d.isoformat() for d in days]
 
         @task

@@ -5,7 +5,11 @@ One DAG per data-set spec. Retrains the data set's model on a point-in-time snap
 store and lets it replace the champion only when it is better.
 
 1. **check_inputs**: the MLflow registry answers, the feature-set version exists, the snapshot is
-   large enough and has the spec's columns. Nothing is logged or registered when this fails.
+   large enough and has the spec's columns. Nothing is logged or registered when this fails. A
+   scheduled run skips (and every task after it) when there is nothing new to learn: no feature
+   partition is committed yet, or the snapshot and the spec are those the champion or the newest
+   version was trained on, and no retraining request is pending. Manual and Asset-triggered runs
+   always train.
 2. **train_and_register**: split by time (train / validation / test, gap + horizon periods apart),
    optionally tune (bounded by `FTI_TUNE_TRIALS` / `FTI_TUNE_MINUTES`), fit the Pipeline, analyse it
    (overall, per slice, against the baselines, train/validation/test drift), log plots and lineage
@@ -74,17 +78,19 @@ def training_pipeline(spec: Any) -> DAG:
     def pipeline() -> None:
         @task
         def check_inputs(**context: Any) -> dict[str, Any]:
-            """Registry reachable, version known, snapshot big enough and usable: fail before any write."""
-            from fti_airflow.wiring import fail_fast, task_resources, task_spec
+            """Registry reachable, version known, snapshot big enough and usable: fail before any write.
+            A scheduled run with nothing new to learn skips."""
+            from fti_airflow.wiring import fail_fast, skip_if, task_resources, task_spec
 
             from fti.pipelines.realized import consume_retraining
             from fti.pipelines.training import check_inputs as check
-            from fti.pipelines.training import parse_request
+            from fti.pipelines.training import nothing_new, parse_request
 
-            loaded = fail_fast(task_spec)(spec.name)
+            resources, loaded = task_resources(), fail_fast(task_spec)(spec.name)
             request = fail_fast(parse_request)(context["params"], loaded)
-            checked = fail_fast(check)(task_resources(), loaded, request)
-            consume_retraining(task_resources(), loaded, context["run_id"])
+            skip_if(fail_fast(nothing_new)(resources, loaded, request, context["dag_run"].run_type))
+            checked = fail_fast(check)(resources, loaded, request)
+            consume_retraining(resources, loaded, context["run_id"])
             return checked
 
         @task

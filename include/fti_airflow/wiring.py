@@ -85,6 +85,17 @@ def fail_fast(function: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def skip_if(reason: str | None) -> None:
+    """End the task as skipped (its downstream tasks too, no retry) when ``reason`` is given.
+
+    The step that decided has logged the reason in full; the skip repeats only its start.
+    """
+    if reason:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(reason.split(":")[0])
+
+
 def task_spec(dataset: str) -> DatasetSpec:
     """The data set's spec, loaded in full now (a task judges the spec as it is when it runs)."""
     from fti.specs import load_dataset

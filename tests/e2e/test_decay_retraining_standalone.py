@@ -90,7 +90,7 @@ def test_a_failing_decay_verdict_triggers_exactly_one_training_through_the_asset
     standalone, published = airflow
     api = standalone.api
     api.unpause(TRAINING)
-    api.unpause(FEATURES)  # its scheduled run of this week fails at once: no raw data of 2026
+    api.unpause(FEATURES)  # its scheduled run of this week skips at once: no raw data of 2026
     run_id = api.trigger(FEATURES)
     api.wait_for_run(FEATURES, run_id, timeout=RUN_TIMEOUT_S)
 

@@ -60,8 +60,8 @@ class AirflowStandalone:
             ``FTI_VAR_DIR``; the raw data must land in ``home/var/raw``.
         extra_env: more environment for every Airflow process (and so every task).
         scheduled_runs: whether the scheduler creates scheduled runs. Off by default: unpausing a
-            DAG would otherwise start a run for the latest interval, which fails on data that ended
-            in 2011 and, with ``max_active_runs=1``, holds the manual run back until its retries end.
+            DAG would otherwise start a run for the latest interval at once, which skips on data that
+            ended in 2011 but, once a test has committed features, trains a model of its own.
         startup_timeout: seconds to wait for the api-server, the scheduler and the dag-processor.
         stop_timeout: seconds between SIGTERM and SIGKILL of the process group.
     """

@@ -85,6 +85,24 @@ def plan_partitions(
     return pending_partitions(resources, spec)
 
 
+def waiting_for_data(
+    resources: Resources, spec: DatasetSpec, run_type: str, requested: str | None, partitions: list[date]
+) -> str | None:
+    """Why a scheduled run skips: its partition's raw data has not landed (None: it runs); see
+    :func:`fti.pipelines.scheduled.feature_skip`."""
+    from fti.data.source import landed_partitions
+    from fti.pipelines.scheduled import feature_skip, skips_when_idle
+
+    if not skips_when_idle(run_type, requested):
+        return None
+    raw_dir = resources.settings.raw_dir
+    assert raw_dir is not None
+    reason = feature_skip(spec, raw_dir, run_type, requested, partitions, landed_partitions(spec, raw_dir))
+    if reason:
+        log.info("%s", reason)
+    return reason
+
+
 def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date], run_id: str) -> RawCheck:
     """Validate every raw row the run reads, record the result, stage the rows (see module docstring).
 

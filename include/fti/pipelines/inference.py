@@ -87,6 +87,25 @@ def resolve_champion(resources: Resources, spec: DatasetSpec) -> PinnedModel:
     return pinned
 
 
+def no_champion(resources: Resources, spec: DatasetSpec, run_type: str) -> str | None:
+    """Why a scheduled run skips: there is no champion yet (None: it runs); see
+    :func:`fti.pipelines.scheduled.inference_skip`."""
+    from fti.pipelines.scheduled import inference_skip, skips_when_idle
+
+    if not skips_when_idle(run_type):
+        return None
+    try:
+        champion: str | None = registry.resolve_alias(
+            resources.registry, resources.model_name(spec), registry.CHAMPION
+        ).version
+    except registry.ModelNotFound:
+        champion = None
+    reason = inference_skip(spec.name, run_type, champion)
+    if reason:
+        log.info("%s", reason)
+    return reason
+
+
 def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, run_id: str) -> CheckedInputs:
     """Known-future completeness, schema and drift of tonight's inputs; drift scores are recorded.
 

@@ -20,6 +20,7 @@ from fti.contracts import GateVerdict, Lineage, TrainedModel, TrainingRequest
 from fti.features.model_inputs import LABEL
 from fti.features.schema import model_inputs
 from fti.logs import step
+from fti.pipelines.scheduled import SnapshotKey
 from fti.registry import mlflow_registry as registry
 from fti.training.evaluation import analyse_split, evaluation_rows, score_on_window
 from fti.training.lineage import build_lineage, code_version, lineage_document
@@ -89,6 +90,47 @@ def check_inputs(resources: Resources, spec: DatasetSpec, request: TrainingReque
         summary["test_rows"],
     )
     return summary
+
+
+def nothing_new(
+    resources: Resources, spec: DatasetSpec, request: TrainingRequest, run_type: str
+) -> str | None:
+    """Why a scheduled run skips (:func:`fti.pipelines.scheduled.training_skip`); None: it trains.
+
+    Reads the snapshot only for a scheduled run without a pending retraining request.
+    """
+    from fti.pipelines.scheduled import skips_when_idle, training_skip
+    from fti.training.snapshot import FeatureSetVersionNotFound
+    from fti.training.split import NotEnoughData
+
+    if not skips_when_idle(run_type):
+        return None
+    pending = len(resources.store.retrain_requests(spec.name, pending_only=True))
+    if pending:
+        return None
+    try:
+        snapshot = take_snapshot(resources.store, spec, request)
+    except (NotEnoughData, FeatureSetVersionNotFound):
+        key = None
+    else:
+        key = SnapshotKey(snapshot.checksum, spec.source_sha256 or "none", snapshot.start, snapshot.end)
+    reason = training_skip(spec.name, run_type, pending, key, trained_on(resources, spec))
+    if reason:
+        log.info("%s", reason)
+    return reason
+
+
+def trained_on(resources: Resources, spec: DatasetSpec) -> dict[str, SnapshotKey]:
+    """What the champion and the newest registered version learnt (by their lineage tags), by label."""
+    found = registry.champion_and_newest(resources.registry, resources.model_name(spec))
+    keys = {}
+    for label, tags in found.items():
+        if not Lineage.missing_tags(tags):
+            lineage = Lineage.from_tags(tags)
+            keys[label] = SnapshotKey(
+                lineage.snapshot_checksum, lineage.spec_sha256, lineage.snapshot_start, lineage.snapshot_end
+            )
+    return keys
 
 
 def tuning_runs(result: TuningResult, metric: str) -> list[registry.ChildRun]:
@@ -267,4 +309,12 @@ def _numeric(values: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
 
 
-__all__ = ["check_inputs", "evaluation_rows", "parse_request", "promote", "split_rows", "train_and_register"]
+__all__ = [
+    "check_inputs",
+    "evaluation_rows",
+    "nothing_new",
+    "parse_request",
+    "promote",
+    "split_rows",
+    "train_and_register",
+]

@@ -250,6 +250,27 @@ def resolve_alias(client: MlflowClient, model_name: str, alias: str) -> ModelRef
     return ModelRef(model_name, str(mv.version), str(mv.run_id))
 
 
+def champion_and_newest(client: MlflowClient, model_name: str) -> dict[str, dict[str, str]]:
+    """The tags of the champion and of the newest version, by label (``champion v3``, ``newest v4``);
+    empty when nothing is registered.
+
+    Raises:
+        RegistryUnavailable: the registry failed to answer.
+    """
+    found: dict[str, dict[str, str]] = {}
+    try:
+        champion: str | None = resolve_alias(client, model_name, CHAMPION).version
+    except ModelNotFound:
+        champion = None
+    versions = {str(v.version): v for v in client.search_model_versions(f"name = '{model_name}'")}
+    if champion is not None and champion in versions:
+        found[f"champion v{champion}"] = dict(versions[champion].tags)
+    newest = max(versions, key=int, default=None)
+    if newest is not None and newest != champion:
+        found[f"newest v{newest}"] = dict(versions[newest].tags)
+    return found
+
+
 def load_model(ref: ModelRef) -> Pipeline:
     """Load exactly the version ``ref`` names (never the alias, which may move meanwhile).
 
