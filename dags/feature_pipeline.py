@@ -123,7 +123,7 @@ def feature_pipeline(spec: Any) -> DAG:
         @task(outlets=[retraining])
         def request_retraining(check: dict[str, Any]) -> int:
             """Update the retraining Asset when the decay verdict made a new request; skipped otherwise."""
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             from fti.contracts import LoopCheck
 

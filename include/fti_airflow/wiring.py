@@ -69,7 +69,7 @@ def fail_fast(function: F) -> F:
 
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from fti.errors import is_permanent
         from fti.logs import quiet_third_party
