@@ -257,11 +257,24 @@ class CheckedInputs(Contract):
     drift: DriftSummary
 
 
+class StagedFile(Contract):
+    """A file one task staged for another: where it is and what the reader must find there."""
+
+    uri: str
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    """SHA-256 of the file's bytes, taken when it was written."""
+    size_bytes: int
+    rows: int
+
+
 class ChunkPlan(Contract):
-    """One mapped ``predict_chunk`` task's share of a run."""
+    """One mapped ``predict_chunk`` task's share of a run: its own staged files, nothing of the others'."""
 
     run: str
-    staging_uri: str
+    inputs: StagedFile
+    """The chunk's origin rows, in bucket order (rows ``start`` .. ``stop - 1`` of the run)."""
+    planned: StagedFile | None = None
+    """Their known-future rows (``horizon`` per entity, same order); None without known-future covariates."""
     first_period: str
     horizon: int
     n_buckets: int

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     var_dir: Path = Field(PROJECT_ROOT / "var", description="Root of all local state.")
     specs_dir: Path | None = Field(None, description="Folder of data-set specs, one YAML file each.")
     raw_dir: Path | None = Field(None, description="Root of the landing folders of every data set.")
-    cache_dir: Path | None = Field(None, description="Where downloads (the demo data) are cached.")
+    cache_dir: Path | None = Field(None, description="Where downloads (demo data, models) are cached.")
     store_uri: str | None = Field(None, description="Root URI of the Parquet feature store.")
     catalog_url: str | None = Field(None, description="SQLAlchemy URL of the feature-store catalog.")
     store_verify: Literal["size", "digest"] = Field(

@@ -7,13 +7,18 @@
    that the known-future covariates of the forecast periods have landed, that the model inputs are
    the champion's signature, and scores drift per feature against the training snapshot's stored
    statistics (every score recorded); any failure stops the run before anything is written.
-3. :func:`plan_run` stages the origin rows in bucket order (one Parquet file, row groups of a chunk)
-   and opens the run's namespace in Redis; each chunk is a slice of that file.
-4. :func:`predict_chunk` (one mapped task per chunk) reads only its slice, predicts every forecast
-   period and writes them; rewriting a chunk writes the same bytes.
-   It also stages the chunk's rows for the prediction log.
+3. :func:`plan_run` reads the partition once, sorts the origin rows in bucket order, stages each
+   chunk's rows (and their known-future rows) as Parquet files of their own, whose SHA-256, size and
+   row count travel in the chunk's :class:`~fti.contracts.ChunkPlan`, and opens the run's namespace
+   in Redis.
+4. :func:`predict_chunk` (one mapped task per chunk) reads only its own files, checked against the
+   plan (``StagedFileCorrupted``), loads the model once per process and host
+   (:mod:`fti.registry.model_cache`), predicts every forecast period and writes them; rewriting a
+   chunk writes the same bytes. It also stages the chunk's rows for the prediction log.
 5. :func:`publish` commits the run's prediction log to the store (:mod:`fti.store.prediction_log`),
-   then makes the run live in one atomic step, only if every chunk is counted.
+   then makes the run live in one atomic step, only if every chunk is counted, and removes the run's
+   staging folder. A run that fails keeps its folder, so a retried or cleared task reads the same
+   files; the folder goes when that run publishes.
 """
 
 from __future__ import annotations
@@ -21,12 +26,19 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fti.contracts import CheckedInputs, ChunkPlan, DriftSummary, Lineage, PinnedModel, Published
+from fti.contracts import (
+    CheckedInputs,
+    ChunkPlan,
+    DriftSummary,
+    Lineage,
+    PinnedModel,
+    Published,
+    StagedFile,
+)
 from fti.features.model_inputs import TARGET_PERIOD
 from fti.features.schema import ENTITY, PERIOD, bins, future_columns, key_columns, model_inputs
 from fti.inference.checks import check_schema, drift_policy, reference_histograms, signature_inputs
@@ -45,7 +57,7 @@ from fti.store.prediction_log import LoggedRun, RunInfo
 from fti.training.intervals import level_names
 
 if TYPE_CHECKING:
-    from sklearn.pipeline import Pipeline
+    import pandas as pd
 
     from fti.resources import Resources
     from fti.settings import Settings
@@ -196,16 +208,7 @@ def plan_run(
     # Chunks are slices of the entities in bucket order: each chunk then fills whole buckets with a
     # few large writes. The order depends only on the entities and the plan.
     ordered = origin.iloc[cache.bucket_order(plan, origin[ENTITY].astype(str).tolist())]
-    uri = resources.store.write_staging(spec.name, airflow_run_id, ORIGIN, ordered, row_group_size=size)
-    if spec.covariates.known_future:
-        # Staged once in the same order (horizon rows per entity), so a chunk reads only its own
-        # entities' known-future rows instead of every forecast partition of the whole run.
-        expanded = forecast_inputs(resources, spec, pinned, ordered[[ENTITY, PERIOD]])
-        names = [c for c in future_columns(spec) if c not in key_columns(spec)]
-        planned = expanded[[ENTITY, TARGET_PERIOD, *names]].rename(columns={TARGET_PERIOD: PERIOD})
-        resources.store.write_staging(
-            spec.name, airflow_run_id, PLANNED, planned, row_group_size=size * horizon
-        )
+    staged = _stage_chunks(resources, spec, pinned, ordered, staging_run(airflow_run_id))
     meta = {
         "dataset": spec.name,
         "grain": spec.time.grain.value,
@@ -222,45 +225,66 @@ def plan_run(
         "quantiles": ",".join(level_names(levels)) if levels else "",
     }
     cache.begin_run(client, resources.cache_prefix(spec), plan, meta, ttl_s=_ttl_s(settings))
-    starts = range(0, n, size)
     return [
         ChunkPlan(
             run=run,
-            staging_uri=uri,
+            inputs=inputs,
+            planned=planned,
             first_period=checked.first_period,
             horizon=horizon,
             n_buckets=plan.n_buckets,
             values_per_period=plan.values_per_period,
             expected_predictions=n * horizon,
-            chunks_total=len(starts),
-            chunk_id=f"{i // size:05d}",
-            start=i,
-            stop=min(i + size, n),
+            chunks_total=len(staged),
+            chunk_id=f"{i:05d}",
+            start=i * size,
+            stop=min((i + 1) * size, n),
         )
-        for i in starts
+        for i, (inputs, planned) in enumerate(staged)
     ]
 
 
-@lru_cache(maxsize=2)
-def _loaded_model(name: str, version: str, run_id: str) -> Pipeline:
-    """The pinned model, loaded once per process (a worker running several chunks loads it once)."""
-    return registry.load_model(registry.ModelRef(name, version, run_id))
+def staging_run(airflow_run_id: str) -> str:
+    """The run's folder in the store's staging area (apart from a feature run of the same id)."""
+    return f"inference__{airflow_run_id}"
+
+
+def _stage_chunks(
+    resources: Resources, spec: DatasetSpec, pinned: PinnedModel, ordered: pd.DataFrame, run: str
+) -> list[tuple[StagedFile, StagedFile | None]]:
+    """Stage each chunk's origin rows (and their known-future rows) as files of their own, once."""
+    store, size, horizon = resources.store, resources.settings.inference_chunk_entities, spec.forecast.horizon
+    planned = None
+    if spec.covariates.known_future:
+        # In the same order (horizon rows per entity), so a chunk reads only its own entities'
+        # known-future rows instead of every forecast partition of the whole run.
+        expanded = forecast_inputs(resources, spec, pinned, ordered[[ENTITY, PERIOD]])
+        names = [c for c in future_columns(spec) if c not in key_columns(spec)]
+        planned = expanded[[ENTITY, TARGET_PERIOD, *names]].rename(columns={TARGET_PERIOD: PERIOD})
+    staged = []
+    for i, start in enumerate(range(0, len(ordered), size)):
+        inputs = store.stage(spec.name, run, f"{ORIGIN}-{i:05d}", ordered.iloc[start : start + size])
+        future = None
+        if planned is not None:
+            rows = planned.iloc[start * horizon : (start + size) * horizon]
+            future = store.stage(spec.name, run, f"{PLANNED}-{i:05d}", rows)
+        staged.append((inputs, future))
+    return staged
 
 
 def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, chunk: ChunkPlan) -> int:
     """Predict and write one chunk of entities for every forecast period; returns predictions written."""
     from fti.cache import predictions as cache
+    from fti.registry.model_cache import cached_model
     from fti.training.model import predict_quantiles
 
     store = resources.store
-    part = store.read_staging(chunk.staging_uri, chunk.start, chunk.stop)
-    planned = None
-    if spec.covariates.known_future:
-        uri = chunk.staging_uri.replace(f"/{ORIGIN}.parquet", f"/{PLANNED}.parquet")
-        planned = store.read_staging(uri, chunk.start * chunk.horizon, chunk.stop * chunk.horizon)
+    part = store.read_staged(chunk.inputs)  # raises StagedFileCorrupted unless the bytes plan_run wrote
+    planned = store.read_staged(chunk.planned) if chunk.planned is not None else None
     inputs = forecast_inputs(resources, spec, pinned, part, planned)
     resources.registry  # noqa: B018 - points MLflow at the registry before the model is downloaded
-    pipeline = _loaded_model(pinned.name, pinned.version, pinned.run_id)
+    ref = registry.ModelRef(pinned.name, pinned.version, pinned.run_id)
+    pipeline = cached_model(ref, resources.settings.cache_dir)
     features = inputs[model_inputs(spec)]
     predicted = np.asarray(pipeline.predict(features), dtype="float32").reshape(len(part), chunk.horizon)
     values: np.ndarray = predicted
@@ -270,7 +294,7 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
         values = stacked.reshape(len(part), chunk.horizon, chunk.values_per_period)
     # The log's rows first: a chunk Redis counted always has its rows staged for the log.
     names = level_names(pinned.lineage.levels) if chunk.values_per_period > 1 else []
-    store.write_staging_beside(chunk.staging_uri, _log_name(chunk), log_rows(inputs, values, names))
+    store.write_staging_beside(chunk.inputs.uri, _log_name(chunk), log_rows(inputs, values, names))
     plan = cache.RunPlan(
         chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets, chunk.values_per_period
     )
@@ -319,7 +343,7 @@ def publish(
         ttl_s=_ttl_s(resources.settings),
     )
     resources.store.mark_published(spec.name, first.run)
-    resources.store.delete_staging(spec.name, airflow_run_id)
+    resources.store.delete_staging(spec.name, staging_run(airflow_run_id))
     forgotten = resources.store.prune_prediction_log(spec.name, resources.settings.prediction_log_keep_days)
     log.info("logged %s rows at %s; forgot %s", logged.row_count, logged.uri, forgotten or "no run")
     log.info(
@@ -362,7 +386,7 @@ def log_predictions(
 
     store, first = resources.store, chunks[0]
     try:
-        folder = first.staging_uri.rsplit("/", 1)[0]
+        folder = first.inputs.uri.rsplit("/", 1)[0]
         parts = [store.read_staging(f"{folder}/{_log_name(c)}.parquet") for c in chunks]
     except FileNotFoundError as exc:
         raise PredictionLogIncomplete(f"run {first.run}: a chunk's log rows are missing ({exc})") from exc

@@ -277,20 +277,39 @@ def load_model(ref: ModelRef) -> Pipeline:
     Downloads only the model's saved-pipeline directory, checks its files against the digests the
     version recorded at registration, and rebuilds the Pipeline from JSON and XGBoost's own format:
     no pickle is read, no code of the logged model runs, and no MLflow model environment is needed.
+    (:func:`fti.registry.model_cache.cached_model` does the same, once per process and host.)
 
     Raises:
         ModelIntegrityError: a file differs from its recorded digest, or the version recorded none.
     """
-    import mlflow
-
     from fti.training.serialization import load_pipeline
 
-    recorded = _recorded_digests(ref).under(PIPELINE_FOLDER)
+    recorded = pipeline_digests(ref)
     with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
-        uri = f"{ref.uri}/{PIPELINE_FOLDER}"
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
-        verify_files(local, recorded, uri)
-        return load_pipeline(local)
+        return load_pipeline(download_pipeline(ref, recorded, Path(tmp)))
+
+
+def pipeline_digests(ref: ModelRef) -> ModelDigests:
+    """The digests of the saved-pipeline files that ``ref``'s version recorded at registration.
+
+    Raises:
+        ModelIntegrityError: the version recorded none.
+    """
+    return _recorded_digests(ref).under(PIPELINE_FOLDER)
+
+
+def download_pipeline(ref: ModelRef, recorded: ModelDigests, into: Path) -> Path:
+    """Download ``ref``'s saved-pipeline directory under ``into`` and check it against ``recorded``.
+
+    Raises:
+        ModelIntegrityError: a downloaded file differs from ``recorded``.
+    """
+    import mlflow
+
+    uri = f"{ref.uri}/{PIPELINE_FOLDER}"
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(into)))
+    verify_files(local, recorded, uri)
+    return local
 
 
 def load_pyfunc(ref: ModelRef) -> PyFuncModel:

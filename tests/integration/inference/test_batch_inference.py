@@ -98,21 +98,6 @@ def test_batch_publishes_every_entity_and_period_and_lookups_equal_the_champion(
     ), "publish removes the run's staged inputs"
 
 
-def test_each_chunk_reads_only_its_slice_of_the_staged_inputs(
-    resources: Resources, sales: DatasetSpec
-) -> None:
-    pinned = resolve_champion(resources, sales)
-    checked = check_inputs(resources, sales, pinned, "manual__slices")
-    chunks = plan_run(resources, sales, pinned, checked, "manual__slices")
-
-    slices = [resources.store.read_staging(c.staging_uri, c.start, c.stop) for c in chunks]
-    whole = resources.store.read_staging(chunks[0].staging_uri)
-
-    assert [len(s) for s in slices] == [c.stop - c.start for c in chunks]
-    pd.testing.assert_frame_equal(pd.concat(slices, ignore_index=True), whole)
-    assert whole["entity"].is_unique and len(whole) == checked.entities
-
-
 def test_drift_scores_of_every_run_are_recorded(resources: Resources, sales: DatasetSpec) -> None:
     run_batch(resources, sales, "manual__drift-history")
 
