@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness.standalone import FINISHED, AirflowStandalone, land_demo_slice
+from fti.airflow_rest import FINISHED
+from tests.harness.standalone import AirflowStandalone, land_demo_slice
 
 pytestmark = pytest.mark.e2e
 
