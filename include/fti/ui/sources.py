@@ -34,6 +34,8 @@ from fti.ui.views import (
 )
 
 if TYPE_CHECKING:
+    import redis
+
     from fti.cache.client import LiveRun, PredictionClient
     from fti.settings import Settings
     from fti.store import FeatureStore
@@ -206,10 +208,9 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
     )
 
 
-@degrades("Redis")
-def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | None | Unavailable:
-    """Metadata of the run live under ``prefix`` in the Redis ``redis_url()`` names; None when nothing is."""
-    from fti.cache.client import CacheRefused, CacheUnavailable, live_run, lookup_connection
+def _reader(redis_url: Callable[[], str | None]) -> redis.Redis | Unavailable:
+    """A lookup connection to the Redis ``redis_url()`` names (bounded by the lookup timeout), or why not."""
+    from fti.cache.client import CacheRefused, CacheUnavailable, lookup_connection
 
     url = redis_url()
     if not url:
@@ -217,11 +218,21 @@ def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | N
             f"Redis not configured: add the Airflow connection fti_redis_reader or set {REDIS_URL_ENV}"
         )
     try:
-        client = lookup_connection(url, LOOKUP_TIMEOUT_S)
+        return lookup_connection(url, LOOKUP_TIMEOUT_S)
     except CacheRefused as exc:
         return Unavailable(f"Redis refuses: {exc}")
     except CacheUnavailable as exc:
         return Unavailable(f"Redis unreachable: {exc}")
+
+
+@degrades("Redis")
+def live(redis_url: Callable[[], str | None], prefix: str) -> dict[str, str] | None | Unavailable:
+    """Metadata of the run live under ``prefix`` in the Redis ``redis_url()`` names; None when nothing is."""
+    from fti.cache.client import live_run
+
+    client = _reader(redis_url)
+    if isinstance(client, Unavailable):
+        return client
     try:
         return live_run(client, prefix)
     finally:
@@ -234,19 +245,11 @@ def entity_forecast(
 ) -> EntityForecast | Unavailable:
     """The live run's point forecast and quantiles of ``entity`` for each period of its horizon, read
     through :class:`~fti.cache.client.PredictionClient` (the HTTP service's reader)."""
-    from fti.cache.client import CacheRefused, CacheUnavailable, LiveRun, PredictionClient, lookup_connection
+    from fti.cache.client import LiveRun, PredictionClient
 
-    url = redis_url()
-    if not url:
-        return Unavailable(
-            f"Redis not configured: add the Airflow connection fti_redis_reader or set {REDIS_URL_ENV}"
-        )
-    try:
-        client = lookup_connection(url, LOOKUP_TIMEOUT_S)
-    except CacheRefused as exc:
-        return Unavailable(f"Redis refuses: {exc}")
-    except CacheUnavailable as exc:
-        return Unavailable(f"Redis unreachable: {exc}")
+    client = _reader(redis_url)
+    if isinstance(client, Unavailable):
+        return client
     try:
         reader = PredictionClient(client, prefix)
         meta = reader.live()
