@@ -92,7 +92,8 @@ def figures_of(clock: Clock, states: Mapping[str, int]) -> Figures:
 def clone_env(clone: Path, cache_dir: Path, ports: Mapping[str, int]) -> dict[str, str]:
     """The environment of every command in the clone: its own ports, a shared download cache."""
     redis = f"redis://127.0.0.1:{ports['redis']}/0"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "FTI_", "VIRTUAL_ENV"))}
+    inherited = ("AIRFLOW", "FTI_", "VIRTUAL_ENV", "PYTHONPATH")  # the clone's own code and state only
+    env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
     path = [p for p in env.get("PATH", "").split(os.pathsep) if not p.endswith("/.venv/bin")]
     env.update(
         PATH=os.pathsep.join(path),

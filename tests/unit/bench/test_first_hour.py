@@ -14,11 +14,12 @@ def test_the_clone_gets_its_own_ports_and_connections_and_none_of_this_checkouts
 ) -> None:
     monkeypatch.setenv("AIRFLOW_HOME", "/elsewhere/airflow")
     monkeypatch.setenv("FTI_VAR_DIR", "/elsewhere/var")
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere/include")
     monkeypatch.setenv("PATH", "/work/main/.venv/bin:/usr/bin")
 
     env = first_hour.clone_env(tmp_path / "clone", tmp_path / "cache", {"api": 18080, "redis": 16379})
 
-    assert "AIRFLOW_HOME" not in env and "FTI_VAR_DIR" not in env
+    assert "AIRFLOW_HOME" not in env and "FTI_VAR_DIR" not in env and "PYTHONPATH" not in env
     assert env["PATH"] == "/usr/bin"
     assert env["AIRFLOW__API__PORT"] == "18080" and env["FTI_REDIS_PORT"] == "16379"
     assert env["AIRFLOW_CONN_FTI_REDIS"] == env["FTI_REDIS_URL"] == "redis://127.0.0.1:16379/0"
