@@ -255,11 +255,14 @@ def test_validation_document_is_served_and_an_unknown_id_is_a_404(
     failed = next(v for v in store.validations(FEATURE_SET) if not v.success)
     client = client_for(settings, None)
 
-    assert client.get(f"/validations/{failed.id}").json()["results"] == [
+    assert client.get(f"/api/validations/{failed.id}").json()["results"] == [
         {"expectation": "expect_column_values_to_not_be_null"}
     ]
-    missing = client.get("/validations/0123abcd")
-    assert missing.status_code == 404 and "0123abcd" in missing.json()["detail"]
+    page = client.get(f"/validations/{failed.id}")
+    assert page.status_code == 200 and f"Validation {failed.id}" in page.text
+    for path in ("/api/validations/0123abcd", "/validations/0123abcd"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and "0123abcd" in missing.json()["detail"]
 
 
 def test_a_new_installation_says_what_is_missing_and_creates_nothing(
