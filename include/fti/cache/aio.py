@@ -15,16 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from fti.cache import functions, layout
 from fti.cache.client import (
-    _FOUND,
-    _NOTHING_LIVE,
     LiveRun,
     Prediction,
     PredictionNotFound,
-    _pairs,
     _s,
     check_url,
     live_meta,
     lookup_request,
+    lookup_step,
     prediction_of,
     without_function,
 )
@@ -113,13 +111,11 @@ class AsyncPredictionClient:
             live = self._live
             keys, args = lookup_request(self.prefix, live, entities)
             reply = await fcall_ro(self.client, functions.LOOKUP, self.prefix, keys, args)
-            status = int(reply[0])
-            if status == _FOUND and live is not None:
-                return live, list(reply[1])
-            if status == _NOTHING_LIVE:
-                self._live = None
-                return None
-            self._live = LiveRun.from_meta(_s(reply[1]), _pairs(reply[2]))
+            step = lookup_step(reply, live)
+            if step.live is not live:  # never write back a snapshot another thread has replaced
+                self._live = step.live
+            if step.done:
+                return None if step.live is None else (step.live, step.values)
         raise PredictionNotFound(f"the live run under {self.prefix!r} kept changing during the lookup")
 
 

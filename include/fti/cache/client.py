@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from fti.cache import functions, layout
@@ -356,15 +356,33 @@ class PredictionClient:
         for _ in range(self._ATTEMPTS):
             live = self._live  # one snapshot: another thread may replace it meanwhile
             keys, args = lookup_request(self.prefix, live, entities)
-            reply = fcall_ro(self.client, functions.LOOKUP, self.prefix, keys, args)
-            status = int(reply[0])
-            if status == _FOUND and live is not None:
-                return live, list(reply[1])
-            if status == _NOTHING_LIVE:
-                self._live = None
-                return None
-            self._live = LiveRun.from_meta(_s(reply[1]), _pairs(reply[2]))
+            step = lookup_step(fcall_ro(self.client, functions.LOOKUP, self.prefix, keys, args), live)
+            if step.live is not live:  # never write back a snapshot another thread has replaced
+                self._live = step.live
+            if step.done:
+                return None if step.live is None else (step.live, step.values)
         raise PredictionNotFound(f"the live run under {self.prefix!r} kept changing during the lookup")
+
+
+class LookupStep(NamedTuple):
+    """What one LOOKUP reply means for a reader that asked with the run it knew."""
+
+    live: LiveRun | None
+    """The live run now (None: nothing is live)."""
+    values: list[bytes | None]
+    """The entities' raw values when ``done`` with a live run."""
+    done: bool
+    """False when the run changed: ask again with ``live``."""
+
+
+def lookup_step(reply: Sequence[Any], live: LiveRun | None) -> LookupStep:
+    """Interpret a LOOKUP ``reply`` to a request made with ``live`` (sync and async readers alike)."""
+    status = int(reply[0])
+    if status == _FOUND and live is not None:
+        return LookupStep(live, list(reply[1]), True)
+    if status == _NOTHING_LIVE:
+        return LookupStep(None, [], True)
+    return LookupStep(LiveRun.from_meta(_s(reply[1]), _pairs(reply[2])), [], False)
 
 
 def lookup_request(prefix: str, live: LiveRun | None, entities: Sequence[str]) -> tuple[list[str], list[str]]:
