@@ -157,7 +157,14 @@ def train_and_register(
 
     ``params`` override the model's default parameters (tuning, when asked, starts from them).
     """
-    from fti.training.model import DEFAULT_PARAMS, calibrate, feature_importance, fit, predict_quantiles
+    from fti.training.model import (
+        DEFAULT_PARAMS,
+        calibrate,
+        feature_importance,
+        fit,
+        predict_quantiles,
+        refit,
+    )
     from fti.training.tuning import TuningBudget, tune
 
     started = time.monotonic()  # the MLflow run is opened only to log: its own duration says nothing
@@ -197,8 +204,7 @@ def train_and_register(
     pipeline, fit_rows = held_out, None
     if spec.model.refit:  # evaluated above on held-out windows; the registered model learns them all
         with step(log, "refit", f"every labelled row: {len(rows)} (held-out fit: {len(split.train)})"):
-            pipeline, fit_rows = fit(spec, rows, LABEL, params), len(rows)
-        pipeline.named_steps["model"].offsets_ = held_out.named_steps["model"].offsets_
+            pipeline, fit_rows = refit(spec, held_out, rows, LABEL), len(rows)
     lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version(), fit_rows)
     recorded = {
         **analysis.as_metrics(),

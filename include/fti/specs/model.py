@@ -135,7 +135,11 @@ class Model(Strict):
         (), description="Quantile levels forecast besides the point, e.g. [0.1, 0.5, 0.9]; none: point only."
     )
     refit: bool = Field(
-        True, description="Register a model refitted on every labelled period (evaluated on held-out ones)."
+        True,
+        description=(
+            "Register a model with its point model refitted on all labelled periods "
+            "(evaluated on held-out ones)."
+        ),
     )
 
     @field_validator("quantiles")

@@ -152,13 +152,20 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         """Fit clones of the regressors on the (transformed) target; offsets start at 0.
         ``sample_weight`` weighs the point regressor's rows (the quantiles learn the unweighted
         distribution)."""
-        target = np.asarray(y, dtype="float64")
-        if self.transform == "log1p":
-            target = np.log1p(np.clip(target, 0.0, None))
+        target = self._forward(y)
         self.regressor_ = clone(self.regressor).fit(X, target, sample_weight=sample_weight)
         self.quantile_regressor_ = clone(self.quantile_regressor).fit(X, target) if self.levels else None
         self.offsets_ = np.zeros(len(self.levels))
         return self
+
+    def refit_point(self, X: Any, y: Any, sample_weight: Any = None) -> ForecastRegressor:
+        """A copy whose point regressor is fitted anew on ``X``, ``y``; the quantile regressor and its
+        conformal offsets stay this fitted model's (they were calibrated on rows it had not seen)."""
+        refitted = clone(self)
+        refitted.regressor_ = clone(self.regressor).fit(X, self._forward(y), sample_weight=sample_weight)
+        refitted.quantile_regressor_ = self.quantile_regressor_
+        refitted.offsets_ = np.array(self.offsets_, dtype="float64")
+        return refitted
 
     def predict(self, X: Any) -> np.ndarray:
         """Point predictions in the target's units, at least ``clip_min``."""
@@ -185,6 +192,10 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         actual = np.asarray(y, dtype="float64")
         self.offsets_ = conformal_offsets(self.levels, self.predict_quantiles(X), actual)
         return self.offsets_
+
+    def _forward(self, y: Any) -> np.ndarray:
+        target = np.asarray(y, dtype="float64")
+        return np.log1p(np.clip(target, 0.0, None)) if self.transform == "log1p" else target
 
     def _back(self, values: np.ndarray) -> np.ndarray:
         return np.expm1(values) if self.transform == "log1p" else values
@@ -235,6 +246,25 @@ def fit(
     target = frame[label].to_numpy(dtype="float64")
     pipeline.fit(frame[inputs], target, model__sample_weight=sample_weights(spec, target))
     return pipeline
+
+
+def refit(spec: DatasetSpec, held_out: Pipeline, frame: pd.DataFrame, label: str) -> Pipeline:
+    """``held_out`` with its point model fitted again, same parameters, on ``frame`` (every labelled row).
+
+    Only the point model learns the newer rows: the encoder's categories, the quantile model and its
+    conformal offsets stay the held-out fit's, whose calibration rows it had not seen (a quantile
+    model refit on them would need new offsets and no rows are left to set them on). Refitting the
+    quantile model as well took ~400 s more on Online Retail's 90 days (3 trees a round, against
+    ~120 s for the point refit), most of the time to the first champion.
+    """
+    from sklearn.pipeline import Pipeline
+
+    encoder: FrameEncoder = held_out.named_steps["preprocess"]
+    model: ForecastRegressor = held_out.named_steps["model"]
+    target = frame[label].to_numpy(dtype="float64")
+    inputs = encoder.transform(frame[categorical_inputs(spec) + numeric_inputs(spec)])
+    refitted = model.refit_point(inputs, target, sample_weight=sample_weights(spec, target))
+    return Pipeline([("preprocess", encoder), ("model", refitted)])
 
 
 def sample_weights(spec: DatasetSpec, target: np.ndarray) -> np.ndarray | None:

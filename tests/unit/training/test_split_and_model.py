@@ -14,7 +14,17 @@ from fti.features.schema import categorical_inputs, model_inputs, numeric_inputs
 from fti.periods import Calendar, Grain
 from fti.settings import PROJECT_ROOT
 from fti.specs import DatasetSpec, load_dataset
-from fti.training.model import OTHER, FrameEncoder, build_pipeline, feature_importance, fit, sample_weights
+from fti.training.model import (
+    OTHER,
+    FrameEncoder,
+    build_pipeline,
+    calibrate,
+    feature_importance,
+    fit,
+    predict_quantiles,
+    refit,
+    sample_weights,
+)
 from fti.training.split import NotEnoughData, split_by_time
 from tests.unit.training.model_rows import ONLINE_RETAIL, model_rows
 
@@ -147,6 +157,24 @@ def test_fit_learns_an_obvious_signal() -> None:
 
     assert np.corrcoef(predictions, unseen[LABEL])[0, 1] > 0.95
     assert np.abs(predictions - unseen[LABEL]).mean() < 3.0  # labels span 0..58
+
+
+def test_refit_learns_the_new_rows_in_its_point_model_and_keeps_the_calibrated_quantiles() -> None:
+    held_out = fit(ONLINE_RETAIL, model_rows(600, seed=3), LABEL, params=FAST)
+    offsets = calibrate(held_out, model_rows(300, seed=5), LABEL).copy()
+    newer = model_rows(600, seed=6, slope=3.0)  # the newest rows follow a steeper signal
+    unseen = model_rows(300, seed=4, slope=3.0)
+    before = held_out.predict(unseen[MODEL_INPUTS])
+
+    refitted = refit(ONLINE_RETAIL, held_out, newer, LABEL)
+
+    error = np.abs(refitted.predict(unseen[MODEL_INPUTS]) - unseen[LABEL]).mean()
+    assert error < 4.0 < np.abs(before - unseen[LABEL]).mean()  # labels span 0..87
+    np.testing.assert_array_equal(held_out.predict(unseen[MODEL_INPUTS]), before)  # a copy was refit
+    np.testing.assert_array_equal(refitted.named_steps["model"].offsets_, offsets)
+    np.testing.assert_array_equal(
+        predict_quantiles(refitted, unseen[MODEL_INPUTS]), predict_quantiles(held_out, unseen[MODEL_INPUTS])
+    )
 
 
 # ----- the encoder ----------------------------------------------------------------------------------
