@@ -18,13 +18,28 @@ PASSWORDS="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 
 running() { [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
+# Every process of the session `setsid` gave the standalone. Airflow runs each task in a process
+# group of its own (so it can signal a task's whole tree), inside that session: signalling only the
+# standalone's group would leave a running task behind, still writing.
+session_pids() { ps -o pid= -s "$1" 2>/dev/null | tr -d ' ' || true; }
+
 stop() {
   if running; then
-    local pgid; pgid="$(cat "$PIDFILE")"
-    echo "stopping airflow standalone (process group $pgid) ..."
-    kill -TERM -- "-$pgid" 2>/dev/null || true
-    for _ in $(seq 1 90); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 1; done
-    kill -KILL -- "-$pgid" 2>/dev/null || true
+    local sid; sid="$(cat "$PIDFILE")"
+    echo "stopping airflow standalone (session $sid) ..."
+    kill -TERM -- "-$sid" 2>/dev/null || true  # its own group first: it stops its components in order
+    for _ in $(seq 1 90); do kill -0 -- "-$sid" 2>/dev/null || break; sleep 1; done
+    kill -KILL -- "-$sid" 2>/dev/null || true
+    local left; left="$(session_pids "$sid")"
+    if [[ -n "$left" ]]; then
+      echo "stopping $(wc -w <<<"$left") task process(es) left in the session: $(paste -sd ' ' <<<"$left")"
+      # shellcheck disable=SC2086
+      kill -TERM $left 2>/dev/null || true
+      for _ in $(seq 1 15); do [[ -z "$(session_pids "$sid")" ]] && break; sleep 1; done
+      left="$(session_pids "$sid")"
+      # shellcheck disable=SC2086
+      [[ -z "$left" ]] || kill -KILL $left 2>/dev/null || true
+    fi
   fi
   rm -f "$PIDFILE"
   bash scripts/redis-local.sh stop
