@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -203,6 +204,7 @@ def run(source: Path, dataset: str = "online_retail", keep: bool = False) -> Fig
     env = clone_env(clone, source / "var/cache", ports)
     clock = Clock()
     print(f"first-hour: clone in {clone}, log {log}, UI port {ports['api']}", flush=True)
+    stopped = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a stopped benchmark cleans up too
     try:
         with clock.step("clone"):
             _sh(["git", "clone", "--quiet", str(source), str(clone)], work, env, log)
@@ -222,3 +224,9 @@ def run(source: Path, dataset: str = "online_retail", keep: bool = False) -> Fig
             subprocess.run(["make", "stop"], cwd=clone, env=env, capture_output=True)
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
+        signal.signal(signal.SIGTERM, stopped)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM as an exception (exit status 143), so the clone's ``make stop`` still runs."""
+    raise SystemExit(128 + signum)
