@@ -59,7 +59,7 @@ class Resources:
             ValueError: no Redis URL was given to this process.
             CacheUnavailable: Redis does not answer.
         """
-        from fti.cache.client import connect
+        from fti.cache.connect import connect
 
         if not self.redis_url:
             raise ValueError("no Redis URL: inference tasks read it from the Airflow Connection fti_redis")

@@ -52,7 +52,7 @@ from datetime import date
 
 import numpy as np
 
-from fti.cache.client import connect
+from fti.cache.connect import connect
 from fti.cache.predictions import begin_run, go_live, plan_run, write_chunk
 from fti.settings import get_settings
 from fti.store import FeatureStore

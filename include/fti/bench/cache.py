@@ -75,7 +75,8 @@ def lookup_targets() -> tuple[list[str], list[str], list[str]]:
 def run(redis_url: str, ceiling_set_per_s: float) -> Figures:
     """Publish, measure memory, write the naive sample, time quiet lookups; ratios to ``ceiling``."""
     from fti.bench.lookups import latency_figures, sample
-    from fti.cache.client import PredictionClient, connect
+    from fti.cache.client import PredictionClient
+    from fti.cache.connect import connect
     from fti.cache.predictions import plan_run
 
     client = connect(redis_url)

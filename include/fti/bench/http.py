@@ -124,7 +124,7 @@ def run() -> Figures:
 def publish_live(redis_url: str) -> list[str]:
     """Publish a live run of :data:`N_ENTITIES` x 7 days under the data set's prefix; request paths."""
     from fti.bench.cache import FIRST_PERIOD, synthetic
-    from fti.cache.client import connect
+    from fti.cache.connect import connect
     from fti.cache.predictions import begin_run, bucket_order, go_live, plan_run, write_chunk
     from fti.settings import Settings
 

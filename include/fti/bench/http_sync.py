@@ -17,7 +17,8 @@ def sync_app() -> FastAPI:
     """The old prediction route (``def``, the sync ``PredictionClient``), for uvicorn's factory."""
     from fastapi import FastAPI, HTTPException
 
-    from fti.cache.client import PredictionClient, PredictionNotFound, lookup_connection
+    from fti.cache.client import PredictionClient, PredictionNotFound
+    from fti.cache.connect import lookup_connection
     from fti.settings import get_settings
     from fti.specs import load_dataset
 

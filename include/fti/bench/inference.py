@@ -121,7 +121,7 @@ def run() -> Figures:
     """The whole benchmark (steps 1-5 of the module docstring); returns its figures."""
     from fti.bench.cache import redis_benchmark_set_per_s
     from fti.bench.redis_server import redis_server
-    from fti.cache.client import connect
+    from fti.cache.connect import connect
 
     with tempfile.TemporaryDirectory(prefix="fti-bench-inference-") as tmp, redis_server() as server:
         ceiling = redis_benchmark_set_per_s(server.port)

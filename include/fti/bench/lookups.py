@@ -96,7 +96,8 @@ def latency_figures(lookup_ms: np.ndarray, get_ms: np.ndarray, suffix: str = "")
 def _sample_until(redis_url: str, stop_file: Path) -> Figures:
     """Inside the child: sample the cache benchmark's live run until ``stop_file`` exists."""
     from fti.bench.cache import PREFIX, lookup_targets
-    from fti.cache.client import PredictionClient, connect
+    from fti.cache.client import PredictionClient
+    from fti.cache.connect import connect
 
     reader = PredictionClient(connect(redis_url), PREFIX)
     entities, periods, keys = lookup_targets()

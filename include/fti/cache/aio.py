@@ -19,13 +19,13 @@ from fti.cache.client import (
     Prediction,
     PredictionNotFound,
     _s,
-    check_url,
     live_meta,
     lookup_request,
     lookup_step,
     prediction_of,
     without_function,
 )
+from fti.cache.connect import check_url
 from fti.cache.entities import EntityPage, Pager, live_of, start_of
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def async_lookup_connection(url: str, timeout_s: float, pool_size: int) -> aredi
 
     Nothing connects here. A command waits ``timeout_s`` for its answer and is retried once (a
     dropped connection is re-made): a hung or busy cache is an error within about ``2 x timeout_s``,
-    as with :func:`fti.cache.client.lookup_connection`. With every connection in use, a command
+    as with :func:`fti.cache.connect.lookup_connection`. With every connection in use, a command
     first waits up to ``POOL_WAIT_TIMEOUTS x timeout_s`` for one.
 
     Raises:

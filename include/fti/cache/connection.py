@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fti.cache.client import redis_url
+from fti.cache.connect import redis_url
 
 
 class ConflictingRedisDatabase(ValueError):

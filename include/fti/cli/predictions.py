@@ -39,13 +39,8 @@ def lookup(
 ) -> None:
     """The live prediction for one entity and period, or a past run's with --run (exit 1: none; exit 2:
     Redis unreachable or refusing, or the logged run's file changed)."""
-    from fti.cache.client import (
-        CacheUnavailable,
-        MalformedRedisUrl,
-        PredictionClient,
-        PredictionNotFound,
-        lookup_connection,
-    )
+    from fti.cache.client import PredictionClient, PredictionNotFound
+    from fti.cache.connect import CacheUnavailable, MalformedRedisUrl, lookup_connection
     from fti.store.prediction_log import PredictionLogCorrupted, PredictionLogNotFound
 
     spec = dataset_spec(dataset)
@@ -158,8 +153,9 @@ def sample(
     import shlex
     from urllib.parse import quote
 
-    from fti.cache.client import CacheUnavailable, MalformedRedisUrl, PredictionNotFound, lookup_connection
+    from fti.cache.client import PredictionNotFound
     from fti.cache.client import live_run as read_live
+    from fti.cache.connect import CacheUnavailable, MalformedRedisUrl, lookup_connection
     from fti.cache.entities import Cursor, entity_page, live_of
 
     spec = dataset_spec(dataset)
@@ -190,7 +186,8 @@ def sample(
 @app.command("live")
 def live(dataset: DatasetOption = None, redis_url: RedisUrl = DEFAULT_REDIS) -> None:
     """Which run is live now, with its model version, periods and counts (exit 1: none is)."""
-    from fti.cache.client import CacheUnavailable, MalformedRedisUrl, live_run, lookup_connection
+    from fti.cache.client import live_run
+    from fti.cache.connect import CacheUnavailable, MalformedRedisUrl, lookup_connection
 
     spec = dataset_spec(dataset)
     try:
@@ -223,7 +220,7 @@ def serve(
 
     import uvicorn
 
-    from fti.cache.client import MalformedRedisUrl, check_url
+    from fti.cache.connect import MalformedRedisUrl, check_url
 
     config = settings()
     loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)

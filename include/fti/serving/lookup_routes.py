@@ -165,7 +165,8 @@ def _answering(redis_url: str) -> Callable[..., Any]:
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from fti.cache.aio import POOL_EXHAUSTED
-    from fti.cache.client import LookupFunctionsMissing, PredictionNotFound, address
+    from fti.cache.client import LookupFunctionsMissing, PredictionNotFound
+    from fti.cache.connect import address
 
     where = f"the prediction cache at {address(redis_url)}"
 

@@ -210,7 +210,7 @@ def champion(settings: Settings, dataset: str) -> ChampionRecord | Unavailable:
 
 def _reader(redis_url: Callable[[], str | None]) -> redis.Redis | Unavailable:
     """A lookup connection to the Redis ``redis_url()`` names (bounded by the lookup timeout), or why not."""
-    from fti.cache.client import CacheRefused, CacheUnavailable, lookup_connection
+    from fti.cache.connect import CacheRefused, CacheUnavailable, lookup_connection
 
     url = redis_url()
     if not url:

@@ -24,15 +24,8 @@ from redis.exceptions import NoPermissionError
 from redis.retry import Retry
 
 from fti.cache import functions
-from fti.cache.client import (
-    LookupFunctionsMissing,
-    PredictionClient,
-    PredictionNotFound,
-    connect,
-    fcall_ro,
-    live_run,
-    redis_url,
-)
+from fti.cache.client import LookupFunctionsMissing, PredictionClient, PredictionNotFound, fcall_ro, live_run
+from fti.cache.connect import connect, redis_url
 from fti.cache.memory import require_capacity, server_memory
 from fti.cache.predictions import (
     RunPlan,

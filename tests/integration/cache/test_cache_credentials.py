@@ -1,7 +1,7 @@
 """Redis credentials with reserved characters, against the session's real Redis and an ACL user.
 
 The password ``p@ss:w/rd%#x`` has every character that means something in a URL. Built through
-:func:`fti.cache.client.redis_url` it connects; written into a URL unencoded it is refused by name
+:func:`fti.cache.connect.redis_url` it connects; written into a URL unencoded it is refused by name
 without being shown; a wrong one is "refuses", not "not reachable".
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from fti.cache.client import CacheRefused, MalformedRedisUrl, connect, redis_url
+from fti.cache.connect import CacheRefused, MalformedRedisUrl, connect, redis_url
 from fti.ui import sources
 from fti.ui.views import Unavailable
 from tests.harness.services import LOOPBACK, RedisServer

@@ -9,7 +9,8 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from fti.cache.client import connect, live_run
+from fti.cache.client import live_run
+from fti.cache.connect import connect
 from fti.cache.connection import ConflictingRedisDatabase
 from fti.cli import app
 from fti.settings import get_settings

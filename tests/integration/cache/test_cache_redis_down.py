@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from fti.cache.client import CacheUnavailable, connect
+from fti.cache.connect import CacheUnavailable, connect
 from fti.cache.predictions import IncompleteRun, begin_run, go_live, live_run, plan_run, write_chunk
 from tests.harness.services import RedisServer, free_port
 from tests.integration.cache.cache_data import FIRST_PERIOD, PREFIX, TTL_S, entities, values

@@ -13,7 +13,8 @@ import pytest
 import redis
 
 from fti.cache import layout
-from fti.cache.client import CacheUnavailable, PredictionClient, connect, redis_url
+from fti.cache.client import PredictionClient
+from fti.cache.connect import CacheUnavailable, connect, redis_url
 from fti.cache.predictions import (
     IncompleteRun,
     PredictionNotFound,

@@ -47,7 +47,7 @@ LINE_TIMEOUT_S = 30
 WRITER = """
 import json, sys
 import numpy as np
-from fti.cache.client import connect
+from fti.cache.connect import connect
 from fti.cache.predictions import RunPlan, begin_run, write_chunk
 url, prefix, data = sys.argv[1:4]
 spec = json.load(open(f"{data}/b.json"))
@@ -67,7 +67,8 @@ for k, start in enumerate(range(0, len(names), size)):
 #: prints "ready" then the lookups done every 500, and writes every answer to <data>/lookups.json.
 READER = """
 import json, os, random, sys
-from fti.cache.client import PredictionClient, PredictionNotFound, connect
+from fti.cache.connect import connect
+from fti.cache.client import PredictionClient, PredictionNotFound
 url, prefix, data = sys.argv[1:4]
 pool = json.load(open(f"{data}/pool.json"))
 client = PredictionClient(connect(url), prefix)

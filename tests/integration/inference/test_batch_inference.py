@@ -222,7 +222,7 @@ def test_a_misspelt_drift_threshold_override_is_refused_by_name(
 def test_redis_down_fails_clearly_before_anything_is_written(
     resources: Resources, sales: DatasetSpec
 ) -> None:
-    from fti.cache.client import CacheUnavailable
+    from fti.cache.connect import CacheUnavailable
     from tests.harness.services import free_port
 
     port = free_port()
