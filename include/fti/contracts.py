@@ -217,7 +217,13 @@ class GateVerdict(Contract):
         ``REFUSED v3 (champion stays v2): ...``, ``REFUSED v1 (no champion yet): ...``.
         """
         if self.promoted:
-            before = f"was v{self.previous_champion}" if self.previous_champion else "first champion"
+            before = (
+                "first champion"
+                if not self.previous_champion
+                else "already champion"
+                if self.previous_champion == self.version
+                else f"was v{self.previous_champion}"
+            )
             verdict = f"PROMOTED v{self.version} ({before})"
         else:
             after = f"champion stays v{self.champion}" if self.champion else "no champion yet"

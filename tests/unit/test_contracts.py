@@ -24,10 +24,17 @@ def _verdict(version: str, promoted: bool, before: str | None, after: str | None
     [
         ("2", True, "1", "2", "PROMOTED v2 (was v1)"),
         ("1", True, None, "1", "PROMOTED v1 (first champion)"),
+        ("2", True, "2", "2", "PROMOTED v2 (already champion)"),
         ("3", False, "2", "2", "REFUSED v3 (champion stays v2)"),
         ("1", False, None, None, "REFUSED v1 (no champion yet)"),
     ],
-    ids=["promoted-over-champion", "first-champion", "refused-champion-stays", "refused-no-champion"],
+    ids=[
+        "promoted-over-champion",
+        "first-champion",
+        "rerun-of-the-champion",
+        "refused-champion-stays",
+        "refused-no-champion",
+    ],
 )
 def test_gate_verdict_summary_names_the_decision_both_versions_and_the_reasons(
     version: str, promoted: bool, before: str | None, after: str | None, expected_head: str
