@@ -11,8 +11,8 @@
 // Environment: BASE_URL, USERNAME, PASSWORD, ARTIFACTS (screenshot folder), CHROMIUM (the browser),
 // DAG_ID (default feature_pipeline), RUN_TIMEOUT_S (default 600), ENTITY (an entity of the live run),
 // DRIFT_RUN (a batch_inference run id with recorded drift scores).
-// Prints `screenshot: <path>` per step, `run_id: <id>` once triggered and `verdict: <task>: <line>` per log read; exits 1 on the first failure
-// (after a screenshot named failure.png).
+// Prints `screenshot: <path>` per step, `run_id: <id>` once triggered and `verdict: <task>: <line>` per
+// task log read; exits 1 on the first failure (after a screenshot named failure.png).
 //
 // Selectors are roles, labels, visible text and the data-testid attributes Airflow's UI sets for its
 // own tests (toggle-pause, state-badge): never Chakra's generated class names.
