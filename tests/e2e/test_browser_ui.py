@@ -45,7 +45,7 @@ STEPS = (
 )  # fmt: skip
 VERDICTS = {
     "plan_partitions": r"plan: (\d+ partition\(s\), \S+\.\.\S+|nothing to do.*)",
-    "validate_raw": r"raw ok: \d+ expectations on \d+ rows \(\S+\.\.\S+\), validation \d+",
+    "validate_raw": r"raw ok: \d+ expectations on \d+ rows \(\S+\.\.\S+\), validation \w+",
     "build_and_commit": r"committed \d+ of \d+ partitions \(\d+ unchanged\), \d+ rows, .*",
     "score_predictions": r"DECAY .*",
 }

@@ -156,11 +156,24 @@ async function renderedLogLines(page) {
   return [...lines.entries()].sort((a, b) => a[0] - b[0]).map(([, text]) => text);
 }
 
+async function logSetting(page, testId, off) {
+  // An item of the log's settings menu, a toggle: choose it only if its label says it is off.
+  await page.getByTestId('log-settings-button').click();
+  const item = page.getByTestId(testId);
+  if (off.test(await item.innerText())) await item.click();
+  else await page.keyboard.press('Escape');
+  await item.waitFor({ state: 'hidden' });
+}
+
 async function checkTaskLog(page, runId, taskId) {
   const [search, verdict] = TASK_VERDICTS[taskId];
   await page.goto(`${BASE_URL}/dags/${DAG_ID}/runs/${encodeURIComponent(runId)}/tasks/${taskId}`);
   const container = page.getByTestId('virtual-scroll-container');
   await container.locator('[data-index]').first().waitFor();
+  // Airflow folds its own pre- and post-execution lines into collapsed groups: open them, so the noise
+  // check reads every line of the log; wrap long lines, so the screenshot shows the whole verdict.
+  await logSetting(page, 'log-settings-expand', /^\s*Expand/);
+  await logSetting(page, 'log-settings-wrap', /^\s*Wrap/);
   // The log arrives in pages: wait until the line the verdict is on has been fetched (it is near the end).
   let lines = [];
   for (let tries = 0; tries < 10 && !lines.some((l) => verdict.test(l)); tries += 1) {
