@@ -304,7 +304,7 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
         values,
         ttl_s=_ttl_s(resources.settings),
     )
-    log.info("chunk %s: wrote %d predictions of %d entities (model v%s)", chunk.label, written, len(part),
+    log.info("%s: wrote %d predictions of %d entities (model v%s)", chunk.label, written, len(part),
              pinned.version)  # fmt: skip
     return written
 
