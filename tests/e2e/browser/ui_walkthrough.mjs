@@ -167,6 +167,7 @@ async function logSetting(page, testId, off) {
 
 async function checkTaskLog(page, runId, taskId) {
   const [search, verdict] = TASK_VERDICTS[taskId];
+  const started = Date.now();
   await page.goto(`${BASE_URL}/dags/${DAG_ID}/runs/${encodeURIComponent(runId)}/tasks/${taskId}`);
   const container = page.getByTestId('virtual-scroll-container');
   await container.locator('[data-index]').first().waitFor();
@@ -200,6 +201,7 @@ async function checkTaskLog(page, runId, taskId) {
   }
   console.log(`verdict: ${taskId}: ${(await shown.innerText()).replace(/\s+/g, ' ').trim()}`);
   await screenshot(page, `task-log-${taskId}`);
+  console.log(`log check: ${taskId} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function checkPluginPage(page, runId) {
