@@ -211,7 +211,23 @@ class GateVerdict(Contract):
 
     @property
     def summary(self) -> str:
-        verdict = f"PROMOTED v{self.version}" if self.promoted else f"KEPT v{self.previous_champion}"
+        """One line an operator reads at a glance: the decision, both versions, and why.
+
+        E.g. ``PROMOTED v2 (was v1): ...``, ``PROMOTED v1 (first champion): ...``,
+        ``REFUSED v3 (champion stays v2): ...``, ``REFUSED v1 (no champion yet): ...``.
+        """
+        if self.promoted:
+            before = (
+                "first champion"
+                if not self.previous_champion
+                else "already champion"
+                if self.previous_champion == self.version
+                else f"was v{self.previous_champion}"
+            )
+            verdict = f"PROMOTED v{self.version} ({before})"
+        else:
+            after = f"champion stays v{self.champion}" if self.champion else "no champion yet"
+            verdict = f"REFUSED v{self.version} ({after})"
         return f"{verdict}: " + "; ".join(self.reasons)
 
 

@@ -1,6 +1,7 @@
 """A user in the browser: log in to `airflow standalone`, unpause and trigger feature_pipeline, see it run,
-then read the control room: its sections, one entity's live quantiles, the run's validation document
-and a batch run's drift report page.
+read the verdict line of its tasks' logs (and no Great Expectations chatter), then read the control room:
+its sections, one entity's live quantiles, the run's validation document and a batch run's drift report
+page.
 
 The walk itself is ``tests/e2e/browser/ui_walkthrough.mjs`` (playwright-core driving Debian's
 chromium); this test starts Airflow with the real slice of data landed, runs the script, checks its
@@ -38,9 +39,21 @@ CHROMIUM = Path("/usr/bin/chromium")
 DAG_ID = "feature_pipeline__online_retail"
 RUN_TIMEOUT_S = 600
 STEPS = (
-    "login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success", "fti-plugin",
-    "fti-entity-forecast", "fti-validation-document", "fti-drift-report",
+    "login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success",
+    "task-log-validate_raw", "task-log-build_and_commit", "fti-plugin", "fti-entity-forecast",
+    "fti-validation-document", "fti-drift-report",
 )  # fmt: skip
+VERDICTS = {
+    "plan_partitions": r"plan: (\d+ partition\(s\), \S+\.\.\S+|nothing to do.*)",
+    "validate_raw": r"raw ok: \d+ expectations on \d+ rows \(\S+\.\.\S+\), validation \w+",
+    "build_and_commit": r"committed \d+ of \d+ partitions \(\d+ unchanged\), \d+ rows, .*",
+    "score_predictions": r"DECAY .*",
+}
+"""The one line each task of the triggered run logs to say how it went (the browser reads the middle two)."""
+NOISE = re.compile(
+    r"Registering (expectation|metric)|Registered \d+ core|for expectation_type|Returned value was"
+)
+"""Great Expectations' registration chatter, and Airflow echoing a task's returned XCom."""
 SEEDED_RUN = "manual__2011-12-09T23:00:00+00:00"
 """The batch_inference run whose drift scores are seeded (an Airflow run id, as check_inputs records)."""
 ENTITY = "France|22423"
@@ -154,3 +167,18 @@ def test_a_user_unpauses_and_triggers_feature_pipeline_in_the_ui_and_finds_its_r
     assert not missing, f"screenshots announced but not written: {missing}"
     steps = [re.sub(r"^\d+-", "", Path(s).stem) for s in shots]
     assert [s for s in STEPS if s not in steps] == [], f"steps without a screenshot; taken: {steps}"
+    _check_task_logs(airflow, run_id, dict(re.findall(r"^verdict: (\w+): (.+)$", walk.stdout, re.MULTILINE)))
+
+
+def _check_task_logs(airflow: AirflowStandalone, run_id: str, in_browser: dict[str, str]) -> None:
+    """Through the REST API: each task's log has exactly one verdict line and no noise; the browser showed
+    the same verdict line."""
+    tasks = {t["task_id"]: t for t in airflow.api.task_instances(DAG_ID, run_id)}
+    for task_id, pattern in VERDICTS.items():
+        log = airflow.api.task_log(DAG_ID, run_id, tasks[task_id])
+        verdicts = [m.group(0) for line in log if (m := re.search(pattern, line))]
+        story = "\n".join(log)
+        assert len(verdicts) == 1, f"{task_id} logged {len(verdicts)} verdict lines, not 1:\n{story}"
+        assert [line for line in log if NOISE.search(line)] == [], f"{task_id}'s log is noisy:\n{story}"
+        if task_id in ("validate_raw", "build_and_commit"):
+            assert verdicts[0] in in_browser.get(task_id, ""), (task_id, verdicts[0], in_browser)

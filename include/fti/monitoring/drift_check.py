@@ -111,12 +111,35 @@ class DriftReport:
             "max_distance": round(worst.distance, 4) if worst else None,
         }
 
+    def verdict_line(self) -> str:
+        """The task log's one line: ``drift ok: 11 features, max lag_28 0.138 < warn 0.2``."""
+        worst = max(self.scores, key=lambda s: s.distance, default=None)
+        if worst is None:
+            return f"drift {self.status}: no features scored"
+        return verdict_line(
+            self.status, len(self.scores), worst.feature, worst.distance, worst.warn, worst.fail
+        )
+
     def records(self) -> list[dict[str, object]]:
         return [asdict(s) for s in self.scores]
 
     def raise_for_failure(self) -> None:
         if self.status == "fail":
             raise DriftFailed(self)
+
+
+def verdict_line(status: str, features: int, worst: str, distance: float, warn: float, fail: float) -> str:
+    """``drift <status>: <n> features, max <feature> <distance> <bound>``: the worst feature against the
+    threshold it is nearest to (``< warn 0.2``, ``> warn 0.2``, ``> fail 0.4``); the task log and the
+    control room's drift page say it alike."""
+    bound = (
+        f"> fail {fail:g}"
+        if distance > fail
+        else f"> warn {warn:g}"
+        if distance > warn
+        else f"< warn {warn:g}"
+    )
+    return f"drift {status}: {features} features, max {worst} {distance:.3f} {bound}"
 
 
 def score_drift(

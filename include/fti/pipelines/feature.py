@@ -93,14 +93,22 @@ def waiting_for_data(
     from fti.data.source import landed_partitions
     from fti.pipelines.scheduled import feature_skip, skips_when_idle
 
-    if not skips_when_idle(run_type, requested):
-        return None
-    raw_dir = resources.settings.raw_dir
-    assert raw_dir is not None
-    reason = feature_skip(spec, raw_dir, run_type, requested, partitions, landed_partitions(spec, raw_dir))
-    if reason:
-        log.info("%s", reason)
+    reason = None
+    if skips_when_idle(run_type, requested):
+        raw_dir = resources.settings.raw_dir
+        assert raw_dir is not None
+        reason = feature_skip(
+            spec, raw_dir, run_type, requested, partitions, landed_partitions(spec, raw_dir)
+        )
+    log.info("%s", reason or _plan_line(partitions))
     return reason
+
+
+def _plan_line(partitions: list[date]) -> str:
+    """The plan task's verdict when the run goes ahead."""
+    if not partitions:
+        return "plan: nothing to do, every landed partition is committed"
+    return f"plan: {len(partitions)} partition(s), {min(partitions)}..{max(partitions)}"
 
 
 def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date], run_id: str) -> RawCheck:
@@ -116,6 +124,7 @@ def validate_raw(resources: Resources, spec: DatasetSpec, partitions: list[date]
     from fti.validation.runner import validate
 
     if not partitions:
+        log.info("raw ok: nothing to validate, no partition planned")
         return RawCheck(dataset=spec.name, partitions=[])
     raw_dir = resources.settings.raw_dir
     assert raw_dir is not None
@@ -246,6 +255,7 @@ def build_and_commit(resources: Resources, spec: DatasetSpec, check: RawCheck, r
 
     store = resources.store
     if not check.partitions or check.staging_uri is None:
+        log.info("committed 0 partitions: nothing was planned")
         return CommitSummary(
             dataset=spec.name,
             partitions=0,

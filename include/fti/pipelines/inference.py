@@ -147,17 +147,10 @@ def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, r
         f"{pinned.name}/{pinned.version}",
         report.records(),
     )
-    summary = report.summary()
-    log.info(
-        "drift %s: %d features scored, max %s %.3f",
-        summary["status"],
-        len(report.scores),
-        summary["max_feature"],
-        summary["max_distance"] or 0.0,
-    )
     for score in report.scores:
         if score.status != "ok":
             log.warning("drift %s: %s", score.status, score.describe())
+    (log.info if report.status == "ok" else log.warning)("%s", report.verdict_line())
     report.raise_for_failure()
     cal = spec.calendar
     first = inputs[TARGET_PERIOD].min()
@@ -225,6 +218,10 @@ def plan_run(
         "quantiles": ",".join(level_names(levels)) if levels else "",
     }
     cache.begin_run(client, resources.cache_prefix(spec), plan, meta, ttl_s=_ttl_s(settings))
+    log.info(
+        "planned %s: %d entities x %d periods from %s in %d chunk(s) of up to %d entities",
+        run, n, horizon, checked.first_period, len(staged), size,
+    )  # fmt: skip
     return [
         ChunkPlan(
             run=run,
@@ -298,7 +295,7 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     plan = cache.RunPlan(
         chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets, chunk.values_per_period
     )
-    return cache.write_chunk(
+    written = cache.write_chunk(
         resources.redis,
         resources.cache_prefix(spec),
         plan,
@@ -307,6 +304,9 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
         values,
         ttl_s=_ttl_s(resources.settings),
     )
+    log.info("%s: wrote %d predictions of %d entities (model v%s)", chunk.label, written, len(part),
+             pinned.version)  # fmt: skip
+    return written
 
 
 def publish(

@@ -111,6 +111,8 @@ def close_the_loop(resources: Resources, spec: DatasetSpec, committed: CommitSum
     records = score_realized(resources, spec, committed.first, committed.last)
     outcome = judge_decay(resources, spec) if records else None
     if outcome is None:
+        why = "no champion" if records else "no published run has a target period in the committed partitions"
+        log.info("DECAY not judged: %s", why)
         return LoopCheck(dataset=spec.name, scored=[r.run for r in records])
     if outcome.verdict.status in (DecayStatus.WARN, DecayStatus.FAIL):
         notify.send_alert(outcome.alert(), f"the decay verdict of {spec.name}")

@@ -66,17 +66,10 @@ def run_drift(rows: Iterable[Mapping[str, Any]], run_id: str, dataset: str) -> R
 
 def verdict_line(report: RunDrift) -> str:
     """``drift ok: 11 features, max lag_28 0.138 < warn 0.2`` (plain text)."""
+    from fti.monitoring.drift_check import verdict_line as line
+
     worst = max(report.features, key=lambda f: f.distance)
-    if worst.distance > worst.fail:
-        bound = f"> fail {worst.fail:g}"
-    elif worst.distance > worst.warn:
-        bound = f"> warn {worst.warn:g}"
-    else:
-        bound = f"< warn {worst.warn:g}"
-    return (
-        f"drift {report.verdict}: {len(report.features)} features, "
-        f"max {worst.feature} {worst.distance:.3f} {bound}"
-    )
+    return line(report.verdict, len(report.features), worst.feature, worst.distance, worst.warn, worst.fail)
 
 
 def render_run_drift(dataset: str, run_id: str, report: RunDrift | Unavailable) -> str:

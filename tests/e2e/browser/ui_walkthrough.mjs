@@ -1,5 +1,6 @@
 // A user's walk through the Airflow 3 UI: log in, find feature_pipeline in the DAG list, unpause it,
-// trigger it from its trigger dialog (param `day` left empty), watch the run succeed, then open the
+// trigger it from its trigger dialog (param `day` left empty), watch the run succeed, read the verdict
+// line of validate_raw's and build_and_commit's logs (scrolling the virtualised log viewer), then open the
 // project's plugin page /fti/ and find the run among the validations; then read the control room's
 // additions: the labelled live metadata, one entity's live quantiles (typed into the entity picker),
 // the run's validation document as a table, and a batch run's drift report page. A screenshot per step.
@@ -10,8 +11,8 @@
 // Environment: BASE_URL, USERNAME, PASSWORD, ARTIFACTS (screenshot folder), CHROMIUM (the browser),
 // DAG_ID (default feature_pipeline), RUN_TIMEOUT_S (default 600), ENTITY (an entity of the live run),
 // DRIFT_RUN (a batch_inference run id with recorded drift scores).
-// Prints `screenshot: <path>` per step and `run_id: <id>` once triggered; exits 1 on the first failure
-// (after a screenshot named failure.png).
+// Prints `screenshot: <path>` per step, `run_id: <id>` once triggered and `verdict: <task>: <line>` per
+// task log read; exits 1 on the first failure (after a screenshot named failure.png).
 //
 // Selectors are roles, labels, visible text and the data-testid attributes Airflow's UI sets for its
 // own tests (toggle-pause, state-badge): never Chakra's generated class names.
@@ -126,6 +127,83 @@ async function waitForSuccess(page, runId) {
   await screenshot(page, 'run-success');
 }
 
+// The task logs a person reads: the task's one verdict line, and none of Great Expectations' registration
+// chatter. Airflow's log viewer is a virtualised list (only the lines near the viewport are in the DOM):
+// the whole log is read by scrolling its container, then the verdict is scrolled into view.
+const TASK_VERDICTS = {
+  validate_raw: ['raw ok:', /raw ok: \d+ expectations on \d+ rows/],
+  build_and_commit: ['partitions (', /committed \d+ of \d+ partitions \(\d+ unchanged\), \d+ rows/],
+};
+const LOG_NOISE = /Registering (expectation|metric)|Registered \d+ core|for expectation_type|Returned value was/;
+
+async function renderedLogLines(page) {
+  // Scroll the log container top to bottom, a screen at a time, keeping each rendered line by its index.
+  const container = page.getByTestId('virtual-scroll-container');
+  const lines = new Map();
+  await container.evaluate((el) => { el.scrollTop = 0; });
+  for (let screens = 0; screens < 200; screens += 1) {
+    await page.waitForTimeout(150); // the virtualiser renders the lines of the new offset on the next frame
+    const items = await container.locator('[data-index]').evaluateAll((els) =>
+      els.map((el) => [Number(el.getAttribute('data-index')), el.innerText.replace(/\s+/g, ' ').trim()]));
+    for (const [index, text] of items) lines.set(index, text);
+    const atBottom = await container.evaluate((el) => {
+      const bottom = el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
+      el.scrollTop += el.clientHeight * 0.8;
+      return bottom;
+    });
+    if (atBottom) break;
+  }
+  return [...lines.entries()].sort((a, b) => a[0] - b[0]).map(([, text]) => text);
+}
+
+async function logSetting(page, testId, off) {
+  // An item of the log's settings menu, a toggle: choose it only if its label says it is off.
+  await page.getByTestId('log-settings-button').click();
+  const item = page.getByTestId(testId);
+  if (off.test(await item.innerText())) await item.click();
+  else await page.keyboard.press('Escape');
+  await item.waitFor({ state: 'hidden' });
+}
+
+async function checkTaskLog(page, runId, taskId) {
+  const [search, verdict] = TASK_VERDICTS[taskId];
+  const started = Date.now();
+  await page.goto(`${BASE_URL}/dags/${DAG_ID}/runs/${encodeURIComponent(runId)}/tasks/${taskId}`);
+  const container = page.getByTestId('virtual-scroll-container');
+  await container.locator('[data-index]').first().waitFor();
+  // Airflow folds its own pre- and post-execution lines into collapsed groups: open them, so the noise
+  // check reads every line of the log; wrap long lines, so the screenshot shows the whole verdict.
+  await logSetting(page, 'log-settings-expand', /^\s*Expand/);
+  await logSetting(page, 'log-settings-wrap', /^\s*Wrap/);
+  // The log arrives in pages: wait until the line the verdict is on has been fetched (it is near the end).
+  let lines = [];
+  for (let tries = 0; tries < 10 && !lines.some((l) => verdict.test(l)); tries += 1) {
+    if (tries) await page.waitForTimeout(1000);
+    lines = await renderedLogLines(page);
+  }
+  const verdicts = lines.filter((l) => verdict.test(l));
+  const noise = lines.filter((l) => LOG_NOISE.test(l));
+  console.log(`log: ${taskId} ${lines.length} lines, ${verdicts.length} verdict, ${noise.length} noise`);
+  if (verdicts.length !== 1) {
+    await screenshot(page, `task-log-${taskId}-no-verdict`);
+    throw new Error(`the log of ${taskId} shows ${verdicts.length} lines matching ${verdict}, not 1:\n${lines.join('\n')}`);
+  }
+  if (noise.length) throw new Error(`the log of ${taskId} shows noise:\n${noise.slice(0, 5).join('\n')}`);
+  // What a person sees: the verdict line scrolled into the viewport (found by the log's own search box).
+  await page.getByTestId('log-search-input').fill(search);
+  const shown = container.locator('[data-index]').filter({ hasText: verdict }).first();
+  await shown.waitFor({ state: 'visible' });
+  await shown.scrollIntoViewIfNeeded();
+  const box = await shown.boundingBox();
+  const view = await container.boundingBox();
+  if (!box || !view || box.y < view.y || box.y + box.height > view.y + view.height + 1) {
+    throw new Error(`the verdict line of ${taskId} is not inside the log's viewport`);
+  }
+  console.log(`verdict: ${taskId}: ${(await shown.innerText()).replace(/\s+/g, ' ').trim()}`);
+  await screenshot(page, `task-log-${taskId}`);
+  console.log(`log check: ${taskId} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
 async function checkPluginPage(page, runId) {
   // Contract of the fti plugin: sections #validations, #drift, #champion, #live of the data set in
   // ?dataset= (the DAG id's part after "__"), a link to each other data set; the validations table
@@ -200,6 +278,7 @@ async function main() {
     await unpause(page);
     const runId = await trigger(page);
     await waitForSuccess(page, runId);
+    for (const taskId of Object.keys(TASK_VERDICTS)) await checkTaskLog(page, runId, taskId);
     await checkPluginPage(page, runId);
     await checkEntityForecast(page);
     await checkValidationDocument(page, runId);

@@ -3,6 +3,7 @@ publication, staged chunks."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -105,6 +106,26 @@ def test_drift_scores_of_every_run_are_recorded(resources: Resources, sales: Dat
     mine = history[history["run_id"] == "manual__drift-history"]
     assert sorted(mine["feature"]) == sorted(drift_columns(sales))
     assert mine["distance"].between(0, 1).all() and set(mine["status"]) <= {"ok", "warn"}
+
+
+def test_each_step_logs_one_verdict_line_a_person_reads_at_a_glance(
+    resources: Resources, sales: DatasetSpec, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="fti.pipelines.inference"):
+        result = run_batch(resources, sales, "manual__verdict-lines")
+
+    said = [r.getMessage() for r in caplog.records if r.name == "fti.pipelines.inference"]
+    checked, run = result["checked"], result["run"]
+
+    def lines(pattern: str) -> list[str]:
+        return [m for m in said if re.fullmatch(pattern, m)]
+
+    drift = lines(rf"drift {checked.drift.status}: \d+ features, max \w+ \d\.\d{{3}} [<>] (warn|fail) [\d.]+")
+    assert len(drift) == 1 and f"max {checked.drift.max_feature} " in drift[0], said
+    assert len(lines(rf"planned {re.escape(run)}: \d+ entities x \d+ periods from .+")) == 1, said
+    wrote = lines(r"chunk \d+ \(rows \d+\.\.\d+\): wrote \d+ predictions of \d+ entities \(model v\d+\)")
+    assert len(wrote) == len(result["chunks"]), said
+    assert len(lines(rf"LIVE {re.escape(run)}: .+")) == 1, said
 
 
 def test_rerunning_the_same_logical_run_publishes_the_same_values(

@@ -118,6 +118,7 @@ def test_model_beats_baselines_and_becomes_champion_then_a_worse_model_is_refuse
 
     first = promote(resources, sales, good.version)
     assert first.promoted and first.rule == "first-champion" and champion(resources, sales) == good.version
+    assert first.summary.startswith(f"PROMOTED v{good.version} (first champion): "), first.summary
 
     weak = train(resources, sales, WEAK_PARAMS)
     assert weak.metrics["test_wape"] > good.metrics["test_wape"]
@@ -125,6 +126,8 @@ def test_model_beats_baselines_and_becomes_champion_then_a_worse_model_is_refuse
 
     assert not refused.promoted and refused.rule == "baseline"  # two stumps do not beat the baselines
     assert champion(resources, sales) == good.version, "the champion stays"
+    stays = f"REFUSED v{weak.version} (champion stays v{good.version}): "
+    assert refused.summary.startswith(stays), refused.summary
     tags = resources.registry.get_model_version(resources.model_name(sales), weak.version).tags
     assert tags["gate"] == "failed" and tags["gate_rule"] == "baseline"
     assert "does not beat the best baseline" in tags["gate_reason"]
