@@ -38,6 +38,7 @@ STEPS = {
     "labels": "horizon expansion and labels",
     "split": "time split",
     "fit": "fit",
+    "refit": "refit of the point model on every labelled row",
     "analysis": "metrics, baselines, slices, split drift",
     "plots": "analysis plots",
     "lineage": "lineage tags",
@@ -70,7 +71,7 @@ def lines(figures: Figures) -> list[Line]:
         gain = f"{1 - float(model) / best:+.1%} vs the best baseline" if model and best else "vs baselines"
         out += [
             Line(f"{name}.train_s", ".1f", "train_and_register: snapshot .. registration, s"),
-            Line(f"{name}.fit_s", ".1f", "the fit alone (default parameters), s"),
+            Line(f"{name}.fit_s", ".1f", "held-out fit: point and quantile models, default parameters, s"),
             *(Line(f"{name}.{s}_s", ".1f", f"{STEPS[s]}, s", f"  {name}.{s}_s") for s in STEPS if s != "fit"),
             Line(
                 f"{name}.other_s",
@@ -146,6 +147,7 @@ def _probes() -> list[Probe]:
         Probe("labels", training, "labelled_rows"),
         Probe("split", training, "split_rows"),
         Probe("fit", model, "fit"),
+        Probe("refit", model, "refit"),
         Probe("analysis", training, "analyse_split"),
         Probe("plots", ModelAnalysis, "write_plots"),
         Probe("lineage", training, "build_lineage"),

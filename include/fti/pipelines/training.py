@@ -10,6 +10,7 @@ import json
 import logging
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -29,9 +30,13 @@ from fti.training.split import TimeSplit, split_by_time
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sklearn.pipeline import Pipeline
 
+    from fti.analysis.report import ModelAnalysis
     from fti.resources import Resources
+    from fti.settings import Settings
     from fti.specs import DatasetSpec
+    from fti.training.snapshot import Snapshot
     from fti.training.tuning import TuningResult
 
 log = logging.getLogger(__name__)
@@ -146,6 +151,21 @@ def tuning_runs(result: TuningResult, metric: str) -> list[registry.ChildRun]:
     return runs
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """What one training produced before it is logged: the model to register and its report."""
+
+    pipeline: Pipeline
+    analysis: ModelAnalysis
+    params: dict[str, Any]
+    tuning: dict[str, Any]
+    trials: list[registry.ChildRun]
+    fit_rows: int | None
+    """Rows of the refit on every labelled row; None: the registered model is the held-out fit."""
+    example: pd.DataFrame
+    """The first test rows' model inputs: the registered model's input example."""
+
+
 def train_and_register(
     resources: Resources,
     spec: DatasetSpec,
@@ -157,39 +177,58 @@ def train_and_register(
 
     ``params`` override the model's default parameters (tuning, when asked, starts from them).
     """
-    from fti.training.model import (
-        DEFAULT_PARAMS,
-        calibrate,
-        feature_importance,
-        fit,
-        predict_quantiles,
-        refit,
-    )
-    from fti.training.tuning import TuningBudget, tune
+    from fti.training.model import DEFAULT_PARAMS
 
     started = time.monotonic()  # the MLflow run is opened only to log: its own duration says nothing
     settings = resources.settings
-    client = resources.registry
     with step(log, "snapshot", f"{request.window} periods as of {request.as_of:%Y-%m-%d %H:%M}"):
         snapshot = take_snapshot(resources.store, spec, request)
         rows = labelled_rows(snapshot, spec)
         split = split_rows(rows, spec)
     log.info("rows: %d labelled (train %d, validation %d, test %d)", len(rows), len(split.train),
              len(split.validation), len(split.test))  # fmt: skip
-    params = {**DEFAULT_PARAMS, **(params or {})}
+    chosen = {**DEFAULT_PARAMS, **(params or {})}
+    fitted = fit_and_analyse(resources, spec, snapshot, rows, split, request.tune, chosen)
+    lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version(), fitted.fit_rows)
+    ref, links = record_and_register(resources, spec, request, snapshot, fitted, lineage, started)
+    metrics = fitted.analysis.as_metrics()
+    log.info(
+        "registered %s v%s (challenger): test WAPE %.4f; baselines %s; run %s",
+        ref.name,
+        ref.version,
+        metrics["test_wape"],
+        {k: round(v["wape"], 4) for k, v in fitted.analysis.baselines.items()},
+        links["run"],
+    )
+    headline = {k: (None if v != v else v) for k, v in sorted(metrics.items()) if not k.startswith("slice_")}
+    return TrainedModel(
+        name=ref.name,
+        version=ref.version,
+        run_id=ref.run_id,
+        metrics=headline,
+        links=links,
+        tuning=fitted.tuning,
+        lineage=lineage,
+    )
+
+
+def fit_and_analyse(
+    resources: Resources,
+    spec: DatasetSpec,
+    snapshot: Snapshot,
+    rows: pd.DataFrame,
+    split: TimeSplit,
+    tune: bool,
+    params: dict[str, Any],
+) -> Fitted:
+    """(Tune,) fit on the training window, calibrate the quantiles on the validation window, analyse
+    on the test window; then, with ``model.refit``, refit the point model on every labelled row."""
+    from fti.training.model import calibrate, feature_importance, fit, predict_quantiles, refit
+
     tuning: dict[str, Any] = {}
     trials: list[registry.ChildRun] = []
-    if request.tune:
-        budget = TuningBudget(trials=settings.tune_trials, minutes=settings.tune_minutes)
-        result = tune(spec, split.train, LABEL, budget)
-        params = {**params, **result.best_params}
-        tuning = {
-            "tune_trials": len(result.trials),
-            "tune_s": round(result.elapsed_s, 1),
-            "tune_cv_wape": result.best_wape,
-            "tune_stopped_by": result.stopped_by,
-        }
-        trials = tuning_runs(result, spec.model.metric)
+    if tune:
+        params, tuning, trials = tuned(resources.settings, spec, split, params)
     held_out = fit(spec, split.train, LABEL, params)
     test = split.test[model_inputs(spec)]
     quantiles = None
@@ -198,17 +237,50 @@ def train_and_register(
             calibrate(held_out, split.validation, LABEL)
             quantiles = predict_quantiles(held_out, test)
     with step(log, "analysis", f"metrics, baselines and slices on {len(test)} test rows"):
+        importances = feature_importance(held_out)
         analysis = analyse_split(
-            spec, snapshot, split, held_out.predict(test), quantiles, feature_importance(held_out), settings
+            spec, snapshot, split, held_out.predict(test), quantiles, importances, resources.settings
         )
-    pipeline, fit_rows = held_out, None
-    if spec.model.refit:  # evaluated above on held-out windows; the registered model learns them all
-        with step(log, "refit", f"every labelled row: {len(rows)} (held-out fit: {len(split.train)})"):
-            pipeline, fit_rows = refit(spec, held_out, rows, LABEL), len(rows)
-    lineage = build_lineage(settings, spec, request, snapshot, split, code or code_version(), fit_rows)
+    if not spec.model.refit:
+        return Fitted(held_out, analysis, params, tuning, trials, None, test.head(5))
+    # evaluated above on held-out windows; the registered model learns them all
+    with step(log, "refit", f"every labelled row: {len(rows)} (held-out fit: {len(split.train)})"):
+        pipeline = refit(spec, held_out, rows, LABEL)
+    return Fitted(pipeline, analysis, params, tuning, trials, len(rows), test.head(5))
+
+
+def tuned(
+    settings: Settings, spec: DatasetSpec, split: TimeSplit, params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], list[registry.ChildRun]]:
+    """Optuna's best parameters over ``params``, the tuning's summary and one child run per trial."""
+    from fti.training.tuning import TuningBudget, tune
+
+    budget = TuningBudget(trials=settings.tune_trials, minutes=settings.tune_minutes)
+    result = tune(spec, split.train, LABEL, budget)
+    summary = {
+        "tune_trials": len(result.trials),
+        "tune_s": round(result.elapsed_s, 1),
+        "tune_cv_wape": result.best_wape,
+        "tune_stopped_by": result.stopped_by,
+    }
+    return {**params, **result.best_params}, summary, tuning_runs(result, spec.model.metric)
+
+
+def record_and_register(
+    resources: Resources,
+    spec: DatasetSpec,
+    request: TrainingRequest,
+    snapshot: Snapshot,
+    fitted: Fitted,
+    lineage: Lineage,
+    started: float,
+) -> tuple[registry.ModelRef, dict[str, str]]:
+    """One MLflow run (metrics, parameters, analysis, lineage, plots, trials), the model registered
+    from it with the alias ``challenger``; the version and its MLflow links."""
+    settings, client = resources.settings, resources.registry
     recorded = {
-        **analysis.as_metrics(),
-        **_numeric(tuning),
+        **fitted.analysis.as_metrics(),
+        **_numeric(fitted.tuning),
         "split_drift_threshold": settings.split_drift_threshold,
         "training_s": round(time.monotonic() - started, 1),
     }
@@ -219,42 +291,23 @@ def train_and_register(
         tempfile.TemporaryDirectory(prefix="fti-analysis-") as folder,
     ):
         out = Path(folder)
-        files = analysis.write_plots(out)
-        (out / "analysis.json").write_text(json.dumps(analysis.to_dict(), indent=2, default=str))
-        (out / "lineage.json").write_text(json.dumps(lineage_document(snapshot, tuning), indent=2))
+        files = fitted.analysis.write_plots(out)
+        (out / "analysis.json").write_text(json.dumps(fitted.analysis.to_dict(), indent=2, default=str))
+        (out / "lineage.json").write_text(json.dumps(lineage_document(snapshot, fitted.tuning), indent=2))
         ref = registry.log_and_register(
-            pipeline,
+            fitted.pipeline,
             model_name,
             experiment,
-            input_example=split.test[model_inputs(spec)].head(5),
+            input_example=fitted.example,
             metrics=recorded,
-            params={**params, **request.to_xcom()},
+            params={**fitted.params, **request.to_xcom()},
             tags=lineage.to_tags(),
             artifacts=[*files, out / "analysis.json", out / "lineage.json"],
             run_name=f"{spec.name}-v{snapshot.version}-{request.as_of:%Y%m%dT%H%M}",
-            children=trials,
+            children=fitted.trials,
         )
     registry.set_alias(client, ref, registry.CHALLENGER)
-    links = registry.mlflow_links(settings.mlflow_ui_url, experiment, ref)
-    metrics = analysis.as_metrics()
-    log.info(
-        "registered %s v%s (challenger): test WAPE %.4f; baselines %s; run %s",
-        ref.name,
-        ref.version,
-        metrics["test_wape"],
-        {k: round(v["wape"], 4) for k, v in analysis.baselines.items()},
-        links["run"],
-    )
-    headline = {k: (None if v != v else v) for k, v in sorted(metrics.items()) if not k.startswith("slice_")}
-    return TrainedModel(
-        name=ref.name,
-        version=ref.version,
-        run_id=ref.run_id,
-        metrics=headline,
-        links=links,
-        tuning=tuning,
-        lineage=lineage,
-    )
+    return ref, registry.mlflow_links(settings.mlflow_ui_url, experiment, ref)
 
 
 def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdict:
