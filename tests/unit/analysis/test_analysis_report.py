@@ -83,6 +83,11 @@ def test_metrics_are_flat_mlflow_names_with_the_values_of_their_parts(data: dict
         "slices_flagged",
         "split_drift_max",
         "split_drift_flagged",
+        *(
+            f"h{h}_wape_{who}"
+            for h in sorted(test["horizon"].unique())
+            for who in ("model", *baseline_names(SPEC))
+        ),
     }
     assert all(MLFLOW_METRIC_NAME.match(name) for name in metrics)
     label = test["label"].to_numpy()
@@ -209,3 +214,28 @@ def test_given_the_naive_scale_the_model_and_every_baseline_get_mase(data: dict[
     assert metrics["test_mase"] == pytest.approx(0.5)  # MAE 2 over a naive MAE of 4
     for name, forecast in forecasts.items():
         assert metrics[f"{name}_mase"] == pytest.approx(np.mean(np.abs(forecast - label)) / 4.0)
+
+
+def test_each_horizon_scores_the_model_and_every_baseline_on_that_horizons_rows(
+    data: dict[str, pd.DataFrame],
+) -> None:
+    test = data["test"]
+    predicted = test["label"].to_numpy() * 0.5
+    forecasts = baseline_forecasts(test, data["actuals"], SPEC)
+
+    analysis = _analyse(data, predicted)
+
+    metrics, document = analysis.as_metrics(), analysis.to_dict()
+    label, horizon = test["label"].to_numpy(), test["horizon"].to_numpy()
+    for h in (1, 3):
+        rows = horizon == h
+        assert metrics[f"h{h}_wape_model"] == pytest.approx(
+            regression_metrics(label[rows], predicted[rows])["wape"]
+        )
+        for name, forecast in forecasts.items():
+            expected = regression_metrics(label[rows], forecast[rows])["wape"]
+            assert metrics[f"h{h}_wape_{name}"] == pytest.approx(expected), name
+    horizon_rows = {row["slice"]: row for row in document["slices"]["horizon"]}
+    assert horizon_rows["1"]["wape_zero"] == pytest.approx(1.0)  # forecasting nothing misses all demand
+    assert horizon_rows["1"]["wape_model"] == pytest.approx(0.5)
+    assert document["metric"] == "wape"
