@@ -222,13 +222,18 @@ def horizon_scores(table: pd.DataFrame | None, metric: str, who: Sequence[str]) 
 
 
 def interval_metrics(actual: np.ndarray, quantiles: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
-    """Coverage of the outer interval (``coverage_p10_p90``) and the pinball loss of each level."""
+    """Coverage of the outer interval (``coverage_p10_p90``), each side's miss (``share_below_p10`` and
+    ``share_above_p90``, nominal 0.1 each: on mostly-zero counts nothing can be below a P10 of 0, so the
+    coverage stays above nominal however well each side is calibrated) and each level's pinball loss."""
     from fti.analysis.metrics import coverage, pinball
     from fti.training.intervals import level_names
 
     names = level_names(levels)
     found = {f"coverage_{names[0]}_{names[-1]}": coverage(actual, quantiles[:, 0], quantiles[:, -1])}
     found["nominal_coverage"] = float(levels[-1] - levels[0])
+    if len(actual):
+        found[f"share_below_{names[0]}"] = float(np.mean(actual < quantiles[:, 0]))
+        found[f"share_above_{names[-1]}"] = float(np.mean(actual > quantiles[:, -1]))
     for i, (name, level) in enumerate(zip(names, levels, strict=True)):
         found[f"pinball_{name}"] = pinball(actual, quantiles[:, i], level)
     return found

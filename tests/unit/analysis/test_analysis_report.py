@@ -14,7 +14,7 @@ import pytest
 
 from fti.analysis.baselines import baseline_forecasts, baseline_names
 from fti.analysis.metrics import METRICS, regression_metrics
-from fti.analysis.report import ModelAnalysis, analyse
+from fti.analysis.report import ModelAnalysis, analyse, interval_metrics
 from fti.analysis.slices import slice_keys
 from fti.features.model_inputs import attach_labels, expand_horizons
 from fti.features.schema import bins
@@ -239,3 +239,15 @@ def test_each_horizon_scores_the_model_and_every_baseline_on_that_horizons_rows(
     assert horizon_rows["1"]["wape_zero"] == pytest.approx(1.0)  # forecasting nothing misses all demand
     assert horizon_rows["1"]["wape_model"] == pytest.approx(0.5)
     assert document["metric"] == "wape"
+
+
+def test_interval_metrics_report_each_sides_miss_next_to_the_coverage() -> None:
+    actual = np.array([0.0, 0.0, 0.0, 1.0, 5.0])
+    quantiles = np.array([[0.0, 0.0, 2.0]] * 4 + [[1.0, 2.0, 4.0]])
+
+    found = interval_metrics(actual, quantiles, (0.1, 0.5, 0.9))
+
+    assert found["coverage_p10_p90"] == pytest.approx(0.8)
+    assert found["share_below_p10"] == 0.0  # nothing is below a P10 of 0
+    assert found["share_above_p90"] == pytest.approx(0.2)  # the 5 above its P90 of 4
+    assert found["nominal_coverage"] == pytest.approx(0.8)
