@@ -19,7 +19,7 @@ from fti.analysis import plots
 from fti.analysis.baselines import BASELINES
 from fti.analysis.drift import flag_drift, split_drift
 from fti.analysis.metrics import mase, regression_metrics
-from fti.analysis.slices import SLICE_COLUMNS, flag_slices, slice_metrics
+from fti.analysis.slices import OTHER_SLICE, SLICE_COLUMNS, flag_slices, slice_metrics, slice_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,11 +39,15 @@ class ModelAnalysis:
         overall: :func:`fti.analysis.metrics.regression_metrics` of the model on all test rows.
         baselines: the same metrics of each baseline of :data:`fti.analysis.baselines.BASELINES`.
         slices: dimension (a key column, ``volume_band``, ``horizon``, ...) -> slice table with
-            ``share`` and ``flagged`` (:func:`fti.analysis.slices.flag_slices`).
+            ``share`` and ``flagged`` (:func:`fti.analysis.slices.flag_slices`) and the primary
+            metric of the model and of each baseline on the slice, ``<metric>_<who>``
+            (:func:`fti.analysis.slices.slice_scores`).
         flagged_slices: the flagged rows of every slice table, with their ``dimension``.
         split_drift: :func:`fti.analysis.drift.split_drift` of the train, validation and test windows.
         flagged_drift: the rows of ``split_drift`` above the threshold, largest first.
         importances: feature name -> importance, as the model reports it.
+        intervals: :func:`interval_metrics` of the quantile forecasts, if any.
+        metric: the spec's primary metric (``model.metric``), scored per slice for every forecast.
         actual: labels of the test rows (for the predicted-vs-actual chart, not serialised).
         predicted: the model's predictions of the test rows (same).
     """
@@ -56,6 +60,7 @@ class ModelAnalysis:
     flagged_drift: pd.DataFrame
     importances: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, float] = field(default_factory=dict)
+    metric: str = "wape"
     actual: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
     predicted: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
 
@@ -79,8 +84,8 @@ class ModelAnalysis:
         """Flat metrics for MLflow: ``test_<metric>``, ``<baseline>_<metric>``, slice and drift counts.
 
         Also ``test_rows``, ``slices_flagged``, ``split_drift_max`` (0 with no drift rows),
-        ``split_drift_flagged`` and ``wape_ratio_to_best_baseline`` (model WAPE / best baseline
-        WAPE, < 1 beats it; NaN when undefined).
+        ``split_drift_flagged``, ``wape_ratio_to_best_baseline`` (model WAPE / best baseline
+        WAPE, < 1 beats it; NaN when undefined) and :func:`horizon_scores`.
         """
         metrics = {f"test_{name}": float(value) for name, value in self.overall.items()}
         metrics["test_rows"] = float(len(self.actual))
@@ -95,13 +100,14 @@ class ModelAnalysis:
         drift = self.split_drift["distance"]
         metrics["split_drift_max"] = float(drift.max()) if len(drift) else 0.0
         metrics["split_drift_flagged"] = float(len(self.flagged_drift))
-        return metrics
+        return metrics | horizon_scores(self.slices.get("horizon"), self.metric, ["model", *self.baselines])
 
     def to_dict(self) -> dict[str, Any]:
         """The whole analysis as a JSON-safe document (NaN as null), for an ``analysis.json`` artifact."""
         return _json_safe(
             {
                 "metrics": self.as_metrics(),
+                "metric": self.metric,
                 "beats_baselines": self.beats_baselines() if self.baselines else False,
                 "overall": self.overall,
                 "baselines": self.baselines,
@@ -146,6 +152,7 @@ def analyse(
     quantiles: np.ndarray | None = None,
     levels: Sequence[float] = (),
     naive_scale: float | None = None,
+    metric: str = "wape",
 ) -> ModelAnalysis:
     """Score ``predicted`` against ``test_rows[label]``, next to the baselines, per slice, with split drift.
 
@@ -167,6 +174,7 @@ def analyse(
         levels: their levels.
         naive_scale: in-sample MAE of the seasonal naive on the training window
             (:func:`fti.analysis.baselines.naive_scale`); given, every metric set gains ``mase``.
+        metric: the primary metric, scored per slice for the model and every baseline.
 
     Raises:
         ValueError: ``predicted`` does not pair up with ``test_rows`` or is not finite.
@@ -180,8 +188,11 @@ def analyse(
 
     overall = scored(forecast)
     tables = {}
+    every = {"model": forecast, **baselines}
     for name, keys in slices.items():
-        table = slice_metrics(actual, forecast, keys, min_slice_rows)
+        table = slice_scores(
+            slice_metrics(actual, forecast, keys, min_slice_rows), keys, actual, every, metric
+        )
         tables[name] = flag_slices(table, overall["wape"], slice_factor, min_slice_share)
     drift = split_drift(split_windows, drift_columns, bins)
     return ModelAnalysis(
@@ -193,19 +204,36 @@ def analyse(
         flagged_drift=flag_drift(drift, drift_threshold),
         importances={str(k): float(v) for k, v in importances.items()},
         intervals=interval_metrics(actual, quantiles, levels) if quantiles is not None else {},
+        metric=metric,
         actual=actual,
         predicted=forecast,
     )
 
 
+def horizon_scores(table: pd.DataFrame | None, metric: str, who: Sequence[str]) -> dict[str, float]:
+    """``h<k>_<metric>_<who>``: each forecast's primary metric on the rows of horizon ``k`` (the rows
+    of the ``horizon`` slice table but the pooled one, which has no single horizon)."""
+    if table is None:
+        return {}
+    found: dict[str, float] = {}
+    for row in table[table["slice"] != OTHER_SLICE].to_dict("records"):
+        found |= {f"h{row['slice']}_{metric}_{name}": float(row[f"{metric}_{name}"]) for name in who}
+    return found
+
+
 def interval_metrics(actual: np.ndarray, quantiles: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
-    """Coverage of the outer interval (``coverage_p10_p90``) and the pinball loss of each level."""
+    """Coverage of the outer interval (``coverage_p10_p90``), each side's miss (``share_below_p10`` and
+    ``share_above_p90``, nominal 0.1 each: on mostly-zero counts nothing can be below a P10 of 0, so the
+    coverage stays above nominal however well each side is calibrated) and each level's pinball loss."""
     from fti.analysis.metrics import coverage, pinball
     from fti.training.intervals import level_names
 
     names = level_names(levels)
     found = {f"coverage_{names[0]}_{names[-1]}": coverage(actual, quantiles[:, 0], quantiles[:, -1])}
     found["nominal_coverage"] = float(levels[-1] - levels[0])
+    if len(actual):
+        found[f"share_below_{names[0]}"] = float(np.mean(actual < quantiles[:, 0]))
+        found[f"share_above_{names[-1]}"] = float(np.mean(actual > quantiles[:, -1]))
     for i, (name, level) in enumerate(zip(names, levels, strict=True)):
         found[f"pinball_{name}"] = pinball(actual, quantiles[:, i], level)
     return found

@@ -9,11 +9,12 @@ from per-slice sums in one group-by.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fti.analysis.metrics import safe_ratio
+from fti.analysis.metrics import regression_metrics, safe_ratio
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,6 +116,34 @@ def slice_metrics(actual: np.ndarray, predicted: np.ndarray, keys: pd.Series, mi
         pooled = sums[small].sum().rename(OTHER_SLICE)
         sums = pd.concat([sums[~small], pooled.to_frame().T])
     return _metrics_of_sums(sums)
+
+
+def slice_scores(
+    table: pd.DataFrame, keys: pd.Series, actual: np.ndarray, forecasts: Mapping[str, np.ndarray], metric: str
+) -> pd.DataFrame:
+    """``table`` (:func:`slice_metrics`) with a ``<metric>_<who>`` column per forecast: the ``metric``
+    of :func:`fti.analysis.metrics.regression_metrics` of forecast ``who`` (the model, each baseline) on
+    each slice's rows, the pooled :data:`OTHER_SLICE` too, so every forecast is judged on the same rows.
+
+    Raises:
+        ValueError: a forecast does not pair up with ``actual`` by row.
+    """
+    import pandas as pd
+
+    labels = keys.astype(str).to_numpy()
+    labels = np.where(np.isin(labels, table["slice"].to_numpy()), labels, OTHER_SLICE)
+    rows = pd.Series(np.arange(len(labels))).groupby(labels).indices
+    empty = np.empty(0, dtype="int64")
+    out = table.copy()
+    for who, forecast in forecasts.items():
+        values = np.asarray(forecast, dtype="float64").ravel()
+        if len(values) != len(actual):
+            raise ValueError(f"forecast {who!r} has {len(values)} rows for {len(actual)} actuals")
+        out[f"{metric}_{who}"] = [
+            regression_metrics(actual[i], values[i])[metric]
+            for i in (rows.get(s, empty) for s in out["slice"])
+        ]
+    return out
 
 
 def flag_slices(

@@ -58,6 +58,7 @@ def analyse_split(
         quantiles=quantiles,
         levels=tuple(spec.model.quantiles),
         naive_scale=scale,
+        metric=spec.model.metric,
     )
 
 

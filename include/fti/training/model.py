@@ -177,21 +177,27 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         Raises:
             ValueError: the model was fitted without quantile levels.
         """
+        from fti.training.intervals import apply_offsets
+
+        return apply_offsets(self.levels, self._uncalibrated(X), self.offsets_, self.clip_min)
+
+    def calibrate(self, X: Any, y: Any) -> np.ndarray:
+        """Set the per-level offsets from held-out rows (:func:`fti.training.intervals.conformal_offsets`),
+        counted on the quantiles as served (at least ``clip_min``); the median's stays 0."""
+        from fti.training.intervals import conformal_offsets
+
+        actual = np.asarray(y, dtype="float64")
+        self.offsets_ = conformal_offsets(self.levels, self._uncalibrated(X), actual, self.clip_min)
+        return self.offsets_
+
+    def _uncalibrated(self, X: Any) -> np.ndarray:
+        """The quantile model's levels in the target's units, in order per row, at least ``clip_min``."""
         from fti.training.intervals import ordered
 
         if not self.levels or self.quantile_regressor_ is None:
             raise ValueError("this model forecasts no quantiles (the spec's model.quantiles is empty)")
         raw = np.asarray(self.quantile_regressor_.predict(X), dtype="float64").reshape(-1, len(self.levels))
-        return self._clip(ordered(ordered(self._back(raw)) + self.offsets_))
-
-    def calibrate(self, X: Any, y: Any) -> np.ndarray:
-        """Set the conformal offsets from held-out rows (:func:`fti.training.intervals.conformal_offsets`)."""
-        from fti.training.intervals import conformal_offsets
-
-        self.offsets_ = np.zeros(len(self.levels))
-        actual = np.asarray(y, dtype="float64")
-        self.offsets_ = conformal_offsets(self.levels, self.predict_quantiles(X), actual)
-        return self.offsets_
+        return self._clip(ordered(self._back(raw)))
 
     def _forward(self, y: Any) -> np.ndarray:
         target = np.asarray(y, dtype="float64")
@@ -283,7 +289,7 @@ def predict_quantiles(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
 
 
 def calibrate(pipeline: Pipeline, frame: pd.DataFrame, label: str) -> np.ndarray:
-    """Conformalise the Pipeline's interval on held-out labelled rows; returns the offsets set."""
+    """Calibrate the Pipeline's quantile levels on held-out labelled rows; returns the offsets set."""
     model: ForecastRegressor = pipeline.named_steps["model"]
     inputs = pipeline.named_steps["preprocess"].transform(frame)
     return model.calibrate(inputs, frame[label].to_numpy(dtype="float64"))

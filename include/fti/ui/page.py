@@ -153,7 +153,7 @@ def _metrics(rows: Sequence[MetricRow]) -> str:
 
 
 def _intervals(intervals: Mapping[str, float]) -> str:
-    """The interval's coverage against its nominal share, then the pinball loss of each level."""
+    """The interval's coverage against its nominal share, each side's miss, then each level's pinball loss."""
     coverage = next((k for k in intervals if k.startswith("coverage_")), None)
     parts = []
     if coverage is not None:
@@ -164,6 +164,14 @@ def _intervals(intervals: Mapping[str, float]) -> str:
             f"interval {escape(low.upper())}–{escape(high.upper())} covers "
             f"<b>{_num(intervals[coverage], '.1%')}</b> of the test actuals{promised}"
         )
+    sides = [  # share_below_p10 -> "below P10 0.7%": each side's own miss, nominal = its level's
+        f"{side} {escape(level.upper())} {_num(v, '.1%')}"
+        for k, v in intervals.items()
+        if k.startswith(("share_below_", "share_above_"))
+        for _, side, level in [k.split("_", 2)]
+    ]
+    if sides:
+        parts.append("actuals " + ", ".join(sides))
     pinball = [
         f"{escape(k.removeprefix('pinball_').upper())} {_num(v)}"
         for k, v in intervals.items()

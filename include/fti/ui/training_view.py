@@ -1,5 +1,6 @@
-"""The control room's "Champion's training" section: how long it trained, how its windows drifted, and
-the slices where it forecasts nothing (pure).
+"""The control room's "Champion's training" section: how long it trained, how its windows drifted, the
+slices where it forecasts nothing, and its primary metric next to every baseline's per horizon and
+slice (:mod:`fti.ui.baseline_scores`) (pure).
 
 Built from what training logs to MLflow: the run's start and end, its metrics (``training_s``,
 ``split_drift_max``, ``split_drift_flagged``, ``split_drift_threshold``) and its ``analysis.json``
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from fti.ui.baseline_scores import ScoreTable, render_scores, score_tables
 from fti.ui.html import missing, num, table
 from fti.ui.views import ChampionRecord, Unavailable
 
@@ -57,6 +59,7 @@ class TrainingView:
     drift_max: float | None
     drift: list[SplitDriftRow] = field(default_factory=list)
     zero_slices: list[ZeroSlice] = field(default_factory=list)
+    scores: list[ScoreTable] = field(default_factory=list)
 
 
 def training_view(record: ChampionRecord | Unavailable, threshold: float) -> TrainingView | Unavailable:
@@ -84,6 +87,7 @@ def training_view(record: ChampionRecord | Unavailable, threshold: float) -> Tra
         drift_max=_number(metrics.get("split_drift_max")),
         drift=split_drift_rows(analysis.get("split_drift") or [], limit),
         zero_slices=zero_slices(analysis.get("slices") or {}),
+        scores=score_tables(analysis),
     )
 
 
@@ -128,8 +132,9 @@ def zero_slices(tables: Mapping[str, list[Mapping[str, Any]]]) -> list[ZeroSlice
 
 
 def render_training(view: TrainingView) -> str:
-    """The section's HTML: duration, split drift (summary and per feature), zero-forecast slices."""
-    return "\n".join([_duration(view), _split_drift(view), _zero(view)])
+    """The section's HTML: duration, split drift (summary and per feature), zero-forecast slices, the
+    model against the baselines per horizon and slice."""
+    return "\n".join([_duration(view), _split_drift(view), _zero(view), render_scores(view.scores)])
 
 
 def _duration(view: TrainingView) -> str:

@@ -26,6 +26,7 @@ OTHER = "car_parks"
 DATASETS = ["car_parks", "online_retail", "store_sales"]  # the checkout's specs
 RUN_WITH_HTML = "manual__<b>bold</b>"
 ANALYSIS = {
+    "metric": "wape",
     "beats_baselines": True,
     "overall": {"wape": 0.41, "mae": 1.2, "rmse": 2.5, "bias": -0.1},
     "baselines": {
@@ -43,6 +44,9 @@ ANALYSIS = {
                 "mae": 2.2,
                 "bias": 0.4,
                 "flagged": True,
+                "wape_model": 0.93,
+                "wape_seasonal_naive": 0.81,
+                "wape_moving_average": 0.99,
             },
         ],
         "volume_band": [
@@ -173,6 +177,11 @@ def test_page_shows_validations_drift_champion_and_the_live_run(
     assert f"version <b>{champion.version}</b>" in chart and f"/runs/{champion.run_id}" in chart
     assert "moving_average" in chart and "Germany" in chart and "medium" in chart
     assert "beats the baselines: <b>yes</b>" in chart
+    training = section(html, "training")
+    assert (
+        'class="scores-country"' in training
+        and '<span class="fail"><span class="num">0.930</span>' in training
+    )
     live_html = section(html, "live")
     assert live in live_html and "drift_status" in live_html and "fti-online_retail-sandbox" in live_html
     assert "first_period" in live_html and "2024-03-11" in live_html

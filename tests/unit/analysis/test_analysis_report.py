@@ -14,7 +14,7 @@ import pytest
 
 from fti.analysis.baselines import baseline_forecasts, baseline_names
 from fti.analysis.metrics import METRICS, regression_metrics
-from fti.analysis.report import ModelAnalysis, analyse
+from fti.analysis.report import ModelAnalysis, analyse, interval_metrics
 from fti.analysis.slices import slice_keys
 from fti.features.model_inputs import attach_labels, expand_horizons
 from fti.features.schema import bins
@@ -83,6 +83,11 @@ def test_metrics_are_flat_mlflow_names_with_the_values_of_their_parts(data: dict
         "slices_flagged",
         "split_drift_max",
         "split_drift_flagged",
+        *(
+            f"h{h}_wape_{who}"
+            for h in sorted(test["horizon"].unique())
+            for who in ("model", *baseline_names(SPEC))
+        ),
     }
     assert all(MLFLOW_METRIC_NAME.match(name) for name in metrics)
     label = test["label"].to_numpy()
@@ -209,3 +214,40 @@ def test_given_the_naive_scale_the_model_and_every_baseline_get_mase(data: dict[
     assert metrics["test_mase"] == pytest.approx(0.5)  # MAE 2 over a naive MAE of 4
     for name, forecast in forecasts.items():
         assert metrics[f"{name}_mase"] == pytest.approx(np.mean(np.abs(forecast - label)) / 4.0)
+
+
+def test_each_horizon_scores_the_model_and_every_baseline_on_that_horizons_rows(
+    data: dict[str, pd.DataFrame],
+) -> None:
+    test = data["test"]
+    predicted = test["label"].to_numpy() * 0.5
+    forecasts = baseline_forecasts(test, data["actuals"], SPEC)
+
+    analysis = _analyse(data, predicted)
+
+    metrics, document = analysis.as_metrics(), analysis.to_dict()
+    label, horizon = test["label"].to_numpy(), test["horizon"].to_numpy()
+    for h in (1, 3):
+        rows = horizon == h
+        assert metrics[f"h{h}_wape_model"] == pytest.approx(
+            regression_metrics(label[rows], predicted[rows])["wape"]
+        )
+        for name, forecast in forecasts.items():
+            expected = regression_metrics(label[rows], forecast[rows])["wape"]
+            assert metrics[f"h{h}_wape_{name}"] == pytest.approx(expected), name
+    horizon_rows = {row["slice"]: row for row in document["slices"]["horizon"]}
+    assert horizon_rows["1"]["wape_zero"] == pytest.approx(1.0)  # forecasting nothing misses all demand
+    assert horizon_rows["1"]["wape_model"] == pytest.approx(0.5)
+    assert document["metric"] == "wape"
+
+
+def test_interval_metrics_report_each_sides_miss_next_to_the_coverage() -> None:
+    actual = np.array([0.0, 0.0, 0.0, 1.0, 5.0])
+    quantiles = np.array([[0.0, 0.0, 2.0]] * 4 + [[1.0, 2.0, 4.0]])
+
+    found = interval_metrics(actual, quantiles, (0.1, 0.5, 0.9))
+
+    assert found["coverage_p10_p90"] == pytest.approx(0.8)
+    assert found["share_below_p10"] == 0.0  # nothing is below a P10 of 0
+    assert found["share_above_p90"] == pytest.approx(0.2)  # the 5 above its P90 of 4
+    assert found["nominal_coverage"] == pytest.approx(0.8)

@@ -16,6 +16,7 @@ from fti.analysis.slices import (
     flag_slices,
     slice_keys,
     slice_metrics,
+    slice_scores,
     volume_band,
 )
 from fti.settings import PROJECT_ROOT
@@ -196,3 +197,28 @@ def test_an_undefined_overall_wape_flags_nothing() -> None:
 def test_slice_metrics_reject_keys_that_do_not_pair_up() -> None:
     with pytest.raises(ValueError, match="pair up"):
         slice_metrics(np.ones(3), np.ones(3), pd.Series(["a", "b"]), min_rows=1)
+
+
+def test_slice_scores_put_every_forecasts_primary_metric_next_to_the_models_per_slice() -> None:
+    actual = np.array([10.0, 10.0, 4.0, 0.0, 2.0])
+    model = np.array([8.0, 12.0, 4.0, 1.0, 2.0])
+    keys = pd.Series(pd.Categorical([1, 1, 2, 2, 3], categories=[1, 2, 3], ordered=True))
+    table = slice_metrics(actual, model, keys, min_rows=2)  # horizon 3 (1 row) is pooled
+
+    scored = slice_scores(table, keys, actual, {"model": model, "zero": np.zeros(5)}, "wape")
+
+    assert scored["slice"].tolist() == ["1", "2", OTHER_SLICE]
+    # horizon 1: |8-10| + |12-10| = 4 of 20 units; horizon 2: 1 of 4; pooled: 0 of 2
+    np.testing.assert_allclose(scored["wape_model"], [0.2, 0.25, 0.0])
+    np.testing.assert_allclose(scored["wape_model"], scored["wape"])
+    np.testing.assert_allclose(scored["wape_zero"], [1.0, 1.0, 1.0])
+    mape = slice_scores(table, keys, actual, {"model": model}, "mape")["mape_model"]
+    np.testing.assert_allclose(mape, [0.2, 0.0, 0.0])  # horizon 2's 0 actual is left out of MAPE
+
+
+def test_slice_scores_reject_a_forecast_that_does_not_pair_up_with_the_rows() -> None:
+    keys = pd.Series(["a", "a"])
+    table = slice_metrics(np.ones(2), np.ones(2), keys, min_rows=1)
+
+    with pytest.raises(ValueError, match="has 3 rows for 2 actuals"):
+        slice_scores(table, keys, np.ones(2), {"zero": np.zeros(3)}, "wape")

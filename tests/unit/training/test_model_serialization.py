@@ -211,3 +211,20 @@ def test_the_quantile_fit_reports_its_progress_like_the_point_fit(caplog: pytest
     ends = [r.getMessage() for r in caplog.records if " trees in " in r.getMessage()]
     assert [line.split(":")[0] for line in ends] == ["fit", "quantile fit"]
     assert all(line.split(": ")[1].startswith("40 trees in ") for line in ends)
+
+
+def test_calibration_leaves_the_p50_of_every_row_unchanged() -> None:
+    from fti.training.model import calibrate, predict_quantiles
+
+    rows = model_rows(800, seed=1)
+    rows[LABEL] += np.random.default_rng(4).normal(0.0, 3.0, len(rows))
+    pipeline = fit(QUANTILE_SPEC, rows, LABEL, params=FAST)
+    inputs = model_rows(500, seed=2)[MODEL_INPUTS]
+    before = predict_quantiles(pipeline, inputs)
+
+    offsets = calibrate(pipeline, model_rows(400, seed=5), LABEL)
+
+    after = predict_quantiles(pipeline, inputs)
+    assert offsets[1] == 0.0 and (offsets[[0, 2]] != 0.0).any()
+    np.testing.assert_array_equal(after[:, 1], before[:, 1])
+    assert (after[:, 1] > 0).any()

@@ -193,7 +193,8 @@ def test_champion_view_puts_the_model_before_the_baselines_and_keeps_every_slici
 def test_champion_view_carries_mape_bias_share_and_the_interval_metrics_to_the_page() -> None:
     overall = {**ANALYSIS["overall"], "mape": 0.37, "bias_pct": -0.021, "mase": 0.8125}  # type: ignore[dict-item]
     baselines = {"zero": {"wape": 1.0, "mape": None, "bias": -4.1, "bias_pct": -1.0, "mase": 1.25}}
-    intervals = {"coverage_p10_p90": 0.784, "nominal_coverage": 0.8, "pinball_p10": 0.5, "pinball_p90": 0.7}
+    intervals = {"coverage_p10_p90": 0.784, "nominal_coverage": 0.8, "pinball_p10": 0.5, "pinball_p90": 0.7,
+                 "share_below_p10": 0.007, "share_above_p90": 0.209}  # fmt: skip
     record = champion({**ANALYSIS, "overall": overall, "baselines": baselines, "intervals": intervals})
 
     view = champion_view(record)
@@ -209,6 +210,7 @@ def test_champion_view_carries_mape_bias_share_and_the_interval_metrics_to_the_p
     assert "MASE" in html and "0.8125" in html
     assert "interval P10–P90 covers <b>" in html and "78.4%" in html and "(nominal" in html and "80%" in html
     assert "pinball loss P10" in html
+    assert 'actuals below P10 <span class="num">0.7%</span>, above P90 <span class="num">20.9%</span>' in html
 
 
 def test_champion_view_shows_the_slicings_of_any_data_set_or_the_ones_asked_for() -> None:
