@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 
 from fti.features.schema import categorical_inputs, numeric_inputs
+from fti.training.intervals import MEDIAN
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -131,7 +132,10 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         transform: ``log1p`` to learn on ``log(1 + y)`` (predictions are ``exp(.) - 1``), or ``none``.
         clip_min: predictions below it are raised to it (0: a count is never negative); None: no clip.
         quantile_regressor: an unfitted multi-quantile regressor, or None (point forecasts only).
-        levels: the quantile levels it learns, increasing.
+        levels: the quantile levels forecast, increasing.
+        median_from_point: the point regressor is the median (absolute error, unweighted rows), so the
+            level 0.5 is its prediction and the quantile regressor learns only the other levels
+            (:func:`learned_levels`): a third less quantile fitting, and P50 equals the point forecast.
     """
 
     def __init__(
@@ -141,12 +145,14 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         clip_min: float | None = 0.0,
         quantile_regressor: Any = None,
         levels: tuple[float, ...] = (),
+        median_from_point: bool = False,
     ) -> None:
         self.regressor = regressor
         self.transform = transform
         self.clip_min = clip_min
         self.quantile_regressor = quantile_regressor
         self.levels = levels
+        self.median_from_point = median_from_point
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ForecastRegressor:
         """Fit clones of the regressors on the (transformed) target; offsets start at 0.
@@ -196,7 +202,10 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
 
         if not self.levels or self.quantile_regressor_ is None:
             raise ValueError("this model forecasts no quantiles (the spec's model.quantiles is empty)")
-        raw = np.asarray(self.quantile_regressor_.predict(X), dtype="float64").reshape(-1, len(self.levels))
+        learned = learned_levels(self.levels, self.median_from_point)
+        raw = np.asarray(self.quantile_regressor_.predict(X), dtype="float64").reshape(-1, len(learned))
+        if self.median_from_point:
+            raw = with_median(self.levels, raw, np.asarray(self.regressor_.predict(X), dtype="float64"))
         return self._clip(ordered(self._back(raw)))
 
     def _forward(self, y: Any) -> np.ndarray:
@@ -208,6 +217,29 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
 
     def _clip(self, values: np.ndarray) -> np.ndarray:
         return values if self.clip_min is None else np.clip(values, self.clip_min, None)
+
+
+def learned_levels(levels: Sequence[float], median_from_point: bool) -> tuple[float, ...]:
+    """The levels the quantile regressor learns: all, or all but the median when the point is it."""
+    return tuple(level for level in levels if not (median_from_point and level == MEDIAN))
+
+
+def with_median(levels: Sequence[float], others: np.ndarray, median: np.ndarray) -> np.ndarray:
+    """The other levels' columns with ``median`` inserted at the level 0.5, each outer level moved to
+    the median's side no further than the median, so ordering the row keeps the median in its column."""
+    at = list(levels).index(MEDIAN)
+    out = np.insert(np.asarray(others, dtype="float64"), at, median, axis=1)
+    out[:, :at] = np.minimum(out[:, :at], out[:, [at]])
+    out[:, at + 1 :] = np.maximum(out[:, at + 1 :], out[:, [at]])
+    return out
+
+
+def median_is_point(spec: DatasetSpec) -> bool:
+    """Whether the point model forecasts the median: absolute error on unweighted rows, with at least
+    one quantile level besides 0.5 (a median alone keeps its own quantile model)."""
+    levels = tuple(spec.model.quantiles)
+    unweighted = spec.model.sample_weight == "none"
+    return spec.model.objective == "absolute_error" and unweighted and MEDIAN in levels and len(levels) > 1
 
 
 def model_params(spec: DatasetSpec, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -231,14 +263,16 @@ def build_pipeline(spec: DatasetSpec, params: dict[str, Any] | None = None, seed
     encoder = FrameEncoder(tuple(categorical_inputs(spec)), tuple(numeric_inputs(spec)))
     clip = 0.0 if spec.target.non_negative else None
     levels = tuple(spec.model.quantiles)
+    median = median_is_point(spec)
     quantiles = None
     if levels:
-        quantile_params = {**chosen, "objective": "reg:quantileerror", "quantile_alpha": list(levels)}
+        learned = list(learned_levels(levels, median))
+        quantile_params = {**chosen, "objective": "reg:quantileerror", "quantile_alpha": learned}
         quantile_progress = [Progress(int(chosen.get("n_estimators", 100)), name="quantile fit")]
         quantiles = XGBRegressor(
             **quantile_params, tree_method="hist", n_jobs=2, random_state=seed, callbacks=quantile_progress
         )
-    wrapped = ForecastRegressor(regressor, spec.features.target_transform, clip, quantiles, levels)
+    wrapped = ForecastRegressor(regressor, spec.features.target_transform, clip, quantiles, levels, median)
     return Pipeline([("preprocess", encoder), ("model", wrapped)])
 
 

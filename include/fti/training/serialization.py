@@ -56,6 +56,7 @@ def save_pipeline(pipeline: Pipeline, directory: Path) -> None:
         document["quantiles"] = {
             "levels": [float(level) for level in wrapper.levels],
             "offsets": [float(offset) for offset in wrapper.offsets_],
+            "median_from_point": bool(wrapper.median_from_point),
             "booster_file": QUANTILE_BOOSTER_FILE,
             "regressor_params": _plain_params(wrapper.quantile_regressor_.get_params()),
         }
@@ -85,7 +86,8 @@ def load_pipeline(directory: Path) -> Pipeline:
         quantile_booster.load_model(directory / quantiles["booster_file"])
     levels = tuple(quantiles["levels"]) if quantiles else ()
     template = clone(quantile_booster) if quantile_booster is not None else None
-    wrapper = ForecastRegressor(clone(booster), post["transform"], post["clip_min"], template, levels)
+    median = bool(quantiles.get("median_from_point", False)) if quantiles else False
+    wrapper = ForecastRegressor(clone(booster), post["transform"], post["clip_min"], template, levels, median)
     wrapper.regressor_ = booster
     wrapper.quantile_regressor_ = quantile_booster
     wrapper.offsets_ = np.asarray(quantiles["offsets"] if quantiles else [], dtype="float64")

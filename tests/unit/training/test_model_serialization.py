@@ -228,3 +228,42 @@ def test_calibration_leaves_the_p50_of_every_row_unchanged() -> None:
     assert offsets[1] == 0.0 and (offsets[[0, 2]] != 0.0).any()
     np.testing.assert_array_equal(after[:, 1], before[:, 1])
     assert (after[:, 1] > 0).any()
+
+
+def test_an_absolute_error_model_serves_its_point_forecast_as_p50_and_learns_only_the_outer_levels(
+    with_quantiles: Pipeline, tmp_path: Path
+) -> None:
+    from fti.training.model import predict_quantiles
+
+    inputs = model_rows(500, seed=2)[MODEL_INPUTS]
+    model = with_quantiles.named_steps["model"]
+
+    assert model.median_from_point
+    assert model.quantile_regressor_.get_params()["quantile_alpha"] == [0.1, 0.9]
+    point = with_quantiles.predict(inputs)
+    np.testing.assert_array_equal(predict_quantiles(with_quantiles, inputs)[:, 1], point)
+    save_pipeline(with_quantiles, tmp_path)
+    loaded = load_pipeline(tmp_path)
+    np.testing.assert_array_equal(predict_quantiles(loaded, inputs)[:, 1], point)
+
+
+def test_a_squared_error_model_learns_its_median_as_a_quantile_not_as_its_mean() -> None:
+    from fti.training.model import predict_quantiles
+
+    spec = changed(QUANTILE_SPEC, "model", objective="squared_error")
+    pipeline = fit(spec, model_rows(400, seed=1), LABEL, params=FAST)
+    model = pipeline.named_steps["model"]
+
+    assert not model.median_from_point
+    assert model.quantile_regressor_.get_params()["quantile_alpha"] == [0.1, 0.5, 0.9]
+    assert predict_quantiles(pipeline, model_rows(50, seed=2)[MODEL_INPUTS]).shape == (50, 3)
+
+
+def test_outer_levels_on_the_wrong_side_of_the_point_median_are_moved_onto_it() -> None:
+    from fti.training.model import with_median
+
+    others = np.array([[1.0, 4.0], [5.0, 9.0], [0.0, 2.0]])
+
+    out = with_median((0.1, 0.5, 0.9), others, np.array([3.0, 4.0, 6.0]))
+
+    np.testing.assert_array_equal(out, [[1.0, 3.0, 4.0], [4.0, 4.0, 9.0], [0.0, 6.0, 6.0]])
