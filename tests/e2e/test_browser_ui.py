@@ -14,8 +14,8 @@ the pipeline's own writers (``fti.cache.predictions`` publishes a live run with 
 standalone's Redis, ``FeatureStore.record_drift`` records a run's drift scores): the pages read them
 exactly as they read a real run's. A real champion is trained and promoted with the training
 pipeline's own functions on the small generated store_sales set (seconds, not the minutes Online Retail
-takes, and a model that beats the zero forecast), so the control room's champion and training sections
-have something to show.
+takes, and a model that beats the zero forecast), and a batch from it is published with the inference
+pipeline's functions, so the control room's champion, training and live sections have something to show.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ STEPS = (
     "login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success",
     "task-log-validate_raw", "task-log-build_and_commit", "fti-plugin", "fti-entity-forecast",
     "fti-validation-document", "fti-drift-report", "fti-champion-vs-baselines", "fti-champion-training",
+    "fti-champion-live",
 )  # fmt: skip
 VERDICTS = {
     "plan_partitions": r"plan: (\d+ partition\(s\), \S+\.\.\S+|nothing to do.*)",
@@ -97,21 +98,23 @@ store.record_drift(dataset, 1, run_id, date(2011, 12, 9), settings.model_name(da
 """
 
 # A champion with the training pipeline's functions: store_sales landed and committed as a manual
-# feature_pipeline run does, trained with few small trees, promoted through the gate. Prints what the
-# registry recorded, for the test to compare with what the browser read.
+# feature_pipeline run does, trained with few small trees, promoted through the gate, a batch published
+# from it to the standalone's Redis. Prints what the registry and the cache recorded, for the test to
+# compare with what the browser read.
 _CHAMPION = """
 import json
+import sys
 from datetime import datetime
 
 from fti.contracts import TrainingRequest
 from fti.data.generate import StoreSales, generate
-from fti.pipelines import feature, training
+from fti.pipelines import feature, inference, training
 from fti.resources import Resources
 from fti.settings import PROJECT_ROOT, get_settings
 from fti.specs import load_dataset
 
 spec = load_dataset(PROJECT_ROOT / "specs", "store_sales")
-resources = Resources(get_settings())
+resources = Resources(get_settings(), sys.argv[1])
 shop = StoreSales(weeks=120, n_stores=3, n_products=20, future_weeks=4, seed=7)
 generate(spec, resources.settings.raw_dir, shop)
 partitions = feature.plan_partitions(resources, spec, None, "manual", None)
@@ -126,7 +129,13 @@ baselines = {
     if k.endswith("_wape") and not k.startswith(("test_", "slice_", "tune_"))
 }
 wape = {"champion": run["test_wape"], **baselines}
-print(json.dumps({"version": trained.version, "training_s": run["training_s"], "wape": wape}))
+pinned = inference.resolve_champion(resources, spec)
+checked = inference.check_inputs(resources, spec, pinned, "manual__champion")
+chunks = inference.plan_run(resources, spec, pinned, checked, "manual__champion")
+written = [inference.predict_chunk(resources, spec, pinned, chunk) for chunk in chunks]
+live = inference.publish(resources, spec, pinned, checked, chunks, written, "manual__champion")
+print(json.dumps({"version": trained.version, "training_s": run["training_s"], "wape": wape,
+                  "live_run": live.run, "live_version": live.model_version}))
 """
 
 
@@ -139,7 +148,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowS
         # Training runs while the DAGs are parsed and the batch run is seeded: the two cores are shared.
         training_log = standalone.home / "champion-training.log"
         with training_log.open("w") as err:
-            command = [sys.executable, "-c", _CHAMPION]
+            command = [sys.executable, "-c", _CHAMPION, standalone.redis.url]
             champion = subprocess.Popen(
                 command, env=standalone.env, stdout=subprocess.PIPE, stderr=err, text=True
             )
@@ -242,8 +251,10 @@ def test_a_user_unpauses_and_triggers_feature_pipeline_in_the_ui_and_finds_its_r
 
 def _check_champion(registered: dict[str, Any], shown: dict[str, Any]) -> None:
     """The browser showed the registered champion: its version, its and its baselines' test WAPE (as the
-    page rounds them), the training's own duration (longer than the MLflow run was open), split drift."""
-    assert shown["version"] == registered["version"], (shown, registered)
+    page rounds them), the training's own duration (longer than the MLflow run was open), split drift,
+    and the batch published from it as the live run."""
+    assert shown["version"] == registered["version"] == registered["live_version"], (shown, registered)
+    assert (shown["live_run"], shown["live_version"]) == (registered["live_run"], registered["version"])
     expected = {name: float(f"{wape:.4g}") for name, wape in registered["wape"].items()}
     assert shown["wape"] == expected, (shown["wape"], expected)
     assert shown["training_s"] == round(registered["training_s"], 1), (shown, registered)

@@ -5,7 +5,7 @@
 // additions: the labelled live metadata, one entity's live quantiles (typed into the entity picker),
 // the run's validation document as a table, a batch run's drift report page, and (with CHAMPION_DATASET)
 // a registered champion's test metrics next to its baselines and its training: real duration, split
-// drift, zero-forecast slices. A screenshot per step.
+// drift, zero-forecast slices, and the live run published from it. A screenshot per step.
 //
 // Driven by tests/e2e/test_browser_ui.py; run by hand against `make run` with
 //   BASE_URL=http://127.0.0.1:8080 USERNAME=admin PASSWORD=... ARTIFACTS=test-artifacts/browser \
@@ -308,9 +308,17 @@ async function checkChampion(page) {
     .innerText();
   await training.scrollIntoViewIfNeeded();
   await screenshot(page, 'fti-champion-training', training);
+  // The live run: a batch published from that champion, its model version in the labelled metadata.
+  const live = page.locator('section#live');
+  const liveRun = (await live.locator('p b').first().innerText()).trim();
+  const liveVersion = (await live.locator('table.live-meta tr').filter({ hasText: 'Model version' })
+    .locator('td').nth(1).innerText()).trim();
+  await live.scrollIntoViewIfNeeded();
+  await screenshot(page, 'fti-champion-live', live);
   console.log(`champion: ${JSON.stringify({
     version: version[1], wape, training_s: Number(trained[1]), run_open_s: Number(open[1]),
     split_drift_features: driftRows, zero_slices: Number(zero.match(/(\d+)$/)[1]),
+    live_run: liveRun, live_version: liveVersion,
   })}`);
 }
 
