@@ -14,8 +14,9 @@
 // DAG_ID (default feature_pipeline), RUN_TIMEOUT_S (default 600), ENTITY (an entity of the live run),
 // DRIFT_RUN (a batch_inference run id with recorded drift scores), CHAMPION_DATASET (optional: a data set
 // whose registry has a champion).
-// Prints `screenshot: <path>` per step, `champion: <json>` (what the champion sections showed), `run_id: <id>` once triggered and `verdict: <task>: <line>` per
-// task log read; exits 1 on the first failure (after a screenshot named failure.png).
+// Prints `screenshot: <path>` per step, `run_id: <id>` once triggered, `verdict: <task>: <line>` per
+// task log read and `champion: <json>` (what the champion's sections showed); exits 1 on the first
+// failure (after a screenshot named failure.png).
 //
 // Selectors are roles, labels, visible text and the data-testid attributes Airflow's UI sets for its
 // own tests (toggle-pause, state-badge): never Chakra's generated class names.
