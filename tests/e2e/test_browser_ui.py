@@ -1,7 +1,8 @@
 """A user in the browser: log in to `airflow standalone`, unpause and trigger feature_pipeline, see it run,
 read the verdict line of its tasks' logs (and no Great Expectations chatter), then read the control room:
 its sections, one entity's live quantiles, the run's validation document and a batch run's drift report
-page.
+page; then a registered champion's metrics next to its baselines and its training (real duration,
+split drift, zero-forecast slices).
 
 The walk itself is ``tests/e2e/browser/ui_walkthrough.mjs`` (playwright-core driving Debian's
 chromium); this test starts Airflow with the real slice of data landed, runs the script, checks its
@@ -11,11 +12,15 @@ screenshots and cross-checks the run it triggered through the REST API. Screensh
 Training and inference take far longer than this walk, so a batch run's traces are seeded first with
 the pipeline's own writers (``fti.cache.predictions`` publishes a live run with quantiles to the
 standalone's Redis, ``FeatureStore.record_drift`` records a run's drift scores): the pages read them
-exactly as they read a real run's.
+exactly as they read a real run's. A real champion is trained and promoted with the training
+pipeline's own functions on the small generated store_sales set (seconds, not the minutes Online Retail
+takes, and a model that beats the zero forecast), and a batch from it is published with the inference
+pipeline's functions, so the control room's champion, training and live sections have something to show.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +29,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -41,7 +47,8 @@ RUN_TIMEOUT_S = 600
 STEPS = (
     "login", "dag-list", "dag-unpaused", "trigger-dialog", "run-triggered", "run-success",
     "task-log-validate_raw", "task-log-build_and_commit", "fti-plugin", "fti-entity-forecast",
-    "fti-validation-document", "fti-drift-report",
+    "fti-validation-document", "fti-drift-report", "fti-champion-vs-baselines", "fti-champion-training",
+    "fti-champion-live",
 )  # fmt: skip
 VERDICTS = {
     "plan_partitions": r"plan: (\d+ partition\(s\), \S+\.\.\S+|nothing to do.*)",
@@ -57,6 +64,7 @@ NOISE = re.compile(
 SEEDED_RUN = "manual__2011-12-09T23:00:00+00:00"
 """The batch_inference run whose drift scores are seeded (an Airflow run id, as check_inputs records)."""
 ENTITY = "France|22423"
+CHAMPION_DATASET = "store_sales"
 
 # Run with the standalone's environment, so the settings (store, catalog, cache prefix) are the plugin's.
 _SEED = """
@@ -89,17 +97,79 @@ store = FeatureStore(settings.store_uri, settings.catalog_url)
 store.record_drift(dataset, 1, run_id, date(2011, 12, 9), settings.model_name(dataset) + "/1", scores)
 """
 
+# A champion with the training pipeline's functions: store_sales landed and committed as a manual
+# feature_pipeline run does, trained with few small trees, promoted through the gate, a batch published
+# from it to the standalone's Redis. Prints what the registry and the cache recorded, for the test to
+# compare with what the browser read.
+_CHAMPION = """
+import json
+import sys
+from datetime import datetime
+
+from fti.contracts import TrainingRequest
+from fti.data.generate import StoreSales, generate
+from fti.pipelines import feature, inference, training
+from fti.resources import Resources
+from fti.settings import PROJECT_ROOT, get_settings
+from fti.specs import load_dataset
+
+spec = load_dataset(PROJECT_ROOT / "specs", "store_sales")
+resources = Resources(get_settings(), sys.argv[1])
+shop = StoreSales(weeks=120, n_stores=3, n_products=20, future_weeks=4, seed=7)
+generate(spec, resources.settings.raw_dir, shop)
+partitions = feature.plan_partitions(resources, spec, None, "manual", None)
+feature.build_and_commit(resources, spec, feature.validate_raw(resources, spec, partitions, "seed"), "seed")
+request = TrainingRequest(dataset=spec.name, as_of=datetime.utcnow(), window=spec.model.training_window)
+trained = training.train_and_register(resources, spec, request, params={"n_estimators": 30, "max_depth": 4})
+verdict = training.promote(resources, spec, trained.version)
+assert verdict.promoted, verdict.summary
+run = resources.registry.get_run(trained.run_id).data.metrics
+baselines = {
+    k.removesuffix("_wape"): v for k, v in run.items()
+    if k.endswith("_wape") and not k.startswith(("test_", "slice_", "tune_"))
+}
+wape = {"champion": run["test_wape"], **baselines}
+pinned = inference.resolve_champion(resources, spec)
+checked = inference.check_inputs(resources, spec, pinned, "manual__champion")
+chunks = inference.plan_run(resources, spec, pinned, checked, "manual__champion")
+written = [inference.predict_chunk(resources, spec, pinned, chunk) for chunk in chunks]
+live = inference.publish(resources, spec, pinned, checked, chunks, written, "manual__champion")
+print(json.dumps({"version": trained.version, "training_s": run["training_s"], "wape": wape,
+                  "live_run": live.run, "live_version": live.model_version}))
+"""
+
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStandalone]:
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowStandalone, dict[str, Any]]]:
+    """The standalone with a batch run seeded and a champion registered (and what the registry says of it)."""
     standalone = AirflowStandalone(tmp_path_factory.mktemp("standalone-ui"))
     land_demo_slice(standalone.raw_dir)
     with standalone:
-        standalone.wait_for_dags(DAG_ID)
-        seed = [sys.executable, "-c", _SEED, DAG_ID.split("__")[1], standalone.redis.url, SEEDED_RUN, ENTITY]
-        done = subprocess.run(seed, env=standalone.env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"seeding the batch run failed:\n{done.stderr[-3000:]}"
-        yield standalone
+        # Training runs while the DAGs are parsed and the batch run is seeded: the two cores are shared.
+        training_log = standalone.home / "champion-training.log"
+        with training_log.open("w") as err:
+            command = [sys.executable, "-c", _CHAMPION, standalone.redis.url]
+            champion = subprocess.Popen(
+                command, env=standalone.env, stdout=subprocess.PIPE, stderr=err, text=True
+            )
+        try:
+            standalone.wait_for_dags(DAG_ID)
+            seed = [
+                sys.executable,
+                "-c",
+                _SEED,
+                DAG_ID.split("__")[1],
+                standalone.redis.url,
+                SEEDED_RUN,
+                ENTITY,
+            ]
+            done = subprocess.run(seed, env=standalone.env, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, f"seeding the batch run failed:\n{done.stderr[-3000:]}"
+            out, _ = champion.communicate(timeout=600)
+        finally:
+            champion.kill()  # only if something above failed: it has ended otherwise
+        assert champion.returncode == 0, f"training the champion failed:\n{training_log.read_text()[-3000:]}"
+        yield standalone, json.loads(out.strip().splitlines()[-1])
 
 
 def _browser_tools() -> tuple[str, Path]:
@@ -133,6 +203,7 @@ def _walk_through_the_ui(airflow: AirflowStandalone) -> tuple[subprocess.Complet
         "RUN_TIMEOUT_S": str(RUN_TIMEOUT_S),
         "ENTITY": ENTITY,
         "DRIFT_RUN": SEEDED_RUN,
+        "CHAMPION_DATASET": CHAMPION_DATASET,
     }
     started = time.monotonic()
     walk = subprocess.run(
@@ -147,9 +218,10 @@ def _walk_through_the_ui(airflow: AirflowStandalone) -> tuple[subprocess.Complet
 
 
 def test_a_user_unpauses_and_triggers_feature_pipeline_in_the_ui_and_finds_its_run_on_the_fti_page(
-    airflow: AirflowStandalone,
+    airflow: tuple[AirflowStandalone, dict[str, Any]],
 ) -> None:
-    walk, seconds = _walk_through_the_ui(airflow)
+    standalone, champion = airflow
+    walk, seconds = _walk_through_the_ui(standalone)
     output = f"{walk.stdout}\n{walk.stderr}"
     print(f"ui walkthrough: exit {walk.returncode} after {seconds:.0f} s\n{output}")
 
@@ -157,9 +229,11 @@ def test_a_user_unpauses_and_triggers_feature_pipeline_in_the_ui_and_finds_its_r
     assert triggered, f"the walkthrough triggered no run:\n{output}"
     run_id = triggered.group(1)
     # Cross-check through the REST API: the UI showed what Airflow recorded.
-    run = airflow.api.get(f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}")
-    assert (run["run_type"], run["state"]) == ("manual", "success"), airflow.api.describe_run(DAG_ID, run_id)
-    assert airflow.api.get(f"/dags/{DAG_ID}")["is_paused"] is False
+    run = standalone.api.get(f"/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}")
+    assert (run["run_type"], run["state"]) == ("manual", "success"), standalone.api.describe_run(
+        DAG_ID, run_id
+    )
+    assert standalone.api.get(f"/dags/{DAG_ID}")["is_paused"] is False
 
     assert walk.returncode == 0, f"the ui walkthrough failed:\n{output}"
     shots = re.findall(r"^screenshot: (.+\.png)$", walk.stdout, re.MULTILINE)
@@ -167,7 +241,25 @@ def test_a_user_unpauses_and_triggers_feature_pipeline_in_the_ui_and_finds_its_r
     assert not missing, f"screenshots announced but not written: {missing}"
     steps = [re.sub(r"^\d+-", "", Path(s).stem) for s in shots]
     assert [s for s in STEPS if s not in steps] == [], f"steps without a screenshot; taken: {steps}"
-    _check_task_logs(airflow, run_id, dict(re.findall(r"^verdict: (\w+): (.+)$", walk.stdout, re.MULTILINE)))
+    _check_task_logs(
+        standalone, run_id, dict(re.findall(r"^verdict: (\w+): (.+)$", walk.stdout, re.MULTILINE))
+    )
+    shown = re.search(r"^champion: (.+)$", walk.stdout, re.MULTILINE)
+    assert shown, f"the walkthrough read no champion:\n{output}"
+    _check_champion(champion, json.loads(shown.group(1)))
+
+
+def _check_champion(registered: dict[str, Any], shown: dict[str, Any]) -> None:
+    """The browser showed the registered champion: its version, its and its baselines' test WAPE (as the
+    page rounds them), the training's own duration (longer than the MLflow run was open), split drift,
+    and the batch published from it as the live run."""
+    assert shown["version"] == registered["version"] == registered["live_version"], (shown, registered)
+    assert (shown["live_run"], shown["live_version"]) == (registered["live_run"], registered["version"])
+    expected = {name: float(f"{wape:.4g}") for name, wape in registered["wape"].items()}
+    assert shown["wape"] == expected, (shown["wape"], expected)
+    assert shown["training_s"] == round(registered["training_s"], 1), (shown, registered)
+    assert shown["run_open_s"] < shown["training_s"], shown
+    assert shown["split_drift_features"] > 0 and shown["zero_slices"] >= 0, shown
 
 
 def _check_task_logs(airflow: AirflowStandalone, run_id: str, in_browser: dict[str, str]) -> None:

@@ -3,16 +3,20 @@
 // line of validate_raw's and build_and_commit's logs (scrolling the virtualised log viewer), then open the
 // project's plugin page /fti/ and find the run among the validations; then read the control room's
 // additions: the labelled live metadata, one entity's live quantiles (typed into the entity picker),
-// the run's validation document as a table, and a batch run's drift report page. A screenshot per step.
+// the run's validation document as a table, a batch run's drift report page, and (with CHAMPION_DATASET)
+// a registered champion's test metrics next to its baselines and its training: real duration, split
+// drift, zero-forecast slices, and the live run published from it. A screenshot per step.
 //
 // Driven by tests/e2e/test_browser_ui.py; run by hand against `make run` with
 //   BASE_URL=http://127.0.0.1:8080 USERNAME=admin PASSWORD=... ARTIFACTS=test-artifacts/browser \
 //   CHROMIUM=/usr/bin/chromium node tests/e2e/browser/ui_walkthrough.mjs
 // Environment: BASE_URL, USERNAME, PASSWORD, ARTIFACTS (screenshot folder), CHROMIUM (the browser),
 // DAG_ID (default feature_pipeline), RUN_TIMEOUT_S (default 600), ENTITY (an entity of the live run),
-// DRIFT_RUN (a batch_inference run id with recorded drift scores).
-// Prints `screenshot: <path>` per step, `run_id: <id>` once triggered and `verdict: <task>: <line>` per
-// task log read; exits 1 on the first failure (after a screenshot named failure.png).
+// DRIFT_RUN (a batch_inference run id with recorded drift scores), CHAMPION_DATASET (optional: a data set
+// whose registry has a champion).
+// Prints `screenshot: <path>` per step, `run_id: <id>` once triggered, `verdict: <task>: <line>` per
+// task log read and `champion: <json>` (what the champion's sections showed); exits 1 on the first
+// failure (after a screenshot named failure.png).
 //
 // Selectors are roles, labels, visible text and the data-testid attributes Airflow's UI sets for its
 // own tests (toggle-pause, state-badge): never Chakra's generated class names.
@@ -36,14 +40,17 @@ const DAG_ID = env('DAG_ID', 'feature_pipeline__online_retail');
 const RUN_TIMEOUT_MS = Number(env('RUN_TIMEOUT_S', '600')) * 1000;
 const ENTITY = env('ENTITY');
 const DRIFT_RUN = env('DRIFT_RUN');
+const CHAMPION_DATASET = process.env.CHAMPION_DATASET ?? '';
 // The machine's network is closed: without the background-networking flag chromium keeps dialling out.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
 let shots = 0;
-async function screenshot(page, name) {
+async function screenshot(page, name, part = null) {
+  // The whole page, or only `part` (a locator) where the page is long and the step is about one section.
   shots += 1;
   const file = path.join(ARTIFACTS, `${String(shots).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  if (part) await part.screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: true });
   console.log(`screenshot: ${file}`);
 }
 
@@ -267,6 +274,55 @@ async function checkDriftReport(page) {
   await screenshot(page, 'fti-drift-report');
 }
 
+const NUMBER = /-?\d+(\.\d+)?(e[-+]?\d+)?/;
+
+async function checkChampion(page) {
+  // The champion section: its version, and its test metrics in a table whose first row is the model's and
+  // whose other rows are the baselines it was compared with (zero among them).
+  await page.goto(`${BASE_URL}/fti/?dataset=${encodeURIComponent(CHAMPION_DATASET)}`);
+  const champion = page.locator('section#champion');
+  const head = (await champion.locator('p').first().innerText()).replace(/\s+/g, ' ');
+  const version = head.match(/ version (\d+) /);
+  if (!version) throw new Error(`the champion section names no version: ${head}`);
+  const metrics = champion.locator('table').first();
+  for (const column of ['WAPE', 'MAE', 'bias % of demand']) {
+    await metrics.getByRole('columnheader', { name: column, exact: true }).waitFor();
+  }
+  const rows = await metrics.locator('tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText.trim())));
+  const wape = Object.fromEntries(rows.map((cells) => [cells[0], Number(cells[1])]));
+  if (rows[0]?.[0] !== 'champion' || !('zero' in wape) || rows.length < 3) {
+    throw new Error(`the champion's metrics table is not the model then its baselines: ${JSON.stringify(rows)}`);
+  }
+  await champion.scrollIntoViewIfNeeded();
+  await screenshot(page, 'fti-champion-vs-baselines', champion);
+  // The training section: the run's real duration (metric training_s), not how long MLflow's run was open.
+  const training = page.locator('section#training');
+  const duration = (await training.locator('p.duration').innerText()).replace(/\s+/g, ' ');
+  const trained = duration.match(new RegExp(`trained in (${NUMBER.source}) s`));
+  const open = duration.match(new RegExp(`MLflow run was open (${NUMBER.source}) s`));
+  if (!trained || !open) throw new Error(`the training section shows no duration: ${duration}`);
+  const drift = training.locator('table.split-drift');
+  await drift.getByRole('columnheader', { name: 'largest JS distance' }).waitFor();
+  const driftRows = await drift.locator('tbody tr').count();
+  const zero = await training.getByRole('heading', { name: /^Slices where the champion predicts zero: \d+$/ })
+    .innerText();
+  await training.scrollIntoViewIfNeeded();
+  await screenshot(page, 'fti-champion-training', training);
+  // The live run: a batch published from that champion, its model version in the labelled metadata.
+  const live = page.locator('section#live');
+  const liveRun = (await live.locator('p b').first().innerText()).trim();
+  const liveVersion = (await live.locator('table.live-meta tr').filter({ hasText: 'Model version' })
+    .locator('td').nth(1).innerText()).trim();
+  await live.scrollIntoViewIfNeeded();
+  await screenshot(page, 'fti-champion-live', live);
+  console.log(`champion: ${JSON.stringify({
+    version: version[1], wape, training_s: Number(trained[1]), run_open_s: Number(open[1]),
+    split_drift_features: driftRows, zero_slices: Number(zero.match(/(\d+)$/)[1]),
+    live_run: liveRun, live_version: liveVersion,
+  })}`);
+}
+
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -283,6 +339,7 @@ async function main() {
     await checkEntityForecast(page);
     await checkValidationDocument(page, runId);
     await checkDriftReport(page);
+    if (CHAMPION_DATASET) await checkChampion(page);
   } catch (error) {
     await screenshot(page, 'failure').catch(() => {});
     console.error(`ui walkthrough failed at ${page.url()}: ${error.stack ?? error}`);
