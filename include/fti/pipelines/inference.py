@@ -15,7 +15,7 @@
    plan (``StagedFileCorrupted``), loads the model once per process and host
    (:mod:`fti.registry.model_cache`), predicts every forecast period and writes them; rewriting a
    chunk writes the same bytes. It also stages the chunk's rows for the prediction log.
-5. :func:`publish` commits the run's prediction log to the store (:mod:`fti.store.prediction_log`),
+5. :func:`publish` commits the run's prediction log to the store (:mod:`fti.pipelines.prediction_log`),
    then makes the run live in one atomic step, only if every chunk is counted, and removes the run's
    staging folder. A run that fails keeps its folder, so a retried or cleared task reads the same
    files; the folder goes when that run publishes.
@@ -50,10 +50,9 @@ from fti.inference.inputs import (  # noqa: F401 - the steps' errors and inputs,
     origin_rows,
     partition_rows,
 )
-from fti.inference.prediction_log import log_rows
 from fti.monitoring.drift_check import DriftReport, score_drift
+from fti.pipelines.prediction_log import log_predictions, stage_log_rows
 from fti.registry import mlflow_registry as registry
-from fti.store.prediction_log import LoggedRun, RunInfo
 from fti.training.intervals import level_names
 
 if TYPE_CHECKING:
@@ -290,8 +289,7 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
         stacked = np.concatenate([predicted.reshape(-1, 1), quantiles], axis=1)
         values = stacked.reshape(len(part), chunk.horizon, chunk.values_per_period)
     # The log's rows first: a chunk Redis counted always has its rows staged for the log.
-    names = level_names(pinned.lineage.levels) if chunk.values_per_period > 1 else []
-    store.write_staging_beside(chunk.inputs.uri, _log_name(chunk), log_rows(inputs, values, names))
+    stage_log_rows(store, chunk, inputs, values, pinned.lineage.levels)
     plan = cache.RunPlan(
         chunk.run, chunk.first_period, chunk.horizon, chunk.n_buckets, chunk.values_per_period
     )
@@ -363,56 +361,6 @@ def publish(
         first_period=first.first_period,
         drift_status=checked.drift.status,
     )
-
-
-class PredictionLogIncomplete(RuntimeError):
-    """The staged log rows of a run do not add up to the predictions planned: nothing was logged."""
-
-
-def log_predictions(
-    resources: Resources,
-    spec: DatasetSpec,
-    pinned: PinnedModel,
-    checked: CheckedInputs,
-    chunks: list[ChunkPlan],
-    airflow_run_id: str,
-) -> LoggedRun:
-    """Commit every chunk's staged rows as the run's prediction log (idempotent per run).
-
-    Raises:
-        PredictionLogIncomplete: a chunk's rows are missing or the total is not the planned one.
-    """
-    import pandas as pd
-
-    store, first = resources.store, chunks[0]
-    try:
-        folder = first.inputs.uri.rsplit("/", 1)[0]
-        parts = [store.read_staging(f"{folder}/{_log_name(c)}.parquet") for c in chunks]
-    except FileNotFoundError as exc:
-        raise PredictionLogIncomplete(f"run {first.run}: a chunk's log rows are missing ({exc})") from exc
-    frame = pd.concat(parts, ignore_index=True)
-    if len(frame) != first.expected_predictions:
-        raise PredictionLogIncomplete(
-            f"run {first.run}: {len(frame)} log rows staged, {first.expected_predictions} planned"
-        )
-    frame = frame.assign(run=first.run, model_name=pinned.name, model_version=pinned.version)
-    info = RunInfo(
-        dataset=spec.name,
-        run=first.run,
-        model_name=pinned.name,
-        model_version=pinned.version,
-        feature_set_version=pinned.lineage.feature_set_version,
-        feature_partition=checked.feature_partition,
-        first_period=pd.Timestamp(spec.calendar.parse(first.first_period)).to_pydatetime(),
-        horizon=first.horizon,
-        entities=checked.entities,
-        airflow_run_id=airflow_run_id,
-    )
-    return store.commit_prediction_log(info, frame)
-
-
-def _log_name(chunk: ChunkPlan) -> str:
-    return f"log-{chunk.chunk_id}"
 
 
 def _ttl_s(settings: Settings) -> int:
