@@ -115,8 +115,12 @@ def lines(figures: Figures) -> list[Line]:
     return out
 
 
-def run(datasets: tuple[str, ...] = DATASETS) -> Figures:
-    """Backtest each data set in a scratch system; figures keyed ``<dataset>.<figure>``."""
+def run(datasets: tuple[str, ...] = DATASETS, objective: str | None = None) -> Figures:
+    """Backtest each data set in a scratch system; figures keyed ``<dataset>.<figure>``.
+
+    ``objective`` (one of :data:`fti.training.model.OBJECTIVES`) replaces the specs' own, to choose a
+    spec's default by measurement; everything else is the shipped spec's.
+    """
     from fti.bench.scratch import land, load, scratch_settings
 
     figures: Figures = {}
@@ -124,7 +128,7 @@ def run(datasets: tuple[str, ...] = DATASETS) -> Figures:
         with tempfile.TemporaryDirectory(prefix=f"fti-bench-accuracy-{name}-") as tmp:
             settings = scratch_settings(Path(tmp))
             land(settings, load(settings, name), store_sales_size() if name == "store_sales" else None)
-            measured = run_child("fti.bench.accuracy", tmp, name)
+            measured = run_child("fti.bench.accuracy", tmp, name, *([objective] if objective else []))
         figures |= {f"{name}.{k}": v for k, v in measured.items()}
     return figures
 
@@ -142,15 +146,17 @@ def _commit_stages(resources: Resources, spec: DatasetSpec, name: str) -> list[d
     return times
 
 
-def _backtest(var_dir: Path, name: str) -> Figures:
-    """Inside the child: commit in stages, then train at each origin's ``as_of``."""
+def _backtest(var_dir: Path, name: str, objective: str | None = None) -> Figures:
+    """Inside the child: commit in stages, then train at each origin's ``as_of`` (with ``objective``
+    instead of the spec's, when given)."""
     import fti.pipelines.training as training
     from fti.bench.scratch import load, scratch_resources
     from fti.contracts import TrainingRequest
 
     resources = scratch_resources(var_dir)
     spec = load(resources.settings, name)
-    held_out = spec.model_copy(update={"model": spec.model.model_copy(update={"refit": False})})
+    changes: dict[str, object] = {"refit": False, **({"objective": objective} if objective else {})}
+    held_out = spec.model_copy(update={"model": spec.model.model_copy(update=changes)})
     per_origin, periods = [], window(name) or spec.model.training_window
     for as_of in _commit_stages(resources, spec, name):
         request = TrainingRequest(dataset=name, as_of=as_of, window=periods)
@@ -160,4 +166,4 @@ def _backtest(var_dir: Path, name: str) -> Figures:
 
 if __name__ == "__main__":
     quiet_logs()
-    child_main(_backtest(Path(sys.argv[1]), sys.argv[2]))
+    child_main(_backtest(Path(sys.argv[1]), sys.argv[2], *sys.argv[3:4]))

@@ -57,3 +57,29 @@ def test_summary_names_each_metric_of_the_model_and_every_baseline_and_the_gain(
     shown = {line.key for line in lines({f"online_retail.{k}": v for k, v in figures.items()})}
     wanted = {"online_retail.wape_model", "online_retail.wape_tsb", "online_retail.gain_vs_best_baseline"}
     assert wanted <= shown
+
+
+def test_an_unknown_objective_is_refused_before_any_backtest_runs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fti.cli import app
+
+    done = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app,
+        [
+            "bench",
+            "accuracy",
+            "--dataset",
+            "car_parks",
+            "--objective",
+            "huber",
+            "--results",
+            str(tmp_path / "r"),
+        ],
+    )
+
+    assert done.exit_code == 2
+    assert (
+        "objective 'huber': one of ['absolute_error', 'poisson', 'squared_error', 'tweedie']" in done.output
+    )
+    assert not (tmp_path / "r").exists()
