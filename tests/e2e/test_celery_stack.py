@@ -1,0 +1,125 @@
+"""The distributed stack of docker-compose.yaml, without Docker: the three DAGs on the CeleryExecutor.
+
+Real parts only, as native processes on loopback (tests/harness/celery_stack.py): PostgreSQL for
+Airflow, the feature catalog and MLflow; a broker Redis; the prediction cache with the project's ACL
+users; ``mlflow server``; Airflow's api-server, scheduler, dag-processor, triggerer and two Celery
+workers with host names of their own, all with compose's ``x-airflow-common`` environment. The
+generated store_sales set (60 entities) is cut into chunks of 5, so batch inference maps 12 chunks.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import redis
+from redis.exceptions import NoPermissionError
+
+from tests.harness.celery_stack import CeleryStack
+
+pytestmark = pytest.mark.e2e
+
+DATASET = "store_sales"
+ENTITIES, CHUNK_ENTITIES = 60, 5  # 3 stores x 20 products
+RUN_TIMEOUT_S = 300  # per DAG run, on 2 cores
+PIPELINE = tuple(
+    f"{pipeline}__{DATASET}" for pipeline in ("feature_pipeline", "training_pipeline", "batch_inference")
+)
+INFERENCE = PIPELINE[-1]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryStack]:
+    from fti.data.generate import StoreSales, generate
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    home = tmp_path_factory.mktemp("celery-stack")
+    services = CeleryStack(home, workers=2, extra_env={"FTI_INFERENCE_CHUNK_ENTITIES": str(CHUNK_ENTITIES)})
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    generate(spec, home / "var" / "raw", StoreSales(n_stores=3, n_products=20, weeks=120, future_weeks=4))
+    with services:
+        services.wait_for_dags(*PIPELINE)
+        yield services
+
+
+@pytest.fixture(scope="module")
+def runs(stack: CeleryStack) -> dict[str, str]:
+    """Each DAG unpaused, triggered over REST API v2 and run to success in order; run ids by DAG."""
+    run_ids = {}
+    for dag_id in PIPELINE:
+        started = time.monotonic()
+        stack.api.unpause(dag_id)
+        run_ids[dag_id] = stack.api.trigger(dag_id)
+        stack.api.wait_for_run(dag_id, run_ids[dag_id], timeout=RUN_TIMEOUT_S)
+        print(f"{dag_id} {run_ids[dag_id]}: success in {time.monotonic() - started:.0f} s")
+        if dag_id.startswith("training_pipeline"):
+            _make_champion(stack, stack.api.xcom(dag_id, run_ids[dag_id], "promote"))
+    return run_ids
+
+
+def _make_champion(stack: CeleryStack, verdict: dict[str, Any]) -> None:
+    """If the gate kept the model out, the operator makes it champion (``fti models rollback --force``)."""
+    if verdict["promoted"]:
+        return
+    args = ["fti", "models", "rollback", str(verdict["version"]), "-d", DATASET, "--force"]
+    done = subprocess.run(args, env=stack.env, capture_output=True, text=True, cwd=stack.home, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_three_dags_succeed_on_the_celery_executor(stack: CeleryStack, runs: dict[str, str]) -> None:
+    assert stack.env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    for dag_id, run_id in runs.items():
+        run = stack.api.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+        assert (run["run_type"], run["state"]) == ("manual", "success"), dag_id
+
+
+def test_mapped_chunks_ran_on_both_workers(stack: CeleryStack, runs: dict[str, str]) -> None:
+    chunks = [
+        t for t in stack.api.task_instances(INFERENCE, runs[INFERENCE]) if t["task_id"] == "predict_chunk"
+    ]
+
+    assert len(chunks) == ENTITIES // CHUNK_ENTITIES
+    assert {t["state"] for t in chunks} == {"success"}
+    by_worker = {name: sum(t["hostname"] == name for t in chunks) for name in stack.workers}
+    assert all(count > 0 for count in by_worker.values()), by_worker
+    assert sum(by_worker.values()) == len(chunks), [t["hostname"] for t in chunks]
+
+
+def test_the_reader_user_reads_the_live_batch_and_may_not_write(
+    stack: CeleryStack, runs: dict[str, str]
+) -> None:
+    from fti.cache.client import PredictionClient, live_run
+    from fti.resources import Resources
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    published = stack.api.xcom(INFERENCE, runs[INFERENCE], "publish")
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    prefix = Resources(stack.settings()).cache_prefix(spec)
+    reader = redis.Redis.from_url(stack.reader_url())
+    assert stack.reader_url().startswith("redis://fti_reader:")
+
+    live = live_run(reader, prefix)
+    assert live is not None and live["run"] == published["run"]
+    assert int(live["predictions"]) == ENTITIES * spec.forecast.horizon
+    value, run = PredictionClient(reader, prefix).lookup(_an_entity(stack), live["first_period"])
+    assert run == published["run"] and value == value  # a number, not NaN
+    with pytest.raises(NoPermissionError):
+        reader.set(f"{prefix}:written-by-reader", "1")
+
+
+def _an_entity(stack: CeleryStack) -> str:
+    """An entity of the last committed feature day, read from the store the DAGs wrote."""
+    from fti.resources import Resources
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    store = Resources(stack.settings()).store
+    last = store.committed_days(spec.feature_set)[-1]
+    return str(store.read(spec.feature_set, last, last)["entity"].min())
