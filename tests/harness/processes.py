@@ -37,10 +37,23 @@ class Service:
         """Every live, non-zombie process of its group."""
         return [p for p in _live_processes() if _pgid(p) == self.pgid]
 
-    def kill_group(self) -> None:
-        """SIGKILL the whole process group at once, as a crashed host would."""
-        _signal_group(self.pgid, signal.SIGKILL)
+    def tree(self) -> list[psutil.Process]:
+        """Its group and every descendant of the leader (task processes may lead groups of their own)."""
+        found = {p.pid: p for p in self.group()}
+        try:
+            found |= {p.pid: p for p in psutil.Process(self.proc.pid).children(recursive=True)}
+        except psutil.NoSuchProcess:
+            pass
+        return list(found.values())
+
+    def kill_tree(self) -> int:
+        """SIGKILL the leader and all its descendants at once, as a crashed host would; how many died."""
+        doomed = self.tree()
+        for proc in doomed:
+            _kill(proc)
         self.proc.wait(timeout=30)
+        psutil.wait_procs(doomed, timeout=10)
+        return len(doomed)
 
 
 _LIVE: set[ProcessGroups] = set()
@@ -67,29 +80,37 @@ class ProcessGroups:
         return self.services[name]
 
     def processes(self) -> list[psutil.Process]:
-        """Every live process of every group started here."""
-        groups = {service.pgid for service in self.services.values()}
-        return [p for p in _live_processes() if _pgid(p) in groups]
+        """Every live process started here: each group and each leader's descendants."""
+        found = {p.pid: p for service in self.services.values() for p in service.tree()}
+        return list(found.values())
 
     def stop(self) -> None:
         """SIGTERM every group, wait up to ``stop_timeout`` s, SIGKILL what is left.
 
         Raises HarnessError if a process survives even SIGKILL.
         """
+        started = self.processes()  # before any leader dies and its children lose their parent
         for service in self.services.values():
             _signal_group(service.pgid, signal.SIGTERM)
         # The scheduler may take many seconds to finish its loop; the celery workers their tasks.
-        _, alive = psutil.wait_procs(self.processes(), timeout=self.stop_timeout)
+        _, alive = psutil.wait_procs(started, timeout=self.stop_timeout)
         for survivor in alive:
             print(f"harness: SIGKILL {_cmdline(survivor)}", file=sys.stderr)
+            _kill(survivor)
         for service in self.services.values():
             _signal_group(service.pgid, signal.SIGKILL)
             service.proc.wait(timeout=30)
-        psutil.wait_procs(alive, timeout=10)
-        left = self.processes()
+        _, left = psutil.wait_procs([*alive, *self.processes()], timeout=10)
         _LIVE.discard(self)
         if left:
             raise HarnessError(f"processes left after SIGKILL: {[_cmdline(p) for p in left]}")
+
+
+def _kill(proc: psutil.Process) -> None:
+    try:
+        proc.kill()
+    except psutil.NoSuchProcess:
+        pass
 
 
 def _live_processes() -> list[psutil.Process]:
