@@ -1,0 +1,190 @@
+"""The distributed stack of docker-compose.yaml, without Docker: the three DAGs on the CeleryExecutor.
+
+Real parts only, as native processes on loopback (tests/harness/celery_stack.py): PostgreSQL for
+Airflow, the feature catalog and MLflow; a broker Redis; the prediction cache with the project's ACL
+users; ``mlflow server``; Airflow's api-server, scheduler, dag-processor, triggerer and two Celery
+workers with host names of their own, all with compose's ``x-airflow-common`` environment. The
+generated store_sales set (60 entities) is cut into chunks of 5, so batch inference maps 12 chunks.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import redis
+from redis.exceptions import NoPermissionError
+
+from tests.harness.celery_stack import CeleryStack
+
+pytestmark = pytest.mark.e2e
+
+DATASET = "store_sales"
+ENTITIES, CHUNK_ENTITIES = 60, 5  # 3 stores x 20 products
+RUN_TIMEOUT_S = 300  # per DAG run, on 2 cores
+HEARTBEAT_TIMEOUT_S = 15
+RECOVERED_WITHIN_S = 120  # heartbeat timeout, then predict_chunk's retry_delay of 60 s, then the retry
+PIPELINE = tuple(
+    f"{pipeline}__{DATASET}" for pipeline in ("feature_pipeline", "training_pipeline", "batch_inference")
+)
+INFERENCE = PIPELINE[-1]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryStack]:
+    from fti.data.generate import StoreSales, generate
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    home = tmp_path_factory.mktemp("celery-stack")
+    extra_env = {
+        "FTI_INFERENCE_CHUNK_ENTITIES": str(CHUNK_ENTITIES),
+        # A dead worker's tasks are failed (then retried elsewhere) 15 s after their last heartbeat.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
+    }
+    services = CeleryStack(home, workers=2, extra_env=extra_env)
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    generate(spec, home / "var" / "raw", StoreSales(n_stores=3, n_products=20, weeks=120, future_weeks=4))
+    with services:
+        services.wait_for_dags(*PIPELINE)
+        yield services
+
+
+@pytest.fixture(scope="module")
+def runs(stack: CeleryStack) -> dict[str, str]:
+    """Each DAG unpaused, triggered over REST API v2 and run to success in order; run ids by DAG."""
+    run_ids = {}
+    for dag_id in PIPELINE:
+        started = time.monotonic()
+        stack.api.unpause(dag_id)
+        run_ids[dag_id] = stack.api.trigger(dag_id)
+        stack.api.wait_for_run(dag_id, run_ids[dag_id], timeout=RUN_TIMEOUT_S)
+        print(f"{dag_id} {run_ids[dag_id]}: success in {time.monotonic() - started:.0f} s")
+        if dag_id.startswith("training_pipeline"):
+            _make_champion(stack, stack.api.xcom(dag_id, run_ids[dag_id], "promote"))
+    return run_ids
+
+
+def _make_champion(stack: CeleryStack, verdict: dict[str, Any]) -> None:
+    """If the gate kept the model out, the operator makes it champion (``fti models rollback --force``)."""
+    if verdict["promoted"]:
+        return
+    args = ["fti", "models", "rollback", str(verdict["version"]), "-d", DATASET, "--force"]
+    done = subprocess.run(args, env=stack.env, capture_output=True, text=True, cwd=stack.home, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_three_dags_succeed_on_the_celery_executor(stack: CeleryStack, runs: dict[str, str]) -> None:
+    assert stack.env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    for dag_id, run_id in runs.items():
+        run = stack.api.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+        assert (run["run_type"], run["state"]) == ("manual", "success"), dag_id
+
+
+def test_mapped_chunks_ran_on_both_workers(stack: CeleryStack, runs: dict[str, str]) -> None:
+    chunks = [
+        t for t in stack.api.task_instances(INFERENCE, runs[INFERENCE]) if t["task_id"] == "predict_chunk"
+    ]
+
+    assert len(chunks) == ENTITIES // CHUNK_ENTITIES
+    assert {t["state"] for t in chunks} == {"success"}
+    by_worker = {name: sum(t["hostname"] == name for t in chunks) for name in stack.workers}
+    print(f"predict_chunk tasks by worker: {by_worker}")
+    assert all(count > 0 for count in by_worker.values()), by_worker
+    assert sum(by_worker.values()) == len(chunks), [t["hostname"] for t in chunks]
+
+
+def test_the_reader_user_reads_the_live_batch_and_may_not_write(
+    stack: CeleryStack, runs: dict[str, str]
+) -> None:
+    from fti.cache.client import PredictionClient, live_run
+    from fti.resources import Resources
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    published = stack.api.xcom(INFERENCE, runs[INFERENCE], "publish")
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    prefix = Resources(stack.settings()).cache_prefix(spec)
+    reader = redis.Redis.from_url(stack.reader_url())
+    assert stack.reader_url().startswith("redis://fti_reader:")
+
+    live = live_run(reader, prefix)
+    assert live is not None and live["run"] == published["run"]
+    assert int(live["predictions"]) == ENTITIES * spec.forecast.horizon
+    value, run = PredictionClient(reader, prefix).lookup(_an_entity(stack), live["first_period"])
+    assert run == published["run"] and value == value  # a number, not NaN
+    with pytest.raises(NoPermissionError):
+        reader.set(f"{prefix}:written-by-reader", "1")
+
+
+def _an_entity(stack: CeleryStack) -> str:
+    """An entity of the last committed feature day, read from the store the DAGs wrote."""
+    from fti.resources import Resources
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    store = Resources(stack.settings()).store
+    last = store.committed_days(spec.feature_set)[-1]
+    return str(store.read(spec.feature_set, last, last)["entity"].min())
+
+
+def test_a_batch_survives_a_worker_killed_mid_run_with_identical_predictions(
+    stack: CeleryStack, runs: dict[str, str]
+) -> None:
+    clean = _live_predictions(stack)
+    started = time.monotonic()
+    run_id = stack.api.trigger(INFERENCE)
+    victim = _worker_running_a_chunk(stack, run_id)
+
+    killed = stack.processes.services[victim].kill_tree()
+    stack.api.wait_for_run(INFERENCE, run_id, timeout=RECOVERED_WITHIN_S - (time.monotonic() - started))
+
+    took = time.monotonic() - started
+    print(f"killed {victim} ({killed} processes); the run succeeded {took:.0f} s after its trigger")
+    chunks = [t for t in stack.api.task_instances(INFERENCE, run_id) if t["task_id"] == "predict_chunk"]
+    assert any(t["try_number"] > 1 for t in chunks), "no chunk was retried: the kill hit nothing"
+    assert {t["hostname"] for t in chunks if t["try_number"] > 1} == set(stack.workers) - {victim}
+    after = _live_predictions(stack)
+    assert after.pop("run") != clean.pop("run")
+    assert after == clean
+
+
+def _worker_running_a_chunk(stack: CeleryStack, run_id: str, timeout: float = 60) -> str:
+    """The worker of the first predict_chunk seen running in ``run_id``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for task in stack.api.task_instances(INFERENCE, run_id):
+            if task["task_id"] == "predict_chunk" and task["state"] == "running" and task["hostname"]:
+                return str(task["hostname"])
+        time.sleep(0.5)
+    raise AssertionError(f"no predict_chunk of {run_id} ran within {timeout} s")
+
+
+def _live_predictions(stack: CeleryStack) -> dict[str, Any]:
+    """Every prediction of the live run (value and quantiles by entity and period), read as fti_reader."""
+    from fti.cache.client import LiveRun, PredictionClient
+    from fti.resources import Resources
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    store = Resources(stack.settings()).store
+    last = store.committed_days(spec.feature_set)[-1]
+    client = PredictionClient.from_url(stack.reader_url(), Resources(stack.settings()).cache_prefix(spec))
+    live = client.live()
+    assert live is not None
+    run = LiveRun.from_meta(live["run"], live)
+    cal = run.calendar
+    first = cal.index(cal.parse(run.first_period))
+    periods = [cal.format(cal.start(first + step)) for step in range(run.horizon)]
+    found: dict[str, Any] = {"run": run.run}
+    for entity in sorted(store.read(spec.feature_set, last, last)["entity"]):
+        for period in periods:
+            prediction = client.prediction(entity, period)
+            found[f"{entity}@{period}"] = (prediction.value, dict(prediction.quantiles))
+    return found
