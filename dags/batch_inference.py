@@ -89,7 +89,9 @@ def batch_inference(spec: Any) -> DAG:
 
         # No pool: as many chunks run at once as the executor has slots (README, "Running on Docker
         # Compose": Celery workers x their concurrency; `make run`: AIRFLOW__CORE__PARALLELISM).
-        @task(map_index_template="{{ chunk_label }}")
+        # A chunk is retried after 15 s, not the DAG's minute: its worker may have died (another one
+        # takes it) or Redis blinked; the batch waits on its slowest chunk.
+        @task(map_index_template="{{ chunk_label }}", retry_delay=timedelta(seconds=15))
         def predict_chunk(chunk: dict[str, Any], model: dict[str, Any]) -> int:
             """Predict one chunk of entities for every forecast period and write it under the run."""
             from airflow.sdk import get_current_context

@@ -27,7 +27,8 @@ DATASET = "store_sales"
 ENTITIES, CHUNK_ENTITIES = 60, 5  # 3 stores x 20 products
 RUN_TIMEOUT_S = 300  # per DAG run, on 2 cores
 HEARTBEAT_TIMEOUT_S = 15
-RECOVERED_WITHIN_S = 120  # heartbeat timeout, then predict_chunk's retry_delay of 60 s, then the retry
+# the bound: heartbeat timeout (15 s here), predict_chunk's 15 s retry_delay, then the retry
+RECOVERED_WITHIN_S = 120
 PIPELINE = tuple(
     f"{pipeline}__{DATASET}" for pipeline in ("feature_pipeline", "training_pipeline", "batch_inference")
 )
