@@ -343,15 +343,18 @@ def publish(
     resources.store.mark_published(spec.name, first.run)
     resources.store.delete_staging(spec.name, staging_run(airflow_run_id))
     forgotten = resources.store.prune_prediction_log(spec.name, resources.settings.prediction_log_keep_days)
-    log.info("logged %s rows at %s; forgot %s", logged.row_count, logged.uri, forgotten or "no run")
     log.info(
-        "LIVE %s: %s predictions of %s entities from %s (model v%s); replaced %s",
+        "LIVE %s: %s predictions of %s entities from %s (model v%s); replaced %s; logged %s rows at %s, "
+        "forgot %s",
         first.run,
         meta["predictions"],
         checked.entities,
         first.first_period,
         pinned.version,
         result["previous"] or "nothing",
+        logged.row_count,
+        logged.uri,
+        forgotten or "no run",
     )
     return Published(
         run=first.run,
