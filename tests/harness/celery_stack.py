@@ -24,7 +24,7 @@ from fti.airflow_rest import AirflowRestClient
 from fti.settings import Settings
 from tests.harness import compose_env
 from tests.harness.airflow import PROJECT_ROOT, AirflowProject
-from tests.harness.processes import ProcessGroups, Service
+from tests.harness.processes import ProcessGroups, Service, components_healthy, wait_for_dags
 from tests.harness.redis_cache import (
     ACL_TEMPLATE,
     PASSWORD_VARIABLES,
@@ -40,7 +40,7 @@ from tests.harness.services import (
     find_postgres_bindir,
     free_port,
 )
-from tests.harness.standalone import PASSWORD_FILE, _components_healthy
+from tests.harness.standalone import PASSWORD_FILE
 
 SECRET_NAMES = (
     "POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "FTI_CATALOG_DB_PASSWORD", "MLFLOW_DB_PASSWORD",
@@ -120,14 +120,7 @@ class CeleryStack:
 
     def wait_for_dags(self, *dag_ids: str, timeout: float = 180) -> None:
         """Wait until the dag-processor has parsed ``dag_ids``; fail with the import errors if not."""
-        deadline = time.monotonic() + timeout
-        missing = list(dag_ids)
-        while missing and time.monotonic() < deadline:
-            missing = [d for d in dag_ids if self.api.get(f"/dags/{d}", ok=(200, 404)).get("dag_id") != d]
-            time.sleep(1 if missing else 0)
-        if missing:
-            errors = self.api.get("/importErrors").get("import_errors", [])
-            raise HarnessError(f"DAGs {missing} not parsed within {timeout} s; import errors: {errors}")
+        wait_for_dags(self.api, dag_ids, timeout)
 
     def reader_url(self) -> str:
         """The cache as ``fti_reader`` (what ``FTI_REDIS_URL`` says in compose)."""
@@ -210,7 +203,7 @@ class CeleryStack:
         if name == "airflow":
             status: Any = AirflowRestClient.health(self.base_url)
             password = Path(self.env["AIRFLOW_HOME"]) / PASSWORD_FILE
-            wanted = isinstance(status, dict) and _components_healthy(status)
+            wanted = isinstance(status, dict) and components_healthy(status)
             return wanted and status.get("triggerer", {}).get("status") == "healthy" and password.exists()
         return f"celery@{name} ready." in self.processes.services[name].log.read_text(errors="replace")
 

@@ -7,11 +7,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
+from fti.airflow_rest import AirflowRestClient
 from tests.harness.services import HarnessError, log_tail
 
 
@@ -91,19 +95,19 @@ class ProcessGroups:
         """
         started = self.processes()  # before any leader dies and its children lose their parent
         for service in self.services.values():
-            _signal_group(service.pgid, signal.SIGTERM)
+            signal_group(service.pgid, signal.SIGTERM)
         # The scheduler may take many seconds to finish its loop; the celery workers their tasks.
         _, alive = psutil.wait_procs(started, timeout=self.stop_timeout)
         for survivor in alive:
-            print(f"harness: SIGKILL {_cmdline(survivor)}", file=sys.stderr)
+            print(f"harness: SIGKILL {describe(survivor)}", file=sys.stderr)
             _kill(survivor)
         for service in self.services.values():
-            _signal_group(service.pgid, signal.SIGKILL)
+            signal_group(service.pgid, signal.SIGKILL)
             service.proc.wait(timeout=30)
         _, left = psutil.wait_procs([*alive, *self.processes()], timeout=10)
         _LIVE.discard(self)
         if left:
-            raise HarnessError(f"processes left after SIGKILL: {[_cmdline(p) for p in left]}")
+            raise HarnessError(f"processes left after SIGKILL: {[describe(p) for p in left]}")
 
 
 def _kill(proc: psutil.Process) -> None:
@@ -131,18 +135,38 @@ def _pgid(proc: psutil.Process) -> int | None:
         return None
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
+def signal_group(pgid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to process group ``pgid``, if it still exists."""
     try:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
 
 
-def _cmdline(proc: psutil.Process) -> str:
+def describe(proc: psutil.Process) -> str:
+    """``pid: command line`` (cut at 160 characters) for error messages."""
     try:
         return f"{proc.pid}: {' '.join(proc.cmdline())[:160]}"
     except psutil.Error:
         return str(proc.pid)
+
+
+def components_healthy(status: dict[str, Any]) -> bool:
+    """Whether Airflow's ``/monitor/health`` answer says the database, scheduler and dag-processor are up."""
+    wanted = ("metadatabase", "scheduler", "dag_processor")
+    return all(status.get(name, {}).get("status") == "healthy" for name in wanted)
+
+
+def wait_for_dags(api: AirflowRestClient, dag_ids: Sequence[str], timeout: float) -> None:
+    """Wait until Airflow's dag-processor has parsed ``dag_ids``; fail with the import errors if not."""
+    deadline = time.monotonic() + timeout
+    missing = list(dag_ids)
+    while missing and time.monotonic() < deadline:
+        missing = [d for d in dag_ids if api.get(f"/dags/{d}", ok=(200, 404)).get("dag_id") != d]
+        time.sleep(1 if missing else 0)
+    if missing:
+        errors = api.get("/importErrors").get("import_errors", [])
+        raise HarnessError(f"DAGs {missing} not parsed within {timeout} s; import errors: {errors}")
 
 
 @atexit.register

@@ -29,6 +29,7 @@ import psutil
 
 from fti.airflow_rest import AirflowRestClient
 from tests.harness.airflow import PROJECT_ROOT, AirflowProject
+from tests.harness.processes import components_healthy, describe, signal_group, wait_for_dags
 from tests.harness.services import LOOPBACK, HarnessError, RedisServer, free_port, log_tail
 
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
@@ -169,7 +170,7 @@ class AirflowStandalone:
             if (code := self._proc.poll()) is not None:
                 raise HarnessError(f"airflow standalone exited with {code}; log:\n{log_tail(self.log, 40)}")
             status = AirflowRestClient.health(self.base_url)
-            if isinstance(status, dict) and _components_healthy(status):
+            if isinstance(status, dict) and components_healthy(status):
                 if (Path(self.project.env["AIRFLOW_HOME"]) / PASSWORD_FILE).exists():
                     return
             time.sleep(1)
@@ -180,14 +181,7 @@ class AirflowStandalone:
 
     def wait_for_dags(self, *dag_ids: str, timeout: float = 120) -> None:
         """Wait until the dag-processor has parsed ``dag_ids``; fail with the import errors if not."""
-        deadline = time.monotonic() + timeout
-        missing = list(dag_ids)
-        while missing and time.monotonic() < deadline:
-            missing = [d for d in dag_ids if self.api.get(f"/dags/{d}", ok=(200, 404)).get("dag_id") != d]
-            time.sleep(1 if missing else 0)
-        if missing:
-            errors = self.api.get("/importErrors").get("import_errors", [])
-            raise HarnessError(f"DAGs {missing} not parsed within {timeout} s; import errors: {errors}")
+        wait_for_dags(self.api, dag_ids, timeout)
 
     def processes(self) -> list[psutil.Process]:
         """Every live process of this Airflow: its process group, and anything with its AIRFLOW_HOME."""
@@ -215,16 +209,16 @@ class AirflowStandalone:
         self.redis.stop()
         _LIVE.discard(self)
         if left:
-            raise HarnessError(f"processes of {self.home} left after SIGKILL: {[_cmdline(p) for p in left]}")
+            raise HarnessError(f"processes of {self.home} left after SIGKILL: {[describe(p) for p in left]}")
 
     def _end_processes(self, leader: subprocess.Popen[bytes]) -> list[psutil.Process]:
-        _signal_group(leader.pid, signal.SIGTERM)
+        signal_group(leader.pid, signal.SIGTERM)
         # The scheduler may take many seconds to finish its loop; the task processes end with it.
         _, alive = psutil.wait_procs(self.processes(), timeout=self.stop_timeout)
         for survivor in alive:
-            print(f"harness: SIGKILL {_cmdline(survivor)}", file=sys.stderr)
+            print(f"harness: SIGKILL {describe(survivor)}", file=sys.stderr)
             survivor.kill()
-        _signal_group(leader.pid, signal.SIGKILL)
+        signal_group(leader.pid, signal.SIGKILL)
         leader.wait(timeout=30)
         psutil.wait_procs(alive, timeout=10)
         return self.processes()
@@ -235,25 +229,6 @@ class AirflowStandalone:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-def _components_healthy(status: dict[str, Any]) -> bool:
-    wanted = ("metadatabase", "scheduler", "dag_processor")
-    return all(status.get(name, {}).get("status") == "healthy" for name in wanted)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _cmdline(proc: psutil.Process) -> str:
-    try:
-        return f"{proc.pid}: {' '.join(proc.cmdline())[:160]}"
-    except psutil.Error:
-        return str(proc.pid)
 
 
 @atexit.register
