@@ -20,10 +20,10 @@ try:
 except ImportError:
     sys.path.insert(0, str(Path(__file__).parents[1] / "include"))
 
-from tests.harness.services import HarnessError, PostgresServer, RedisServer  # noqa: E402
+from tests.harness.services import HarnessError, PostgresServer, RedisServer, S3Server  # noqa: E402
 
 
-def _start_or_fail(server: RedisServer | PostgresServer, what: str) -> None:
+def _start_or_fail(server: RedisServer | PostgresServer | S3Server, what: str) -> None:
     """Start ``server``, or fail the test (never skip it) with the harness's explanation."""
     try:
         server.start()
@@ -76,3 +76,12 @@ def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest
     name = f"t_{readable}_{uuid.uuid4().hex[:8]}"
     yield postgres_server.create_database(name)
     postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A throwaway S3-compatible server (moto's) for the session; clients: ``client_env()``."""
+    server = S3Server()
+    _start_or_fail(server, "S3 server")
+    yield server
+    server.stop()

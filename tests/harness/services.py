@@ -1,4 +1,4 @@
-"""Throwaway ``redis-server`` and PostgreSQL servers on free loopback ports, for tests.
+"""Throwaway ``redis-server``, PostgreSQL and S3-compatible servers on free loopback ports, for tests.
 
 Each server lives in a temporary directory of its own. A server still running at interpreter exit
 is stopped and its directory removed (``atexit``); on Linux each server is also told to die with
@@ -260,6 +260,57 @@ class RedisServer(_Server):
     def kill(self) -> None:
         """SIGKILL the server, as a crash would; ``start()`` brings it back on the same port."""
         self._signal_and_wait(signal.SIGKILL, timeout=10)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM), wait for it to exit and remove its temporary directory."""
+        self._signal_and_wait(signal.SIGTERM, timeout=10)
+        self._remove_tmp_dir()
+
+
+class S3Server(_Server):
+    """An S3-compatible object store on a free loopback port: moto's server, standing in for MinIO.
+
+    Clients reach it through the standard AWS settings (:meth:`client_env`): any key pair is
+    accepted, and buckets live in memory until ``stop()``.
+    """
+
+    name = "moto_server"
+    ACCESS_KEY, SECRET_KEY = "fti-test-access", "fti-test-secret"
+
+    def __init__(self, port: int | None = None, startup_timeout: float = 60.0) -> None:
+        super().__init__(port, startup_timeout)
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:PORT``: the endpoint URL an S3 client is pointed at."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def client_env(self) -> dict[str, str]:
+        """The environment that points pyarrow, boto3 and MLflow at this server."""
+        return {
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": self.SECRET_KEY,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def _start(self) -> None:
+        binary = Path(sys.executable).with_name("moto_server")
+        if not binary.is_file():
+            raise HarnessError(f"{binary} is missing: moto[server] comes with requirements.txt (make venv)")
+        self.tmp_dir = _claim_tmp_dir("fti-s3-")
+        log = self.tmp_dir / "moto.log"
+        self._spawn([str(binary), "-H", LOOPBACK, "-p", str(self.port)], log, on_orphan=signal.SIGTERM)
+        self._wait_until(self._answers, log)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection((LOOPBACK, self.port), timeout=1) as conn:
+                conn.sendall(b"GET /moto-api/ HTTP/1.0\r\n\r\n")
+                return conn.recv(16).startswith(b"HTTP/1.")
+        except OSError:
+            return False
 
     def stop(self) -> None:
         """Stop the server (SIGTERM), wait for it to exit and remove its temporary directory."""

@@ -175,6 +175,28 @@ def features_gc(
     typer.echo(f"{verb} {len(removed)} file(s), {sum(o.size for o in removed)} bytes freed")
 
 
+@app.command("create-buckets")
+def features_create_buckets(
+    uris: Annotated[
+        list[str] | None,
+        typer.Argument(help="s3:// URIs whose buckets to create (default: the store's, FTI_STORE_URI)."),
+    ] = None,
+) -> None:
+    """Create the object-store buckets the store (and e.g. MLflow's artifacts) live in; idempotent.
+
+    The endpoint and keys come from the standard AWS settings (AWS_ENDPOINT_URL_S3, ...). URIs that
+    are local paths are passed over: a local store needs no bucket.
+    """
+    from fti.store.buckets import BucketError, create_buckets
+
+    wanted = uris or [store_location()[0]]
+    try:
+        buckets = create_buckets(wanted)
+    except BucketError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"buckets ready: {', '.join(buckets) or 'none (no s3:// URI given)'}")
+
+
 def store_location() -> tuple[str, str]:
     """``(store_uri, catalog_url)`` of the settings."""
     from fti.settings import get_settings
