@@ -2,8 +2,9 @@
 
 Real parts only, as native processes on loopback (tests/harness/celery_stack.py): PostgreSQL for
 Airflow, the feature catalog and MLflow; a broker Redis; the prediction cache with the project's ACL
-users; ``mlflow server``; Airflow's api-server, scheduler, dag-processor, triggerer and two Celery
-workers with host names of their own, all with compose's ``x-airflow-common`` environment. The
+users; an S3-compatible object store (moto's server for compose's MinIO) with the feature files and
+MLflow's artifacts; ``mlflow server``; Airflow's api-server, scheduler, dag-processor, triggerer and
+two Celery workers with host names of their own, all with compose's ``x-airflow-common`` environment. The
 generated store_sales set (60 entities) is cut into chunks of 5, so batch inference maps 12 chunks.
 """
 
@@ -50,7 +51,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryStack]:
     services = CeleryStack(home, workers=2, extra_env=extra_env)
     spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
     generate(spec, home / "var" / "raw", StoreSales(n_stores=3, n_products=20, weeks=120, future_weeks=4))
-    with services:
+    with services, pytest.MonkeyPatch.context() as patch:
+        for key, value in services.env.items():  # this process reads the store in the bucket too
+            if key.startswith("AWS_"):
+                patch.setenv(key, value)
         services.wait_for_dags(*PIPELINE)
         yield services
 
@@ -120,6 +124,35 @@ def test_the_reader_user_reads_the_live_batch_and_may_not_write(
     assert run == published["run"] and value == value  # a number, not NaN
     with pytest.raises(NoPermissionError):
         reader.set(f"{prefix}:written-by-reader", "1")
+
+
+def test_feature_files_and_model_artifacts_are_objects_in_the_object_store(
+    stack: CeleryStack, runs: dict[str, str]
+) -> None:
+    from fti.resources import Resources
+    from fti.settings import PROJECT_ROOT
+    from fti.specs import load_dataset
+
+    spec = load_dataset(PROJECT_ROOT / "specs", DATASET)
+    committed = {p.uri for p in Resources(stack.settings()).store.partitions(spec.feature_set)}
+    in_store = _objects(stack.env["FTI_STORE_URI"])
+    artifacts = _objects(stack.env["MLFLOW_ARTIFACTS_DESTINATION"])
+
+    print(f"{len(in_store)} objects under {stack.env['FTI_STORE_URI']}, {len(artifacts)} artifacts")
+    assert stack.env["FTI_STORE_URI"].startswith("s3://") and committed and committed <= in_store
+    assert [key for key in artifacts if key.endswith("/MLmodel")], sorted(artifacts)[:20]
+    raw = stack.data_dir / "raw"  # the landing folder stays on the shared volume
+    local = [p for p in stack.data_dir.rglob("*") if p.suffix == ".parquet" and not p.is_relative_to(raw)]
+    assert not local, local[:5]
+
+
+def _objects(uri: str) -> set[str]:
+    """The keys of every object under the ``s3://`` URI ``uri`` (bucket/key, as pyarrow names them)."""
+    import pyarrow.fs as pafs
+
+    fs, root = pafs.FileSystem.from_uri(uri)
+    found = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    return {info.path for info in found if info.type == pafs.FileType.File}
 
 
 def _an_entity(stack: CeleryStack) -> str:

@@ -2,7 +2,8 @@
 
 PostgreSQL (Airflow's metadata DB and Celery results, the feature catalog, MLflow's store, created by
 ``deploy/postgres/init.sql``), a broker Redis, the prediction cache with ``deploy/redis-cache``'s ACL
-users, ``mlflow server`` on PostgreSQL, and Airflow with the CeleryExecutor: api-server, scheduler,
+users, an S3-compatible object store (moto's server for MinIO) holding the feature files and MLflow's
+artifacts, ``mlflow server`` on PostgreSQL, and Airflow with the CeleryExecutor: api-server, scheduler,
 dag-processor, triggerer and N Celery workers, each with a host name of its own. Every Airflow
 process gets the environment of compose's ``x-airflow-common`` (``compose_env``).
 """
@@ -37,6 +38,7 @@ from tests.harness.services import (
     HarnessError,
     PostgresServer,
     RedisServer,
+    S3Server,
     find_postgres_bindir,
     free_port,
 )
@@ -45,7 +47,7 @@ from tests.harness.standalone import PASSWORD_FILE
 SECRET_NAMES = (
     "POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "FTI_CATALOG_DB_PASSWORD", "MLFLOW_DB_PASSWORD",
     "AIRFLOW_API_SECRET_KEY", "AIRFLOW_JWT_SECRET", "FTI_REDIS_WRITER_PASSWORD",
-    "FTI_REDIS_READER_PASSWORD", "FTI_REDIS_OPERATOR_PASSWORD",
+    "FTI_REDIS_READER_PASSWORD", "FTI_REDIS_OPERATOR_PASSWORD", "FTI_S3_ACCESS_KEY", "FTI_S3_SECRET_KEY",
 )  # fmt: skip
 AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 
@@ -70,9 +72,10 @@ class CeleryStack:
         self.secrets = make_secrets()
         self.postgres, self.broker = PostgresServer(), RedisServer()
         self.cache = CacheRedisServer(home / "users.acl")
+        self.object_store = S3Server()  # moto's S3 server stands in for compose's MinIO
         self.ports = {
             "postgres": self.postgres.port, "redis": self.broker.port, "redis-cache": self.cache.port,
-            "mlflow": free_port(), "airflow-apiserver": free_port(),
+            "object-store": self.object_store.port, "mlflow": free_port(), "airflow-apiserver": free_port(),
         }  # fmt: skip
         self.base_url = f"http://{LOOPBACK}:{self.ports['airflow-apiserver']}"
         self.workers = [f"fti-worker-{i}" for i in range(1, workers + 1)]
@@ -145,6 +148,16 @@ class CeleryStack:
         passwords = {role: self.secrets[name] for role, name in PASSWORD_VARIABLES.items()}
         (self.home / "users.acl").write_text(render_acl(ACL_TEMPLATE.read_text(), passwords, redis_version()))
         self.cache.start()
+        self.object_store.start()
+        self._create_buckets()
+
+    def _create_buckets(self) -> None:
+        """What compose's airflow-init does first: the store's and MLflow's buckets."""
+        args = ["fti", "features", "create-buckets", self.env["FTI_STORE_URI"]]
+        args.append(self.env["MLFLOW_ARTIFACTS_DESTINATION"])
+        done = subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise HarnessError(f"create-buckets failed ({done.returncode}): {done.stdout}{done.stderr}")
 
     def _run_init_sql(self) -> None:
         """Compose's init script, by psql as the superuser, passwords in the environment."""
@@ -212,7 +225,7 @@ class CeleryStack:
         try:
             self.processes.stop()
         finally:
-            for server in (self.cache, self.broker, self.postgres):
+            for server in (self.object_store, self.cache, self.broker, self.postgres):
                 server.stop()
 
     def __enter__(self) -> Self:

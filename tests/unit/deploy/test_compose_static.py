@@ -34,9 +34,11 @@ AIRFLOW_COMMANDS = {
     "airflow-worker": "celery worker",
 }
 AIRFLOW_SERVICES = [*AIRFLOW_COMMANDS, "airflow-init"]
-SERVICES = ["postgres", "redis", "redis-cache", "mlflow", *AIRFLOW_SERVICES]
+SERVICES = ["postgres", "redis", "redis-cache", "object-store", "mlflow", *AIRFLOW_SERVICES]
 IMAGE_SERVICES = [*AIRFLOW_SERVICES, "mlflow"]
-HEALTHCHECKED = ["postgres", "redis", "redis-cache", "mlflow", "airflow-apiserver", "airflow-scheduler"]
+HEALTHCHECKED = [
+    "postgres", "redis", "redis-cache", "object-store", "mlflow", "airflow-apiserver", "airflow-scheduler",
+]  # fmt: skip
 SECRET_KEY_WORDS = ("PASSWORD", "SECRET", "KEY", "TOKEN")
 #: What include/fti/cache/predictions.py sends as the publisher (begin_run, write_chunk, go_live, prune).
 PUBLISHER_COMMANDS = {
@@ -255,7 +257,9 @@ def test_airflow_talks_to_the_compose_services(services: dict[str, Any]) -> None
         assert env.get(key), f"{key} is not set"
 
 
-def test_fti_settings_point_at_the_shared_volume_and_the_services(services: dict[str, Any]) -> None:
+def test_fti_settings_point_at_the_object_store_the_shared_volume_and_the_services(
+    services: dict[str, Any],
+) -> None:
     from fti.settings import Settings
 
     env = environment(services["airflow-worker"])
@@ -269,15 +273,45 @@ def test_fti_settings_point_at_the_shared_volume_and_the_services(services: dict
         if k.removeprefix("FTI_").lower() not in Settings.model_fields and k not in cli_options
     }
     assert not unknown, f"no fti setting is called {sorted(unknown)}"
-    assert env["FTI_STORE_URI"] == "/data/store" and env["FTI_RAW_DIR"] == "/data/raw"
+    assert env["FTI_STORE_URI"] == "s3://fti-store/store" and env["FTI_RAW_DIR"] == "/data/raw"
     assert env["FTI_MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert env["FTI_MLFLOW_ARTIFACT_URI"] == "mlflow-artifacts:/"  # uploads go through the server
     assert re.match(
         r"postgresql\+psycopg2://feature_catalog:.+@postgres:5432/feature_catalog$", env["FTI_CATALOG_URL"]
     )
-    for name in IMAGE_SERVICES:
+    for name in AIRFLOW_SERVICES:
         assert "fti-data:/data" in services[name].get("volumes", []), (
             f"{name} does not mount fti-data at /data"
         )
+
+
+def test_the_store_and_mlflow_artifacts_live_in_the_object_stores_buckets(services: dict[str, Any]) -> None:
+    store = services["object-store"]
+    assert str(store["image"]).startswith("minio/minio:RELEASE."), "pin a MinIO release"
+    assert "object-store-data:/data" in store["volumes"]
+    for name in ["mlflow", *AIRFLOW_SERVICES]:
+        env = environment(services[name])
+        assert env["AWS_ENDPOINT_URL_S3"] == "http://object-store:9000", name
+        assert env["AWS_ACCESS_KEY_ID"] == environment(store)["MINIO_ROOT_USER"], name
+        assert env["AWS_SECRET_ACCESS_KEY"] == environment(store)["MINIO_ROOT_PASSWORD"], name
+        assert env["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://fti-mlflow/artifacts", name
+    mlflow = services["mlflow"]
+    assert "--serve-artifacts" in mlflow["command"]
+    assert not [a for a in mlflow["command"] if a.startswith("--artifacts-destination")], (
+        "the destination is MLFLOW_ARTIFACTS_DESTINATION, one value for mlflow and airflow-init"
+    )
+    assert not mlflow.get("volumes"), "MLflow keeps nothing on a local volume"
+    assert lock_pin("boto3"), "mlflow server needs boto3 for an s3:// artifact destination"
+
+
+def test_airflow_init_creates_both_buckets_before_anything_writes(services: dict[str, Any]) -> None:
+    init = command_line(services["airflow-init"])
+    assert 'fti features create-buckets "$${FTI_STORE_URI}" "$${MLFLOW_ARTIFACTS_DESTINATION}"' in init
+    assert init.index("create-buckets") < init.index("airflow db migrate")
+    for name in ("mlflow", "airflow-scheduler", "airflow-worker"):
+        depends = services[name]["depends_on"]
+        assert depends["object-store"]["condition"] == "service_healthy", name
+        assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
 
 
 def test_redis_connection_logs_in_as_the_cache_writer(services: dict[str, Any]) -> None:

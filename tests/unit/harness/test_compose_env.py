@@ -15,8 +15,11 @@ from tests.harness.celery_stack import AIRFLOW_SERVICES, SECRET_NAMES, CelerySta
 from tests.harness.redis_cache import ACL_TEMPLATE, render_acl
 from tests.harness.services import HarnessError
 
-PORTS = {"postgres": 15432, "redis": 16379, "redis-cache": 16380, "mlflow": 15000, "airflow-apiserver": 18080}
-COMPOSE_HOSTS = re.compile(r"(?<=[@/])(postgres|redis|redis-cache|mlflow|airflow-apiserver):\d+")
+PORTS = {
+    "postgres": 15432, "redis": 16379, "redis-cache": 16380, "object-store": 19000, "mlflow": 15000,
+    "airflow-apiserver": 18080,
+}  # fmt: skip
+COMPOSE_HOSTS = re.compile(r"(?<=[@/])(postgres|redis|redis-cache|object-store|mlflow|airflow-apiserver):\d+")
 
 
 def test_every_airflow_process_gets_every_variable_of_x_airflow_common(tmp_path: Path) -> None:
@@ -26,7 +29,22 @@ def test_every_airflow_process_gets_every_variable_of_x_airflow_common(tmp_path:
     assert set(compose_env.airflow_common_env(compose)) <= set(env)
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert not [value for value in env.values() if COMPOSE_HOSTS.search(value)]
-    assert env["FTI_STORE_URI"] == str(tmp_path / "var" / "store")
+    assert env["FTI_STORE_URI"] == "s3://fti-store/store"
+    assert env["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:")
+    assert env["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://fti-mlflow/artifacts"
+
+
+def test_mlflow_gets_the_object_store_and_no_local_artifact_folder(tmp_path: Path) -> None:
+    compose = compose_env.load_compose()
+    stack = CeleryStack(tmp_path)
+    mlflow = compose_env.adapt(
+        compose_env.service_env(compose, "mlflow"), stack.secrets, stack.ports, stack.data_dir
+    )
+
+    assert mlflow["AWS_ENDPOINT_URL_S3"] == f"http://127.0.0.1:{stack.ports['object-store']}"
+    assert mlflow["AWS_ACCESS_KEY_ID"] == stack.secrets["FTI_S3_ACCESS_KEY"]
+    assert mlflow["MLFLOW_ARTIFACTS_DESTINATION"] == "s3://fti-mlflow/artifacts"
+    assert not [arg for arg in compose["services"]["mlflow"]["command"] if "/data" in arg]
 
 
 def test_the_harness_runs_every_airflow_command_of_compose() -> None:
