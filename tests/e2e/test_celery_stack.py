@@ -10,6 +10,8 @@ generated store_sales set (60 entities) is cut into chunks of 5, so batch infere
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -186,6 +188,67 @@ def test_a_batch_survives_a_worker_killed_mid_run_with_identical_predictions(
     after = _live_predictions(stack)
     assert after.pop("run") != clean.pop("run")
     assert after == clean
+
+
+def test_the_dead_workers_unacknowledged_chunks_redelivered_run_nothing_again(
+    stack: CeleryStack, runs: dict[str, str]
+) -> None:
+    """What the visibility timeout does 6 h after a worker died, done now: the copies are refused."""
+    broker = redis.Redis.from_url(stack.broker.url)
+    stale = _stale_messages(broker)
+    print(f"unacknowledged message(s) of the dead worker: {sorted(stale.values())}")
+    before, tries = _live_predictions(stack), _chunk_tries(stack, stale.values())
+    assert stale and all(tries[(run, index)][1] > tried for run, index, tried in stale.values()), tries
+
+    for tag in stale:  # what kombu's restore does once the visibility timeout has passed
+        payload, _exchange, queue = json.loads(broker.hget("unacked", tag) or b"null")
+        broker.lpush(queue, json.dumps(payload))
+        broker.hdel("unacked", tag)
+        broker.zrem("unacked_index", tag)
+    _wait_until_taken(broker, queue, set(stale))
+
+    assert _chunk_tries(stack, stale.values()) == tries
+    assert _live_predictions(stack) == before
+
+
+def _stale_messages(broker: redis.Redis, timeout: float = 30) -> dict[bytes, tuple[str, int, int]]:
+    """The unacknowledged predict_chunk messages, once the live worker acknowledged its last task:
+    ``(run id, map index, try number)`` by delivery tag."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {tag: json.loads(raw)[0] for tag, raw in broker.hgetall("unacked").items()}
+        tis = {tag: _task_instance(payload) for tag, payload in found.items()}
+        if all(ti["task_id"] == "predict_chunk" for ti in tis.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert all(ti["task_id"] == "predict_chunk" for ti in tis.values()), tis
+    return {tag: (str(ti["run_id"]), int(ti["map_index"]), int(ti["try_number"])) for tag, ti in tis.items()}
+
+
+def _task_instance(payload: dict[str, Any]) -> dict[str, Any]:
+    """The task instance a Celery message of Airflow's executor runs (its workload's ``ti``)."""
+    body = json.loads(base64.b64decode(payload["body"]))
+    return dict(json.loads(body[0][0])["ti"])
+
+
+def _chunk_tries(stack: CeleryStack, messages: Any) -> dict[tuple[str, int], tuple[str, int]]:
+    """``(state, try number)`` of every predict_chunk of the runs ``messages`` name."""
+    return {
+        (run_id, t["map_index"]): (t["state"], t["try_number"])
+        for run_id in {run for run, _, _ in messages}
+        for t in stack.api.task_instances(INFERENCE, run_id)
+        if t["task_id"] == "predict_chunk"
+    }
+
+
+def _wait_until_taken(broker: redis.Redis, queue: str, tags: set[bytes], timeout: float = 60) -> None:
+    """Wait until ``queue`` is empty and no message of ``tags`` is unacknowledged any more."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not broker.llen(queue) and not tags & set(broker.hkeys("unacked")):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the redelivered messages were not taken from {queue!r} within {timeout} s")
 
 
 def _worker_running_a_chunk(stack: CeleryStack, run_id: str, timeout: float = 60) -> str:
