@@ -282,10 +282,11 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     ref = registry.ModelRef(pinned.name, pinned.version, pinned.run_id)
     pipeline = cached_model(ref, resources.settings.cache_dir)
     features = inputs[model_inputs(spec)]
-    predicted = np.asarray(pipeline.predict(features), dtype="float32").reshape(len(part), chunk.horizon)
+    point = np.asarray(pipeline.predict(features), dtype="float64")
+    predicted = point.astype("float32").reshape(len(part), chunk.horizon)
     values: np.ndarray = predicted
     if chunk.values_per_period > 1:  # the point, then each quantile, per period
-        quantiles = np.asarray(predict_quantiles(pipeline, features), dtype="float32")
+        quantiles = np.asarray(predict_quantiles(pipeline, features, point), dtype="float32")
         stacked = np.concatenate([predicted.reshape(-1, 1), quantiles], axis=1)
         values = stacked.reshape(len(part), chunk.horizon, chunk.values_per_period)
     # The log's rows first: a chunk Redis counted always has its rows staged for the log.

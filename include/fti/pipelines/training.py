@@ -231,16 +231,15 @@ def fit_and_analyse(
         params, tuning, trials = tuned(resources.settings, spec, split, params)
     held_out = fit(spec, split.train, LABEL, params)
     test = split.test[model_inputs(spec)]
+    point = held_out.predict(test)  # calibration moves only the quantiles' offsets
     quantiles = None
     if spec.model.quantiles:
         with step(log, "quantiles", f"calibrated on {len(split.validation)} validation rows"):
             calibrate(held_out, split.validation, LABEL)
-            quantiles = predict_quantiles(held_out, test)
+            quantiles = predict_quantiles(held_out, test, point)
     with step(log, "analysis", f"metrics, baselines and slices on {len(test)} test rows"):
         importances = feature_importance(held_out)
-        analysis = analyse_split(
-            spec, snapshot, split, held_out.predict(test), quantiles, importances, resources.settings
-        )
+        analysis = analyse_split(spec, snapshot, split, point, quantiles, importances, resources.settings)
     if not spec.model.refit:
         return Fitted(held_out, analysis, params, tuning, trials, None, test.head(5))
     # evaluated above on held-out windows; the registered model learns them all
