@@ -51,8 +51,8 @@ def batch_inference(spec: Any) -> DAG:
             skips while there is no champion."""
             from fti_airflow.wiring import fail_fast, skip_if, task_resources, task_spec
 
-            from fti.pipelines.inference import no_champion
-            from fti.pipelines.inference import resolve_champion as resolve
+            from fti.pipelines.champion import no_champion
+            from fti.pipelines.champion import resolve_champion as resolve
 
             resources, loaded = task_resources(), fail_fast(task_spec)(spec.name)
             skip_if(fail_fast(no_champion)(resources, loaded, context["dag_run"].run_type))

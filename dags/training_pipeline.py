@@ -84,7 +84,7 @@ def training_pipeline(spec: Any) -> DAG:
 
             from fti.pipelines.realized import consume_retraining
             from fti.pipelines.training import check_inputs as check
-            from fti.pipelines.training import nothing_new, parse_request
+            from fti.pipelines.training_request import nothing_new, parse_request
 
             resources, loaded = task_resources(), fail_fast(task_spec)(spec.name)
             request = fail_fast(parse_request)(context["params"], loaded)
@@ -110,7 +110,7 @@ def training_pipeline(spec: Any) -> DAG:
             """The registry gate: champion only if better; the rule that decided is logged either way."""
             from fti_airflow.wiring import fail_fast, task_resources, task_spec
 
-            from fti.pipelines.training import promote as gate
+            from fti.pipelines.gate import promote as gate
 
             return fail_fast(gate)(
                 task_resources(), fail_fast(task_spec)(spec.name), model["version"]

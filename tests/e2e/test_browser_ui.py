@@ -108,7 +108,7 @@ from datetime import datetime
 
 from fti.contracts import TrainingRequest
 from fti.data.generate import StoreSales, generate
-from fti.pipelines import feature, inference, training
+from fti.pipelines import champion, feature, gate, inference, training
 from fti.resources import Resources
 from fti.settings import PROJECT_ROOT, get_settings
 from fti.specs import load_dataset
@@ -121,7 +121,7 @@ partitions = feature.plan_partitions(resources, spec, None, "manual", None)
 feature.build_and_commit(resources, spec, feature.validate_raw(resources, spec, partitions, "seed"), "seed")
 request = TrainingRequest(dataset=spec.name, as_of=datetime.utcnow(), window=spec.model.training_window)
 trained = training.train_and_register(resources, spec, request, params={"n_estimators": 30, "max_depth": 4})
-verdict = training.promote(resources, spec, trained.version)
+verdict = gate.promote(resources, spec, trained.version)
 assert verdict.promoted, verdict.summary
 run = resources.registry.get_run(trained.run_id).data.metrics
 baselines = {
@@ -129,7 +129,7 @@ baselines = {
     if k.endswith("_wape") and not k.startswith(("test_", "slice_", "tune_"))
 }
 wape = {"champion": run["test_wape"], **baselines}
-pinned = inference.resolve_champion(resources, spec)
+pinned = champion.resolve_champion(resources, spec)
 checked = inference.check_inputs(resources, spec, pinned, "manual__champion")
 chunks = inference.plan_run(resources, spec, pinned, checked, "manual__champion")
 written = [inference.predict_chunk(resources, spec, pinned, chunk) for chunk in chunks]

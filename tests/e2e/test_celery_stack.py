@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +22,7 @@ import redis
 from redis.exceptions import NoPermissionError
 
 from tests.harness.celery_stack import CeleryStack
+from tests.harness.dag_runs import run_pipelines
 
 pytestmark = pytest.mark.e2e
 
@@ -64,25 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryStack]:
 @pytest.fixture(scope="module")
 def runs(stack: CeleryStack) -> dict[str, str]:
     """Each DAG unpaused, triggered over REST API v2 and run to success in order; run ids by DAG."""
-    run_ids = {}
-    for dag_id in PIPELINE:
-        started = time.monotonic()
-        stack.api.unpause(dag_id)
-        run_ids[dag_id] = stack.api.trigger(dag_id)
-        stack.api.wait_for_run(dag_id, run_ids[dag_id], timeout=RUN_TIMEOUT_S)
-        print(f"{dag_id} {run_ids[dag_id]}: success in {time.monotonic() - started:.0f} s")
-        if dag_id.startswith("training_pipeline"):
-            _make_champion(stack, stack.api.xcom(dag_id, run_ids[dag_id], "promote"))
-    return run_ids
-
-
-def _make_champion(stack: CeleryStack, verdict: dict[str, Any]) -> None:
-    """If the gate kept the model out, the operator makes it champion (``fti models rollback --force``)."""
-    if verdict["promoted"]:
-        return
-    args = ["fti", "models", "rollback", str(verdict["version"]), "-d", DATASET, "--force"]
-    done = subprocess.run(args, env=stack.env, capture_output=True, text=True, cwd=stack.home, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    return run_pipelines(stack, DATASET, [(dag_id, {}) for dag_id in PIPELINE], timeout=RUN_TIMEOUT_S)
 
 
 def test_the_three_dags_succeed_on_the_celery_executor(stack: CeleryStack, runs: dict[str, str]) -> None:

@@ -72,7 +72,8 @@ def check_a_published_prediction(project: AirflowProject, specs_dir: Path, datas
     from fti.cache.predictions import live_run, lookup
     from fti.contracts import PinnedModel
     from fti.features.schema import model_inputs
-    from fti.pipelines.inference import forecast_inputs, origin_rows, resolve_champion
+    from fti.pipelines.champion import resolve_champion
+    from fti.pipelines.inference import forecast_inputs, origin_rows
     from fti.registry import mlflow_registry as registry
     from fti.resources import Resources
     from fti.settings import Settings

@@ -37,7 +37,7 @@ def set_the_stage(home: Path, redis_url: str) -> str:
     Returns the published run."""
     from fti.contracts import TrainingRequest
     from fti.data.generate import StoreSales, generate
-    from fti.pipelines import inference, training
+    from fti.pipelines import champion, gate, inference, training
     from fti.resources import Resources
     from fti.settings import PROJECT_ROOT, Settings
     from fti.specs import load_dataset
@@ -54,8 +54,8 @@ def set_the_stage(home: Path, redis_url: str) -> str:
     trained = training.train_and_register(
         resources, spec, request, params={"n_estimators": 60, "max_depth": 4}
     )
-    assert training.promote(resources, spec, trained.version).promoted, "the stage needs a champion"
-    pinned = inference.resolve_champion(resources, spec)
+    assert gate.promote(resources, spec, trained.version).promoted, "the stage needs a champion"
+    pinned = champion.resolve_champion(resources, spec)
     checked = inference.check_inputs(resources, spec, pinned, "manual__stage")
     chunks = inference.plan_run(resources, spec, pinned, checked, "manual__stage")
     written = [inference.predict_chunk(resources, spec, pinned, c) for c in chunks]

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.harness.dag_runs import run_pipelines
 from tests.harness.services import LOOPBACK, free_port, log_tail
 from tests.harness.standalone import AirflowStandalone, land_demo_slice
 
@@ -42,29 +43,10 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStandal
 
 @pytest.fixture(scope="module")
 def runs(airflow: AirflowStandalone) -> dict[str, str]:
-    """Each DAG unpaused, triggered and run to success in order; the manual run ids by DAG."""
-    run_ids = {}
-    for dag_id, conf in PIPELINE:
-        started = time.monotonic()
-        airflow.api.unpause(dag_id)
-        run_ids[dag_id] = airflow.api.trigger(dag_id, conf)
-        airflow.api.wait_for_run(dag_id, run_ids[dag_id], timeout=RUN_TIMEOUT_S)
-        print(f"{dag_id} {run_ids[dag_id]}: success in {time.monotonic() - started:.0f} s")
-        if dag_id.startswith("training_pipeline"):
-            _force_champion(airflow, airflow.api.xcom(dag_id, run_ids[dag_id], "promote"))
-    return run_ids
-
-
-def _force_champion(airflow: AirflowStandalone, verdict: dict[str, Any]) -> None:
-    """On this small slice the model does not beat forecasting 0, so the gate keeps it out; the
-    operator makes it champion on purpose, as the README says (``fti models rollback --force``)."""
-    if verdict["promoted"]:
-        return
-    args = ["fti", "models", "rollback", str(verdict["version"]), "-d", "online_retail", "--force"]
-    done = subprocess.run(
-        args, env=airflow.env, capture_output=True, text=True, cwd=airflow.home, timeout=120
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    """Each DAG unpaused, triggered and run to success in order; the manual run ids by DAG. On this
+    small slice the model does not beat forecasting 0, so the gate keeps it out; the operator makes
+    it champion on purpose (:func:`~tests.harness.dag_runs.make_champion`)."""
+    return run_pipelines(airflow, "online_retail", PIPELINE, timeout=RUN_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")

@@ -26,13 +26,7 @@ from fti.settings import Settings
 from tests.harness import compose_env
 from tests.harness.airflow import PROJECT_ROOT, AirflowProject
 from tests.harness.processes import ProcessGroups, Service, components_healthy, wait_for_dags
-from tests.harness.redis_cache import (
-    ACL_TEMPLATE,
-    PASSWORD_VARIABLES,
-    CacheRedisServer,
-    redis_version,
-    render_acl,
-)
+from tests.harness.redis_cache import PASSWORD_VARIABLES, CacheRedisServer, write_acl
 from tests.harness.services import (
     LOOPBACK,
     HarnessError,
@@ -146,7 +140,7 @@ class CeleryStack:
         self._run_init_sql()
         self.broker.start()
         passwords = {role: self.secrets[name] for role, name in PASSWORD_VARIABLES.items()}
-        (self.home / "users.acl").write_text(render_acl(ACL_TEMPLATE.read_text(), passwords, redis_version()))
+        write_acl(self.home / "users.acl", passwords)
         self.cache.start()
         self.object_store.start()
         self._create_buckets()

@@ -54,6 +54,12 @@ def render_acl(template: str, passwords: dict[str, str], version: tuple[int, int
     return text
 
 
+def write_acl(path: Path, passwords: dict[str, str]) -> Path:
+    """Render :data:`ACL_TEMPLATE` for the local redis-server into ``path`` (see :func:`render_acl`)."""
+    path.write_text(render_acl(ACL_TEMPLATE.read_text(), passwords, redis_version()))
+    return path
+
+
 def memory_config(path: Path = MEMORY_CONF) -> dict[str, str]:
     """The settings of ``memory.conf`` as redis-server command-line options."""
     lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
@@ -61,12 +67,16 @@ def memory_config(path: Path = MEMORY_CONF) -> dict[str, str]:
 
 
 class CacheRedisServer(RedisServer):
-    """A throwaway prediction cache: the default user is off, clients log in as an ACL user."""
+    """A throwaway prediction cache: the default user is off, clients log in as an ACL user.
+
+    ``config`` adds (or overrides) settings after ``memory.conf``'s and the ACL file, e.g.
+    ``{"busy-reply-threshold": "100"}``.
+    """
 
     name = "redis-cache"
 
-    def __init__(self, acl_file: Path, port: int | None = None) -> None:
-        super().__init__(port, config={**memory_config(), "aclfile": str(acl_file)})
+    def __init__(self, acl_file: Path, port: int | None = None, config: dict[str, str] | None = None) -> None:
+        super().__init__(port, config={**memory_config(), "aclfile": str(acl_file), **(config or {})})
 
     def user_url(self, user: str, password: str) -> str:
         """``redis://user:password@127.0.0.1:port/0``."""

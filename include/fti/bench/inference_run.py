@@ -43,12 +43,13 @@ def _system(var_dir: Path, redis_url: str) -> tuple[Resources, DatasetSpec]:
 def coordinate(var_dir: Path, redis_url: str, n_workers: int, run_id: str) -> Figures:
     """Inside the coordinator: the batch DAG's steps in order, ``predict_chunk`` in worker processes."""
     import fti.pipelines.inference as inference
+    from fti.pipelines.champion import resolve_champion
 
     resources, spec = _system(var_dir, redis_url)
     load_before, step = load_1m(), Stopwatch()
     watch = Stopwatch()
     times: Figures = {}
-    pinned = inference.resolve_champion(resources, spec)
+    pinned = resolve_champion(resources, spec)
     times["resolve_s"], step = step.seconds(), Stopwatch()
     checked = inference.check_inputs(resources, spec, pinned, run_id)
     times["check_s"], step = step.seconds(), Stopwatch()
@@ -77,9 +78,10 @@ def coordinate(var_dir: Path, redis_url: str, n_workers: int, run_id: str) -> Fi
 def alternate(var_dir: Path, redis_url: str, run_id: str) -> Figures:
     """Inside the coordinator: plan once, then the predict step with 1 and 2 workers, alternating."""
     import fti.pipelines.inference as inference
+    from fti.pipelines.champion import resolve_champion
 
     resources, spec = _system(var_dir, redis_url)
-    pinned = inference.resolve_champion(resources, spec)
+    pinned = resolve_champion(resources, spec)
     checked = inference.check_inputs(resources, spec, pinned, run_id)
     chunks = inference.plan_run(resources, spec, pinned, checked, run_id)
     seconds: dict[int, list[float]] = {1: [], 2: []}

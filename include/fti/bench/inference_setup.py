@@ -56,7 +56,7 @@ def _train_size() -> StoreSales:
 def prepare(var_dir: Path) -> Figures:
     """Build the scratch system under ``var_dir`` (steps 1-3 of the module docstring)."""
     from fti.bench.scratch import land, load, scratch_resources, specs_with_horizon
-    from fti.pipelines import feature, training
+    from fti.pipelines import feature, gate, training, training_request
     from fti.settings import get_settings
 
     real_specs = get_settings().specs_dir
@@ -71,9 +71,9 @@ def prepare(var_dir: Path) -> Figures:
     feature.build_and_commit(
         resources, spec, feature.validate_raw(resources, spec, partitions, RUN_ID), RUN_ID
     )
-    request = training.parse_request({}, spec, now=datetime.now(UTC))
+    request = training_request.parse_request({}, spec, now=datetime.now(UTC))
     trained = training.train_and_register(resources, spec, request, code="bench", params=TRAIN_PARAMS)
-    verdict = training.promote(resources, spec, trained.version)
+    verdict = gate.promote(resources, spec, trained.version)
     if not verdict.promoted:
         raise RuntimeError(f"the benchmark's model was not promoted: {verdict.summary}")
     snapshot = training.take_snapshot(resources.store, spec, request)

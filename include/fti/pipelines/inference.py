@@ -1,16 +1,17 @@
 """Batch inference steps: pin the champion, check the data, predict in chunks, publish atomically.
 
-1. :func:`resolve_champion` reads the ``champion`` alias ONCE; every later step gets the pinned
-   version and its training lineage, so a promotion during the run changes nothing of it.
+1. :func:`fti.pipelines.champion.resolve_champion` reads the ``champion`` alias ONCE; every later
+   step gets the pinned version and its training lineage, so a promotion during the run changes
+   nothing of it.
 2. :func:`check_inputs` reads the newest committed partition of the champion's feature-set version
    (at a pinned ``as_of``); the rows at its last period are the *origin*, predicted from. It checks
    that the known-future covariates of the forecast periods have landed, that the model inputs are
    the champion's signature, and scores drift per feature against the training snapshot's stored
    statistics (every score recorded); any failure stops the run before anything is written.
 3. :func:`plan_run` reads the partition once, sorts the origin rows in bucket order, stages each
-   chunk's rows (and their known-future rows) as Parquet files of their own, whose SHA-256, size and
-   row count travel in the chunk's :class:`~fti.contracts.ChunkPlan`, and opens the run's namespace
-   in Redis.
+   chunk's rows (and their known-future rows) as Parquet files of their own
+   (:func:`fti.inference.chunks.stage_chunks`), whose SHA-256, size and row count travel in the
+   chunk's :class:`~fti.contracts.ChunkPlan`, and opens the run's namespace in Redis.
 4. :func:`predict_chunk` (one mapped task per chunk) reads only its own files, checked against the
    plan (``StagedFileCorrupted``), loads the model once per process and host
    (:mod:`fti.registry.model_cache`), predicts every forecast period and writes them; rewriting a
@@ -30,18 +31,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fti.contracts import (
-    CheckedInputs,
-    ChunkPlan,
-    DriftSummary,
-    Lineage,
-    PinnedModel,
-    Published,
-    StagedFile,
-)
+from fti.contracts import CheckedInputs, ChunkPlan, DriftSummary, PinnedModel, Published
 from fti.features.model_inputs import TARGET_PERIOD
-from fti.features.schema import ENTITY, PERIOD, bins, future_columns, key_columns, model_inputs
+from fti.features.schema import ENTITY, PERIOD, bins, model_inputs
 from fti.inference.checks import check_schema, drift_policy, reference_histograms, signature_inputs
+from fti.inference.chunks import stage_chunks, staging_run
 from fti.inference.inputs import (  # noqa: F401 - the steps' errors and inputs, importable from here
     InferenceSchemaMismatch,
     forecast_inputs,
@@ -56,65 +50,11 @@ from fti.registry import mlflow_registry as registry
 from fti.training.intervals import level_names
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from fti.resources import Resources
     from fti.settings import Settings
     from fti.specs import DatasetSpec
 
 log = logging.getLogger(__name__)
-
-ORIGIN, PLANNED = "origin", "planned"
-"""Staging files of a run: the origin rows, and their known-future rows (``horizon`` rows each)."""
-
-
-def resolve_champion(resources: Resources, spec: DatasetSpec) -> PinnedModel:
-    """The champion now, with its training lineage; pinned for the whole run.
-
-    Raises:
-        ModelNotFound: there is no champion yet (train and promote one first).
-        InferenceSchemaMismatch: the champion has no complete lineage (registered by other means).
-    """
-    client = resources.registry
-    ref = registry.resolve_alias(client, resources.model_name(spec), registry.CHAMPION)
-    tags = dict(client.get_model_version(ref.name, ref.version).tags)
-    missing = Lineage.missing_tags(tags)
-    if missing:
-        raise InferenceSchemaMismatch(f"champion {ref.name} v{ref.version} lacks lineage tags {missing}")
-    pinned = PinnedModel(
-        name=ref.name,
-        version=ref.version,
-        run_id=ref.run_id,
-        read_as_of=utcnow(),
-        lineage=Lineage.from_tags(tags),
-    )
-    log.info(
-        "champion pinned: %s v%s (run %s), store read as of %s",
-        ref.name,
-        ref.version,
-        ref.run_id,
-        pinned.read_as_of.isoformat(),
-    )
-    return pinned
-
-
-def no_champion(resources: Resources, spec: DatasetSpec, run_type: str) -> str | None:
-    """Why a scheduled run skips: there is no champion yet (None: it runs); see
-    :func:`fti.pipelines.scheduled.inference_skip`."""
-    from fti.pipelines.scheduled import inference_skip, skips_when_idle
-
-    if not skips_when_idle(run_type):
-        return None
-    try:
-        champion: str | None = registry.resolve_alias(
-            resources.registry, resources.model_name(spec), registry.CHAMPION
-        ).version
-    except registry.ModelNotFound:
-        champion = None
-    reason = inference_skip(spec.name, run_type, champion)
-    if reason:
-        log.info("%s", reason)
-    return reason
 
 
 def check_inputs(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, run_id: str) -> CheckedInputs:
@@ -200,7 +140,7 @@ def plan_run(
     # Chunks are slices of the entities in bucket order: each chunk then fills whole buckets with a
     # few large writes. The order depends only on the entities and the plan.
     ordered = origin.iloc[cache.bucket_order(plan, origin[ENTITY].astype(str).tolist())]
-    staged = _stage_chunks(resources, spec, pinned, ordered, staging_run(airflow_run_id))
+    staged = stage_chunks(resources, spec, pinned, ordered, staging_run(airflow_run_id))
     meta = {
         "dataset": spec.name,
         "grain": spec.time.grain.value,
@@ -240,34 +180,6 @@ def plan_run(
     ]
 
 
-def staging_run(airflow_run_id: str) -> str:
-    """The run's folder in the store's staging area (apart from a feature run of the same id)."""
-    return f"inference__{airflow_run_id}"
-
-
-def _stage_chunks(
-    resources: Resources, spec: DatasetSpec, pinned: PinnedModel, ordered: pd.DataFrame, run: str
-) -> list[tuple[StagedFile, StagedFile | None]]:
-    """Stage each chunk's origin rows (and their known-future rows) as files of their own, once."""
-    store, size, horizon = resources.store, resources.settings.inference_chunk_entities, spec.forecast.horizon
-    planned = None
-    if spec.covariates.known_future:
-        # In the same order (horizon rows per entity), so a chunk reads only its own entities'
-        # known-future rows instead of every forecast partition of the whole run.
-        expanded = forecast_inputs(resources, spec, pinned, ordered[[ENTITY, PERIOD]])
-        names = [c for c in future_columns(spec) if c not in key_columns(spec)]
-        planned = expanded[[ENTITY, TARGET_PERIOD, *names]].rename(columns={TARGET_PERIOD: PERIOD})
-    staged = []
-    for i, start in enumerate(range(0, len(ordered), size)):
-        inputs = store.stage(spec.name, run, f"{ORIGIN}-{i:05d}", ordered.iloc[start : start + size])
-        future = None
-        if planned is not None:
-            rows = planned.iloc[start * horizon : (start + size) * horizon]
-            future = store.stage(spec.name, run, f"{PLANNED}-{i:05d}", rows)
-        staged.append((inputs, future))
-    return staged
-
-
 def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, chunk: ChunkPlan) -> int:
     """Predict and write one chunk of entities for every forecast period; returns predictions written."""
     from fti.cache import predictions as cache
@@ -282,10 +194,11 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     ref = registry.ModelRef(pinned.name, pinned.version, pinned.run_id)
     pipeline = cached_model(ref, resources.settings.cache_dir)
     features = inputs[model_inputs(spec)]
-    predicted = np.asarray(pipeline.predict(features), dtype="float32").reshape(len(part), chunk.horizon)
+    point = np.asarray(pipeline.predict(features), dtype="float64")
+    predicted = point.astype("float32").reshape(len(part), chunk.horizon)
     values: np.ndarray = predicted
     if chunk.values_per_period > 1:  # the point, then each quantile, per period
-        quantiles = np.asarray(predict_quantiles(pipeline, features), dtype="float32")
+        quantiles = np.asarray(predict_quantiles(pipeline, features, point), dtype="float32")
         stacked = np.concatenate([predicted.reshape(-1, 1), quantiles], axis=1)
         values = stacked.reshape(len(part), chunk.horizon, chunk.values_per_period)
     # The log's rows first: a chunk Redis counted always has its rows staged for the log.
@@ -368,8 +281,3 @@ def publish(
 
 def _ttl_s(settings: Settings) -> int:
     return int(settings.run_ttl_hours * 3600)
-
-
-def utcnow() -> datetime:
-    """Now, naive UTC (the catalog's time)."""
-    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,4 +1,6 @@
-"""Training pipeline steps: check the inputs, train and register a challenger, pass it through the gate.
+"""Training pipeline steps: check the inputs, train and register a challenger. What a run is asked to
+do and whether a scheduled one skips is :mod:`fti.pipelines.training_request`; the gate that may
+promote the challenger is :mod:`fti.pipelines.gate`.
 
 Each step re-reads the point-in-time snapshot it needs (:mod:`fti.training.snapshot`), so the steps
 hand each other only contracts (:mod:`fti.contracts`) and any of them can be retried alone.
@@ -11,19 +13,15 @@ import logging
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fti.analysis.baselines import baseline_names
-from fti.contracts import GateVerdict, Lineage, TrainedModel, TrainingRequest
+from fti.contracts import Lineage, TrainedModel, TrainingRequest
 from fti.features.model_inputs import LABEL
 from fti.features.schema import model_inputs
 from fti.logs import step
-from fti.pipelines.scheduled import SnapshotKey
 from fti.registry import mlflow_registry as registry
-from fti.training.evaluation import analyse_split, evaluation_rows, score_on_window
+from fti.training.evaluation import analyse_split
 from fti.training.lineage import build_lineage, code_version, lineage_document
 from fti.training.snapshot import labelled_rows, take_snapshot
 from fti.training.split import TimeSplit, split_by_time
@@ -40,22 +38,6 @@ if TYPE_CHECKING:
     from fti.training.tuning import TuningResult
 
 log = logging.getLogger(__name__)
-
-
-def parse_request(params: dict[str, Any], spec: DatasetSpec, now: datetime | None = None) -> TrainingRequest:
-    """A :class:`TrainingRequest` from DAG params (``as_of`` ISO text or None, version, window, tune)."""
-    as_of_text = params.get("as_of")
-    as_of = datetime.fromisoformat(as_of_text) if as_of_text else (now or datetime.now(UTC))
-    if as_of.tzinfo is not None:
-        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
-    version = params.get("feature_set_version")
-    return TrainingRequest(
-        dataset=spec.name,
-        as_of=as_of,
-        window=int(params.get("window") or spec.model.training_window),
-        feature_set_version=int(version) if version not in (None, "") else None,
-        tune=bool(params.get("tune", False)),
-    )
 
 
 def split_rows(rows: pd.DataFrame, spec: DatasetSpec) -> TimeSplit:
@@ -95,47 +77,6 @@ def check_inputs(resources: Resources, spec: DatasetSpec, request: TrainingReque
         summary["test_rows"],
     )
     return summary
-
-
-def nothing_new(
-    resources: Resources, spec: DatasetSpec, request: TrainingRequest, run_type: str
-) -> str | None:
-    """Why a scheduled run skips (:func:`fti.pipelines.scheduled.training_skip`); None: it trains.
-
-    Reads the snapshot only for a scheduled run without a pending retraining request.
-    """
-    from fti.pipelines.scheduled import skips_when_idle, training_skip
-    from fti.training.snapshot import FeatureSetVersionNotFound
-    from fti.training.split import NotEnoughData
-
-    if not skips_when_idle(run_type):
-        return None
-    pending = len(resources.store.retrain_requests(spec.name, pending_only=True))
-    if pending:
-        return None
-    try:
-        snapshot = take_snapshot(resources.store, spec, request)
-    except (NotEnoughData, FeatureSetVersionNotFound):
-        key = None
-    else:
-        key = SnapshotKey(snapshot.checksum, spec.source_sha256 or "none", snapshot.start, snapshot.end)
-    reason = training_skip(spec.name, run_type, pending, key, trained_on(resources, spec))
-    if reason:
-        log.info("%s", reason)
-    return reason
-
-
-def trained_on(resources: Resources, spec: DatasetSpec) -> dict[str, SnapshotKey]:
-    """What the champion and the newest registered version learnt (by their lineage tags), by label."""
-    found = registry.champion_and_newest(resources.registry, resources.model_name(spec))
-    keys = {}
-    for label, tags in found.items():
-        if not Lineage.missing_tags(tags):
-            lineage = Lineage.from_tags(tags)
-            keys[label] = SnapshotKey(
-                lineage.snapshot_checksum, lineage.spec_sha256, lineage.snapshot_start, lineage.snapshot_end
-            )
-    return keys
 
 
 def tuning_runs(result: TuningResult, metric: str) -> list[registry.ChildRun]:
@@ -231,16 +172,15 @@ def fit_and_analyse(
         params, tuning, trials = tuned(resources.settings, spec, split, params)
     held_out = fit(spec, split.train, LABEL, params)
     test = split.test[model_inputs(spec)]
+    point = held_out.predict(test)  # calibration moves only the quantiles' offsets
     quantiles = None
     if spec.model.quantiles:
         with step(log, "quantiles", f"calibrated on {len(split.validation)} validation rows"):
             calibrate(held_out, split.validation, LABEL)
-            quantiles = predict_quantiles(held_out, test)
+            quantiles = predict_quantiles(held_out, test, point)
     with step(log, "analysis", f"metrics, baselines and slices on {len(test)} test rows"):
         importances = feature_importance(held_out)
-        analysis = analyse_split(
-            spec, snapshot, split, held_out.predict(test), quantiles, importances, resources.settings
-        )
+        analysis = analyse_split(spec, snapshot, split, point, quantiles, importances, resources.settings)
     if not spec.model.refit:
         return Fitted(held_out, analysis, params, tuning, trials, None, test.head(5))
     # evaluated above on held-out windows; the registered model learns them all
@@ -310,70 +250,8 @@ def record_and_register(
     return ref, registry.mlflow_links(settings.mlflow_ui_url, experiment, ref)
 
 
-def promote(resources: Resources, spec: DatasetSpec, version: str) -> GateVerdict:
-    """Pass registered ``version`` through the gate; it becomes ``champion`` only if it is better.
-
-    The candidate's own and its baselines' errors come from its run; the champion is scored on the
-    candidate's test window under the promotion lock (:func:`fti.registry.promotion.promote_if_better`).
-    """
-    from fti.registry.gate import ChampionScore, GateDecision, decide
-    from fti.registry.promotion import promote_if_better, promotion_lock
-
-    settings = resources.settings
-    client = resources.registry
-    model_name = resources.model_name(spec)
-    found = client.get_model_version(model_name, version)
-    candidate = registry.ModelRef(model_name, str(found.version), str(found.run_id))
-    lineage = Lineage.from_tags(dict(found.tags))
-    metrics = client.get_run(candidate.run_id).data.metrics
-    metric = spec.model.metric
-    baselines = {
-        name: metrics[f"{name}_{metric}"] for name in baseline_names(spec) if f"{name}_{metric}" in metrics
-    }
-    rows = evaluation_rows(resources, spec, lineage)
-
-    def score(champion: registry.ModelRef) -> ChampionScore:
-        return score_on_window(resources, spec, rows, champion)
-
-    def gate(champion: ChampionScore | None) -> GateDecision:
-        return decide(
-            metrics[f"test_{metric}"],
-            lineage.as_of,
-            lineage.snapshot_checksum,
-            baselines,
-            champion,
-            tolerance=settings.promotion_tolerance,
-            baseline_margin=settings.baseline_margin,
-            metric=metric,
-            bias_pct=metrics.get("test_bias_pct"),
-            max_abs_bias_pct=spec.model.max_abs_bias_pct,
-        )
-
-    lock = partial(promotion_lock, settings.catalog_url or "", model_name)
-    result = promote_if_better(client, candidate, score, gate, lock)
-    verdict = GateVerdict(
-        model=model_name,
-        version=candidate.version,
-        promoted=result.decision.promote,
-        rule=result.decision.rule,
-        reasons=result.decision.reasons,
-        previous_champion=result.previous.version if result.previous else None,
-        champion=result.champion.version if result.champion else None,
-    )
-    (log.info if verdict.promoted else log.warning)("%s", verdict.summary)
-    return verdict
-
-
 def _numeric(values: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
 
 
-__all__ = [
-    "check_inputs",
-    "evaluation_rows",
-    "nothing_new",
-    "parse_request",
-    "promote",
-    "split_rows",
-    "train_and_register",
-]
+__all__ = ["check_inputs", "split_rows", "train_and_register"]

@@ -20,6 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 
 MEDIAN = 0.5
+NUDGE = 1e-9
+"""How far a level is pulled past the calibration rows it must leave on its wrong side
+(:func:`_one_sided`); a level below the median served within twice that of the floor is the floor."""
 
 
 def ordered(values: np.ndarray) -> np.ndarray:
@@ -46,7 +49,18 @@ def apply_offsets(
             bound = np.minimum if levels[i] < MEDIAN else np.maximum
             out[:, i] = bound(out[:, i], out[:, inner])
     out = ordered(out)  # a no-op with a median level; without one the two inner levels may still cross
-    return out if floor is None else np.maximum(out, floor)
+    return out if floor is None else _floored(levels, out, floor)
+
+
+def _floored(levels: Sequence[float], quantiles: np.ndarray, floor: float) -> np.ndarray:
+    """``quantiles`` at least ``floor``, each level below the median exactly the floor when within
+    ``2 * NUDGE`` of it: its pull past a 0 actual would otherwise serve ``1e-9`` and leave that 0
+    outside it. Order is kept: rounding down to the floor is non-decreasing and never passes a level
+    above."""
+    out = np.maximum(quantiles, floor)
+    lower = [i for i, level in enumerate(levels) if level < MEDIAN]
+    out[:, lower] = np.where(out[:, lower] <= floor + 2 * NUDGE, floor, out[:, lower])
+    return out
 
 
 def conformal_offsets(
@@ -94,7 +108,7 @@ def _one_sided(
     q = float(np.quantile(score, rank, method="higher"))
     finite = score[np.isfinite(score)]
     if q == -np.inf:  # the anchor or the floor alone keep enough rows: pull the level onto them
-        q = float(finite.min()) - 1e-9 if len(finite) else 0.0
+        q = float(finite.min()) - NUDGE if len(finite) else 0.0
     elif q == np.inf:  # rows below the floor can never be covered: cover all the others
         q = float(finite.max()) if len(finite) else 0.0
     return -q if lower else q

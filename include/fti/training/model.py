@@ -177,15 +177,22 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         """Point predictions in the target's units, at least ``clip_min``."""
         return self._clip(self._back(np.asarray(self.regressor_.predict(X), dtype="float64")))
 
-    def predict_quantiles(self, X: Any) -> np.ndarray:
+    def predict_quantiles(self, X: Any, point: np.ndarray | None = None) -> np.ndarray:
         """``len(X) x len(levels)`` quantiles in the target's units, calibrated, never crossing.
 
+        Args:
+            X: the transformed inputs.
+            point: :meth:`predict` of the same ``X``, already computed (float64): with
+                ``median_from_point`` it is the median and the point booster is not run again; the
+                result is the same as without it. Ignored when the quantile model learns the median.
+
         Raises:
-            ValueError: the model was fitted without quantile levels.
+            ValueError: the model was fitted without quantile levels, or ``point`` is not one value
+                per row of ``X``.
         """
         from fti.training.intervals import apply_offsets
 
-        return apply_offsets(self.levels, self._uncalibrated(X), self.offsets_, self.clip_min)
+        return apply_offsets(self.levels, self._uncalibrated(X, point), self.offsets_, self.clip_min)
 
     def calibrate(self, X: Any, y: Any) -> np.ndarray:
         """Set the per-level offsets from held-out rows (:func:`fti.training.intervals.conformal_offsets`),
@@ -196,17 +203,22 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
         self.offsets_ = conformal_offsets(self.levels, self._uncalibrated(X), actual, self.clip_min)
         return self.offsets_
 
-    def _uncalibrated(self, X: Any) -> np.ndarray:
-        """The quantile model's levels in the target's units, in order per row, at least ``clip_min``."""
+    def _uncalibrated(self, X: Any, point: np.ndarray | None = None) -> np.ndarray:
+        """The quantile model's levels in the target's units, in order per row, at least ``clip_min``;
+        with ``median_from_point``, the median is ``point`` (:meth:`predict` when None)."""
         from fti.training.intervals import ordered
 
         if not self.levels or self.quantile_regressor_ is None:
             raise ValueError("this model forecasts no quantiles (the spec's model.quantiles is empty)")
         learned = learned_levels(self.levels, self.median_from_point)
         raw = np.asarray(self.quantile_regressor_.predict(X), dtype="float64").reshape(-1, len(learned))
+        quantiles = self._clip(self._back(raw))
         if self.median_from_point:
-            raw = with_median(self.levels, raw, np.asarray(self.regressor_.predict(X), dtype="float64"))
-        return self._clip(ordered(self._back(raw)))
+            # Back-transforming and clipping are non-decreasing, so they commute with the min/max of
+            # with_median: the same numbers as inserting the raw median before them.
+            median = self.predict(X) if point is None else _one_per_row(point, len(quantiles))
+            quantiles = with_median(self.levels, quantiles, median)
+        return ordered(quantiles)
 
     def _forward(self, y: Any) -> np.ndarray:
         target = np.asarray(y, dtype="float64")
@@ -217,6 +229,14 @@ class ForecastRegressor(RegressorMixin, BaseEstimator):
 
     def _clip(self, values: np.ndarray) -> np.ndarray:
         return values if self.clip_min is None else np.clip(values, self.clip_min, None)
+
+
+def _one_per_row(point: np.ndarray, rows: int) -> np.ndarray:
+    """``point`` as float64, one value per row; ValueError when it does not have ``rows`` values."""
+    values = np.asarray(point, dtype="float64").reshape(-1)
+    if len(values) != rows:
+        raise ValueError(f"point forecast has {len(values)} values, expected one per row: {rows}")
+    return values
 
 
 def learned_levels(levels: Sequence[float], median_from_point: bool) -> tuple[float, ...]:
@@ -316,10 +336,14 @@ def sample_weights(spec: DatasetSpec, target: np.ndarray) -> np.ndarray | None:
     return 1.0 / np.maximum(np.nan_to_num(target, nan=1.0), 1.0)
 
 
-def predict_quantiles(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
-    """``len(frame) x len(levels)`` quantile forecasts of a fitted Pipeline (the spec's quantiles)."""
+def predict_quantiles(pipeline: Pipeline, frame: pd.DataFrame, point: np.ndarray | None = None) -> np.ndarray:
+    """``len(frame) x len(levels)`` quantile forecasts of a fitted Pipeline (the spec's quantiles).
+
+    ``point``: ``pipeline.predict(frame)`` when the caller has it (float64, before any cast), so a
+    model whose median is its point forecast does not run the point booster a second time.
+    """
     model: ForecastRegressor = pipeline.named_steps["model"]
-    return model.predict_quantiles(pipeline.named_steps["preprocess"].transform(frame))
+    return model.predict_quantiles(pipeline.named_steps["preprocess"].transform(frame), point)
 
 
 def calibrate(pipeline: Pipeline, frame: pd.DataFrame, label: str) -> np.ndarray:

@@ -4,12 +4,7 @@ readers' functions), the reader looks up by FCALL_RO only, and neither can do mo
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import re
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -37,19 +32,16 @@ from fti.cache.predictions import (
     write_chunk,
 )
 from fti.ui.sources import live
+from tests.harness.redis_cache import CacheRedisServer, write_acl
 from tests.harness.services import LOOPBACK, RedisServer
 from tests.integration.cache.cache_data import DAILY, FIRST_DATE, FIRST_PERIOD, TTL_S, entities, values
 
 pytestmark = pytest.mark.integration
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "redis-cache" / "users.acl.template"
 PREFIX = "fti:production"
 PASSWORDS = {"fti_writer": "writer-pw", "fti_reader": "reader pw with spaces", "fti_operator": "op-pw"}
-PLACEHOLDERS = {
-    "fti_writer": "@WRITER_SHA256@",
-    "fti_reader": "@READER_SHA256@",
-    "fti_operator": "@OPERATOR_SHA256@",
-}
+ROLES = {"fti_writer": "WRITER", "fti_reader": "READER", "fti_operator": "OPERATOR"}
+"""The ACL template's placeholder name (``@WRITER_SHA256@`` ...) of each user."""
 SPIN = (
     "#!lua name=spin\n"
     "redis.register_function{function_name='spin', flags={'no-writes'},"
@@ -58,65 +50,22 @@ SPIN = (
 """A no-writes function that never returns (only the writer may load one)."""
 
 
-def render(template: str, redis_version: tuple[int, int]) -> str:
-    """entrypoint.sh's sed: drop comments and blank lines, put each password's SHA-256 in place.
-
-    Redis < 7.2 has no CLIENT SETINFO and refuses an ACL naming it; production runs 7.2+ (checked
-    by tests/unit/deploy), so only an older local redis-server gets the template without it.
-    """
-    text = "\n".join(line for line in template.splitlines() if line.strip() and not line.startswith("#"))
-    for user, placeholder in PLACEHOLDERS.items():
-        text = text.replace(placeholder, hashlib.sha256(PASSWORDS[user].encode()).hexdigest())
-    if redis_version < (7, 2):
-        text = text.replace(" +client|setinfo", "")
-    return text + "\n"
-
-
-def local_redis_version() -> tuple[int, int]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed"
-    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
-    found = re.search(r"v=(\d+)\.(\d+)", out)
-    assert found, f"cannot read the version of {out!r}"
-    return int(found[1]), int(found[2])
-
-
-class AclRedisServer(RedisServer):
-    """The harness's redis-server, started with ``--aclfile``; ready when it asks for a login.
-    A script holds it for 100 ms before other clients get BUSY (and SCRIPT/FUNCTION KILL work)."""
-
-    def __init__(self, aclfile: Path) -> None:
-        super().__init__()
-        self.aclfile = aclfile
-
-    def _spawn(self, args: list[str], log: Path, on_orphan: Any, **popen: Any) -> None:
-        extra = ["--aclfile", str(self.aclfile), "--busy-reply-threshold", "100"]
-        super()._spawn([*args, *extra], log, on_orphan, **popen)
-
-    def _answers_ping(self) -> bool:
-        try:
-            with socket.create_connection((LOOPBACK, self.port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(32).startswith((b"+PONG", b"-NOAUTH"))
-        except OSError:
-            return False
-
-
-def acl_redis(tmp_path_factory: pytest.TempPathFactory) -> AclRedisServer:
-    """A redis-server with the template's users (not started)."""
-    aclfile = tmp_path_factory.mktemp("acl") / "users.acl"
-    aclfile.write_text(render(TEMPLATE.read_text(), local_redis_version()))
-    return AclRedisServer(aclfile)
+def acl_redis(tmp_path_factory: pytest.TempPathFactory) -> CacheRedisServer:
+    """The prediction cache as compose runs it, with the template's users (not started). A script
+    holds it for 100 ms before other clients get BUSY (and SCRIPT/FUNCTION KILL work)."""
+    passwords = {ROLES[user]: password for user, password in PASSWORDS.items()}
+    aclfile = write_acl(tmp_path_factory.mktemp("acl") / "users.acl", passwords)
+    return CacheRedisServer(aclfile, config={"busy-reply-threshold": "100"})
 
 
 @pytest.fixture(scope="module")
-def acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedisServer]:
+def acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheRedisServer]:
     with acl_redis(tmp_path_factory) as server:
         yield server
 
 
 @pytest.fixture
-def fresh_acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedisServer]:
+def fresh_acl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheRedisServer]:
     """A server of its own where nothing was ever published (no functions loaded)."""
     with acl_redis(tmp_path_factory) as server:
         yield server
@@ -127,7 +76,7 @@ def login(server: RedisServer, user: str) -> redis.Redis:
 
 
 @pytest.fixture(scope="module")
-def published(acl_server: AclRedisServer) -> RunPlan:
+def published(acl_server: CacheRedisServer) -> RunPlan:
     """Two runs published by fti_writer (so go_live also retires and prunes), the second live."""
     writer = login(acl_server, "fti_writer")
     for i, run in enumerate(["run-a", "run-b"]):
@@ -143,7 +92,7 @@ def published(acl_server: AclRedisServer) -> RunPlan:
 
 
 def test_the_writer_checks_memory_and_deletes_its_own_partial_run(
-    acl_server: AclRedisServer, published: RunPlan
+    acl_server: CacheRedisServer, published: RunPlan
 ) -> None:
     writer = login(acl_server, "fti_writer")
     plan = plan_run("run-oom", FIRST_PERIOD, 7, 50)
@@ -158,7 +107,9 @@ def test_the_writer_checks_memory_and_deletes_its_own_partial_run(
     assert writer.exists(f"{PREFIX}:run:run-oom:meta", f"{PREFIX}:run:run-oom:chunks") == 0
 
 
-def test_the_writer_publishes_and_the_reader_looks_up(acl_server: AclRedisServer, published: RunPlan) -> None:
+def test_the_writer_publishes_and_the_reader_looks_up(
+    acl_server: CacheRedisServer, published: RunPlan
+) -> None:
     reader = PredictionClient(login(acl_server, "fti_reader"), PREFIX)
 
     assert reader.lookup(entities(1)[0], FIRST_PERIOD) == (100.0, "run-b")
@@ -168,7 +119,7 @@ def test_the_writer_publishes_and_the_reader_looks_up(acl_server: AclRedisServer
 
 
 def test_the_reader_pages_through_the_live_runs_entities(
-    acl_server: AclRedisServer, published: RunPlan
+    acl_server: CacheRedisServer, published: RunPlan
 ) -> None:
     from fti.cache.entities import entity_page
 
@@ -198,7 +149,7 @@ def test_the_reader_pages_through_the_live_runs_entities(
     ids=lambda c: " ".join(map(str, c[:2])) if c[0] in ("SCRIPT", "FUNCTION") else c[0],
 )
 def test_the_reader_is_refused_writes_lua_of_its_own_and_other_keys_with_noperm(
-    acl_server: AclRedisServer, published: RunPlan, command: tuple[Any, ...]
+    acl_server: CacheRedisServer, published: RunPlan, command: tuple[Any, ...]
 ) -> None:
     reader = login(acl_server, "fti_reader")
 
@@ -209,7 +160,7 @@ def test_the_reader_is_refused_writes_lua_of_its_own_and_other_keys_with_noperm(
 
 @pytest.mark.parametrize("command", [("SET", "other:key", "x"), ("FLUSHALL",), ("KEYS", "*")], ids=str)
 def test_the_writer_is_refused_other_keys_and_other_commands(
-    acl_server: AclRedisServer, published: RunPlan, command: tuple[Any, ...]
+    acl_server: CacheRedisServer, published: RunPlan, command: tuple[Any, ...]
 ) -> None:
     writer = login(acl_server, "fti_writer")
 
@@ -218,7 +169,7 @@ def test_the_writer_is_refused_other_keys_and_other_commands(
 
 
 def test_a_reader_cannot_hold_the_server_with_a_lua_loop(
-    acl_server: AclRedisServer, published: RunPlan
+    acl_server: CacheRedisServer, published: RunPlan
 ) -> None:
     reader = login(acl_server, "fti_reader")
     other = PredictionClient(login(acl_server, "fti_reader"), PREFIX)
@@ -229,7 +180,7 @@ def test_a_reader_cannot_hold_the_server_with_a_lua_loop(
 
 
 def test_the_reader_calls_the_functions_the_writer_loaded(
-    acl_server: AclRedisServer, published: RunPlan
+    acl_server: CacheRedisServer, published: RunPlan
 ) -> None:
     reader = login(acl_server, "fti_reader")
     keys, args = [f"{PREFIX}:live"], ["run-a", f"{PREFIX}:run:", ""]
@@ -239,7 +190,7 @@ def test_the_reader_calls_the_functions_the_writer_loaded(
 
 
 def test_a_reader_before_any_publish_finds_nothing_live_then_a_clear_error_without_the_functions(
-    fresh_acl_server: AclRedisServer,
+    fresh_acl_server: CacheRedisServer,
 ) -> None:
     reader = PredictionClient(login(fresh_acl_server, "fti_reader"), PREFIX)
     writer = login(fresh_acl_server, "fti_writer")
@@ -254,7 +205,7 @@ def test_a_reader_before_any_publish_finds_nothing_live_then_a_clear_error_witho
         reader.live()
 
 
-def test_the_default_user_is_refused(acl_server: AclRedisServer, published: RunPlan) -> None:
+def test_the_default_user_is_refused(acl_server: CacheRedisServer, published: RunPlan) -> None:
     no_retry = Retry(NoBackoff(), 0)  # redis-py retries a refused login (an AuthenticationError)
     anonymous = redis.Redis(host=LOOPBACK, port=acl_server.port, retry=no_retry)
     as_default = redis.Redis(
@@ -268,7 +219,7 @@ def test_the_default_user_is_refused(acl_server: AclRedisServer, published: RunP
 
 
 def test_the_control_room_reads_the_cache_as_fti_reader(
-    acl_server: AclRedisServer, published: RunPlan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    acl_server: CacheRedisServer, published: RunPlan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The API server has both connections (compose gives every Airflow service the same
     environment); its plugin must pick the reader's."""
@@ -288,7 +239,7 @@ def test_the_control_room_reads_the_cache_as_fti_reader(
 
 @pytest.mark.parametrize("kind", ["script", "function"])
 def test_only_the_operator_may_kill_what_holds_the_server(
-    fresh_acl_server: AclRedisServer, kind: str
+    fresh_acl_server: CacheRedisServer, kind: str
 ) -> None:
     """A runaway script (EVAL) or function (FCALL_RO): only the writer may start either; the
     reader and the writer are refused the kill, the operator's kill frees the server."""

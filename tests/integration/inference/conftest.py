@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fti.contracts import TrainingRequest
-from fti.pipelines.training import promote, train_and_register
+from fti.pipelines.gate import promote
+from fti.pipelines.training import train_and_register
 from fti.resources import Resources
 from fti.settings import Settings
 from fti.specs import DatasetSpec

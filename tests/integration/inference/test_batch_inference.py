@@ -19,6 +19,7 @@ from fti.contracts import PinnedModel
 from fti.features.model_inputs import KnownFutureMissing
 from fti.features.schema import bins, drift_columns, model_inputs
 from fti.monitoring.drift_check import DriftFailed
+from fti.pipelines.champion import resolve_champion
 from fti.pipelines.inference import (
     InferenceSchemaMismatch,
     check_inputs,
@@ -27,7 +28,6 @@ from fti.pipelines.inference import (
     plan_run,
     predict_chunk,
     publish,
-    resolve_champion,
 )
 from fti.registry import mlflow_registry as registry
 from fti.resources import Resources

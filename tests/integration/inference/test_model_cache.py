@@ -11,7 +11,8 @@ import pytest
 
 from fti.contracts import MODEL_DIGESTS_TAG, ModelDigests, PinnedModel
 from fti.features.schema import model_inputs
-from fti.pipelines.inference import forecast_inputs, origin_rows, resolve_champion
+from fti.pipelines.champion import resolve_champion
+from fti.pipelines.inference import forecast_inputs, origin_rows
 from fti.registry import mlflow_registry as registry
 from fti.registry.integrity import ModelIntegrityError, file_digests
 from fti.registry.model_cache import cached_model, forget_loaded

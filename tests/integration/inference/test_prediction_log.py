@@ -18,7 +18,8 @@ from fti.cache import predictions as cache
 from fti.cache.client import PredictionClient, PredictionNotFound
 from fti.cli import app
 from fti.inference.prediction_log import POINT
-from fti.pipelines.inference import check_inputs, plan_run, predict_chunk, publish, resolve_champion
+from fti.pipelines.champion import resolve_champion
+from fti.pipelines.inference import check_inputs, plan_run, predict_chunk, publish
 from fti.resources import Resources
 from fti.serving.logged import logged_prediction, logged_predictions
 from fti.specs import DatasetSpec

@@ -13,13 +13,13 @@ import redis
 
 from fti.features.schema import model_inputs
 from fti.inference.prediction_log import POINT
+from fti.pipelines.champion import resolve_champion
 from fti.pipelines.inference import (
     check_inputs,
     forecast_inputs,
     origin_rows,
     plan_run,
     predict_chunk,
-    resolve_champion,
 )
 from fti.registry import mlflow_registry as registry
 from fti.resources import Resources

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fti.pipelines.inference import no_champion
-from fti.pipelines.training import nothing_new, promote
+from fti.pipelines.champion import no_champion
+from fti.pipelines.gate import promote
+from fti.pipelines.training_request import nothing_new
 from fti.resources import Resources
 from fti.specs import DatasetSpec
 from tests.integration.conftest import system

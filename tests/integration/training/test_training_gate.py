@@ -18,12 +18,14 @@ from typer.testing import CliRunner
 from fti.cli import app
 from fti.contracts import Lineage, TrainedModel, TrainingRequest
 from fti.features.schema import model_inputs
-from fti.pipelines.training import evaluation_rows, promote, train_and_register
+from fti.pipelines.gate import promote
+from fti.pipelines.training import train_and_register
 from fti.registry import mlflow_registry as registry
 from fti.registry import promotion
 from fti.resources import Resources
 from fti.settings import Environment, Settings
 from fti.specs import DatasetSpec
+from fti.training.evaluation import evaluation_rows
 from fti.training.snapshot import frame_checksum, take_snapshot
 from tests.harness.signals import wait_for_file
 

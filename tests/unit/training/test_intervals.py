@@ -130,3 +130,26 @@ def test_a_zero_actual_under_an_upper_bound_floored_at_zero_counts_as_covered() 
     assert floored[1] < unfloored[1]  # without the floor, the 0 rows look uncovered: a wider bound
     served = apply_offsets(levels, fresh_guess, floored, 0.0)
     assert float(np.mean(fresh > served[:, 1])) == pytest.approx(0.1, abs=0.03)
+
+
+def test_a_lower_level_pulled_past_a_zero_actual_at_the_floor_is_served_as_exactly_the_floor() -> None:
+    # 19 rows at or above the median keep P10's share on its own: P10 is pulled past the one row left,
+    # a 0 actual whose P10 is 0, by a hair; at the floor that hair would leave the 0 outside P10.
+    guess = np.tile([0.0, 1.0, 2.0], (20, 1))
+    actual = np.array([1.0] * 19 + [0.0])
+
+    offsets = conformal_offsets(LEVELS, guess, actual, floor=0.0)
+    served = apply_offsets(LEVELS, guess, offsets, 0.0)
+
+    assert 0.0 < offsets[0] < 1e-6
+    assert (served[:, 0] == 0.0).all()
+    assert coverage(actual, served[:, 0], served[:, 2]) == 1.0
+
+
+def test_without_a_floor_a_lower_level_keeps_its_pull_past_the_rows() -> None:
+    guess = np.tile([0.0, 1.0, 2.0], (20, 1))
+    actual = np.array([1.0] * 19 + [0.0])
+
+    offsets = conformal_offsets(LEVELS, guess, actual)
+
+    assert (apply_offsets(LEVELS, guess, offsets)[:, 0] == offsets[0]).all()

@@ -247,6 +247,44 @@ def test_an_absolute_error_model_serves_its_point_forecast_as_p50_and_learns_onl
     np.testing.assert_array_equal(predict_quantiles(loaded, inputs)[:, 1], point)
 
 
+@pytest.mark.parametrize("transform", ["none", "log1p"])
+def test_quantiles_are_identical_when_given_the_point_forecast_already_computed(transform: str) -> None:
+    from fti.training.model import calibrate, predict_quantiles
+
+    spec = changed(QUANTILE_SPEC, "features", target_transform=transform)
+    rows = model_rows(800, seed=1)
+    rows[LABEL] += np.random.default_rng(4).normal(0.0, 3.0, len(rows))
+    pipeline = fit(spec, rows, LABEL, params=FAST)
+    calibrate(pipeline, model_rows(400, seed=5), LABEL)
+    inputs = model_rows(500, seed=2)[MODEL_INPUTS]
+    point = pipeline.predict(inputs)
+
+    assert pipeline.named_steps["model"].median_from_point
+    np.testing.assert_array_equal(
+        predict_quantiles(pipeline, inputs, point), predict_quantiles(pipeline, inputs)
+    )
+
+
+def test_a_point_median_given_is_served_as_p50_instead_of_running_the_point_booster_again(
+    with_quantiles: Pipeline,
+) -> None:
+    from fti.training.model import predict_quantiles
+
+    inputs = model_rows(50, seed=2)[MODEL_INPUTS]
+    given = with_quantiles.predict(inputs) + 1.0
+
+    np.testing.assert_array_equal(predict_quantiles(with_quantiles, inputs, given)[:, 1], given)
+
+
+def test_a_point_forecast_of_other_rows_is_refused(with_quantiles: Pipeline) -> None:
+    from fti.training.model import predict_quantiles
+
+    inputs = model_rows(50, seed=2)[MODEL_INPUTS]
+
+    with pytest.raises(ValueError, match="point forecast has 49 values, expected one per row: 50"):
+        predict_quantiles(with_quantiles, inputs, with_quantiles.predict(inputs)[:49])
+
+
 def test_a_squared_error_model_learns_its_median_as_a_quantile_not_as_its_mean() -> None:
     from fti.training.model import predict_quantiles
 
