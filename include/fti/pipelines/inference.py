@@ -184,7 +184,7 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     """Predict and write one chunk of entities for every forecast period; returns predictions written."""
     from fti.cache import predictions as cache
     from fti.registry.model_cache import cached_model
-    from fti.training.model import predict_quantiles
+    from fti.training.model import forecast
 
     store = resources.store
     part = store.read_staged(chunk.inputs)  # raises StagedFileCorrupted unless the bytes plan_run wrote
@@ -194,12 +194,11 @@ def predict_chunk(resources: Resources, spec: DatasetSpec, pinned: PinnedModel, 
     ref = registry.ModelRef(pinned.name, pinned.version, pinned.run_id)
     pipeline = cached_model(ref, resources.settings.cache_dir)
     features = inputs[model_inputs(spec)]
-    point = np.asarray(pipeline.predict(features), dtype="float64")
+    point, quantiles = forecast(pipeline, features, quantiles=chunk.values_per_period > 1)
     predicted = point.astype("float32").reshape(len(part), chunk.horizon)
     values: np.ndarray = predicted
-    if chunk.values_per_period > 1:  # the point, then each quantile, per period
-        quantiles = np.asarray(predict_quantiles(pipeline, features, point), dtype="float32")
-        stacked = np.concatenate([predicted.reshape(-1, 1), quantiles], axis=1)
+    if quantiles is not None:  # the point, then each quantile, per period
+        stacked = np.concatenate([predicted.reshape(-1, 1), quantiles.astype("float32")], axis=1)
         values = stacked.reshape(len(part), chunk.horizon, chunk.values_per_period)
     # The log's rows first: a chunk Redis counted always has its rows staged for the log.
     stage_log_rows(store, chunk, inputs, values, pinned.lineage.levels)

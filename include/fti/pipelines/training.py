@@ -164,7 +164,7 @@ def fit_and_analyse(
 ) -> Fitted:
     """(Tune,) fit on the training window, calibrate the quantiles on the validation window, analyse
     on the test window; then, with ``model.refit``, refit the point model on every labelled row."""
-    from fti.training.model import calibrate, feature_importance, fit, predict_quantiles, refit
+    from fti.training.model import calibrate, feature_importance, fit, forecast, refit
 
     tuning: dict[str, Any] = {}
     trials: list[registry.ChildRun] = []
@@ -172,12 +172,10 @@ def fit_and_analyse(
         params, tuning, trials = tuned(resources.settings, spec, split, params)
     held_out = fit(spec, split.train, LABEL, params)
     test = split.test[model_inputs(spec)]
-    point = held_out.predict(test)  # calibration moves only the quantiles' offsets
-    quantiles = None
     if spec.model.quantiles:
         with step(log, "quantiles", f"calibrated on {len(split.validation)} validation rows"):
             calibrate(held_out, split.validation, LABEL)
-            quantiles = predict_quantiles(held_out, test, point)
+    point, quantiles = forecast(held_out, test, quantiles=bool(spec.model.quantiles))
     with step(log, "analysis", f"metrics, baselines and slices on {len(test)} test rows"):
         importances = feature_importance(held_out)
         analysis = analyse_split(spec, snapshot, split, point, quantiles, importances, resources.settings)

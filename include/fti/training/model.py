@@ -336,6 +336,18 @@ def sample_weights(spec: DatasetSpec, target: np.ndarray) -> np.ndarray | None:
     return 1.0 / np.maximum(np.nan_to_num(target, nan=1.0), 1.0)
 
 
+def forecast(
+    pipeline: Pipeline, frame: pd.DataFrame, quantiles: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The point forecasts (float64) of a fitted Pipeline and, with ``quantiles``, its
+    ``len(frame) x len(levels)`` quantile forecasts: ``frame`` encoded once for both, and a median
+    that is the point forecast taken from it rather than predicted again."""
+    model: ForecastRegressor = pipeline.named_steps["model"]
+    inputs = pipeline.named_steps["preprocess"].transform(frame)
+    point = np.asarray(model.predict(inputs), dtype="float64")
+    return point, (model.predict_quantiles(inputs, point) if quantiles else None)
+
+
 def predict_quantiles(pipeline: Pipeline, frame: pd.DataFrame, point: np.ndarray | None = None) -> np.ndarray:
     """``len(frame) x len(levels)`` quantile forecasts of a fitted Pipeline (the spec's quantiles).
 

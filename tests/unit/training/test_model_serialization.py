@@ -265,6 +265,20 @@ def test_quantiles_are_identical_when_given_the_point_forecast_already_computed(
     )
 
 
+def test_forecast_encodes_once_and_equals_the_pipelines_point_and_quantiles(with_quantiles: Pipeline) -> None:
+    from fti.training.model import forecast, predict_quantiles
+
+    inputs = model_rows(300, seed=3)[MODEL_INPUTS]
+
+    point, quantiles = forecast(with_quantiles, inputs, quantiles=True)
+    only_point, none = forecast(with_quantiles, inputs, quantiles=False)
+
+    np.testing.assert_array_equal(point, with_quantiles.predict(inputs))
+    assert point.dtype == np.float64 and quantiles is not None and none is None
+    np.testing.assert_array_equal(quantiles, predict_quantiles(with_quantiles, inputs))
+    np.testing.assert_array_equal(only_point, point)
+
+
 def test_a_point_median_given_is_served_as_p50_instead_of_running_the_point_booster_again(
     with_quantiles: Pipeline,
 ) -> None:
