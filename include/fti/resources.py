@@ -35,8 +35,11 @@ class Resources:
         """The feature store the settings point at."""
         from fti.store.feature_store import FeatureStore
 
-        assert self.settings.store_uri and self.settings.catalog_url
-        return FeatureStore(self.settings.store_uri, self.settings.catalog_url, self.settings.store_verify)
+        settings = self.settings
+        assert settings.store_uri and settings.catalog_url
+        return FeatureStore(
+            settings.store_uri, settings.catalog_url, settings.store_verify, settings.store_timeout_s
+        )
 
     @cached_property
     def registry(self) -> MlflowClient:

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="What every feature-store read checks of a partition file against the catalog: its "
         "size, or its SHA-256 too (reads for training and drift always check the SHA-256).",
     )
+    store_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Bound of connecting and of one request to an object-store store (s3://), tried 3 "
+        "times: a hung object store fails a read or write within about 3x this.",
+    )
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking (and registry) URI.")
     mlflow_artifact_uri: str | None = Field(None, description="Artifact root for new MLflow experiments.")
     mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="MLflow UI that task logs link to.")

@@ -135,6 +135,16 @@ class _Server:
     def _start(self) -> None:
         raise NotImplementedError
 
+    def pause(self) -> None:
+        """SIGSTOP the server: it keeps its connections open and answers nothing, as a hung one."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -246,16 +256,6 @@ class RedisServer(_Server):
                 return conn.recv(16).startswith(b"+PONG")
         except OSError:
             return False
-
-    def pause(self) -> None:
-        """SIGSTOP the server: it keeps its connections open and answers nothing, as a hung one."""
-        assert self._proc is not None
-        self._proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        """SIGCONT a paused server."""
-        assert self._proc is not None
-        self._proc.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash would; ``start()`` brings it back on the same port."""

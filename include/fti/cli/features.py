@@ -187,7 +187,7 @@ def features_create_buckets(
     The endpoint and keys come from the standard AWS settings (AWS_ENDPOINT_URL_S3, ...). URIs that
     are local paths are passed over: a local store needs no bucket.
     """
-    from fti.store.buckets import BucketError, create_buckets
+    from fti.store.object_store import BucketError, create_buckets
 
     wanted = uris or [store_location()[0]]
     try:

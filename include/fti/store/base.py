@@ -63,12 +63,17 @@ class StoreBase:
         catalog_url: SQLAlchemy URL of the catalog.
         verify: what every read of a partition checks at least (``FTI_STORE_VERIFY``): ``size``,
             or ``digest`` to compare the SHA-256 on every read, not only on those that ask for it.
+        timeout_s: bound of one request to an object store (``FTI_STORE_TIMEOUT_S``; see
+            :func:`fti.store.object_store.open_filesystem`); a local path has none.
     """
 
-    def __init__(self, store_uri: str, catalog_url: str, verify: VerifyMode = "size") -> None:
+    def __init__(
+        self, store_uri: str, catalog_url: str, verify: VerifyMode = "size", timeout_s: float = 10.0
+    ) -> None:
         self.store_uri = store_uri
         self.catalog_url = catalog_url
         self.verify: VerifyMode = verify
+        self.timeout_s = timeout_s
 
     @cached_property
     def engine(self) -> sa.Engine:
@@ -76,9 +81,9 @@ class StoreBase:
 
     @cached_property
     def _fs(self) -> tuple[pafs.FileSystem, str]:
-        import pyarrow.fs as pafs
+        from fti.store.object_store import open_filesystem
 
-        return pafs.FileSystem.from_uri(self.store_uri)
+        return open_filesystem(self.store_uri, self.timeout_s)
 
     @property
     def _root(self) -> str:

@@ -7,6 +7,7 @@ local folder, through pyarrow's S3 filesystem; nothing is written to the local d
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from fti.store import FeatureStore
-from fti.store.buckets import BucketError, bucket_of, create_buckets
 from fti.store.catalog import partitions
 from fti.store.integrity import PartitionCorrupted
+from fti.store.object_store import ATTEMPTS, BucketError, bucket_of, create_buckets
 from tests.harness.services import S3Server
 
 pytestmark = pytest.mark.integration
@@ -148,6 +149,26 @@ def test_a_store_whose_bucket_does_not_exist_fails_naming_it_and_commits_nothing
 
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(partitions)).scalar_one() == 0
+
+
+def test_a_hung_object_store_fails_a_write_within_its_timeout_and_commits_nothing(
+    s3_server: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    store = FeatureStore(f"s3://{bucket}/store", f"sqlite:///{tmp_path / 'catalog.db'}", timeout_s=1.0)
+    store.write(FEATURES, DAY, features((1.0,)))
+    s3_server.pause()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        started = time.monotonic()
+        with pytest.raises(OSError, match=bucket):
+            store.write(FEATURES, DAY, features((2.0,)))
+        took = time.monotonic() - started
+    finally:
+        s3_server.resume()
+
+    print(f"the write failed after {took:.1f} s (timeout 1 s, {ATTEMPTS} attempts)")
+    assert took < 30  # the SDK's defaults take about 100 s
+    assert len(store.partitions(FEATURES)) == 1
+    assert store.read(FEATURES, DAY, DAY)["demand"].tolist() == [1.0]
 
 
 def test_create_buckets_is_idempotent_and_passes_over_local_paths(s3_env: dict[str, str]) -> None:

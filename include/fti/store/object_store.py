@@ -1,4 +1,4 @@
-"""Buckets of an S3-compatible object store that the store and MLflow's artifacts live in.
+"""The store's file system, and the buckets of an S3-compatible object store it may live in.
 
 The endpoint and credentials come from the standard AWS settings (``AWS_ENDPOINT_URL_S3``,
 ``AWS_ACCESS_KEY_ID``, ...), which pyarrow, boto3 and MLflow all read; a URI may also name its
@@ -8,7 +8,14 @@ endpoint itself (``s3://bucket/path?endpoint_override=host:port&scheme=http``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
+
+ATTEMPTS = 3
+"""Tries of one request to an object store before its error is raised."""
 
 
 class BucketError(RuntimeError):
@@ -25,6 +32,24 @@ def bucket_of(uri: str) -> str | None:
     return parts.netloc.rsplit("@", 1)[-1]
 
 
+def open_filesystem(uri: str, timeout_s: float | None = None) -> tuple[pafs.FileSystem, str]:
+    """pyarrow's file system of ``uri`` and the path in it; for ``s3://``, every request bounded.
+
+    ``timeout_s`` bounds connecting and each request, tried :data:`ATTEMPTS` times: a hung object
+    store fails an operation within about ``ATTEMPTS x timeout_s`` plus back-off, where the SDK's
+    defaults (3 s, 10 retries) take about 100 s. None keeps the SDK's defaults.
+    """
+    import pyarrow.fs as pafs
+
+    fs, path = pafs.FileSystem.from_uri(uri)
+    if timeout_s is None or not isinstance(fs, pafs.S3FileSystem):
+        return fs, path
+    _, (options,) = fs.__reduce__()  # the options from_uri resolved (endpoint, keys, region, ...)
+    bounded = dict(options, connect_timeout=timeout_s, request_timeout=timeout_s)
+    retries = pafs.AwsStandardS3RetryStrategy(max_attempts=ATTEMPTS)
+    return pafs.S3FileSystem(**bounded, retry_strategy=retries), path
+
+
 def create_buckets(uris: Iterable[str]) -> list[str]:
     """Create the bucket of every ``s3://`` URI in ``uris`` that does not exist yet; others are left alone.
 
@@ -34,8 +59,6 @@ def create_buckets(uris: Iterable[str]) -> list[str]:
     Raises:
         BucketError: the object store refused or could not be reached.
     """
-    import pyarrow.fs as pafs
-
     done: list[str] = []
     for uri in uris:
         bucket = bucket_of(uri)
@@ -44,7 +67,7 @@ def create_buckets(uris: Iterable[str]) -> list[str]:
         query = urlsplit(uri).query
         root = f"s3://{bucket}?{'&'.join(filter(None, [query, 'allow_bucket_creation=true']))}"
         try:
-            fs, _ = pafs.FileSystem.from_uri(root)
+            fs, _ = open_filesystem(root)
             fs.create_dir(bucket)
         except OSError as exc:
             raise BucketError(f"cannot create or reach bucket {bucket!r} of {uri!r}: {exc}") from exc
