@@ -50,7 +50,8 @@ def expand_horizons(features: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def attach_future(expanded: pd.DataFrame, future: pd.DataFrame | None, spec: DatasetSpec) -> pd.DataFrame:
-    """Add the known-future covariates (and their features) at each row's target period.
+    """Add the known-future covariates (and their features) at each row's target period, then the
+    planned ratios (:func:`add_planned_ratios`).
 
     Rows whose target period has no future row get missing values (training); inference checks
     completeness first (:func:`check_future_complete`).
@@ -62,10 +63,24 @@ def attach_future(expanded: pd.DataFrame, future: pd.DataFrame | None, spec: Dat
         out = expanded.copy()
         for name in names:
             out[name] = np.nan
-        return out
+        return add_planned_ratios(out, spec)
     right = future[[ENTITY, PERIOD, *names]].rename(columns={PERIOD: TARGET_PERIOD})
     right = right.astype({TARGET_PERIOD: expanded[TARGET_PERIOD].dtype})
-    return expanded.merge(right, on=[ENTITY, TARGET_PERIOD], how="left", validate="many_to_one")
+    joined = expanded.merge(right, on=[ENTITY, TARGET_PERIOD], how="left", validate="many_to_one")
+    return add_planned_ratios(joined, spec)
+
+
+def add_planned_ratios(expanded: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """Each ``features.planned_ratios``: the covariate at the row's target period over its base at the
+    feature period (both already columns of ``expanded``); 0 where the base is 0 or missing, missing
+    where the covariate is (ratios of stored operands follow the same rule)."""
+    ratios = {}
+    for ratio in spec.features.planned_ratios:
+        base = expanded[ratio.base].to_numpy(dtype="float64", na_value=np.nan)
+        value = expanded[ratio.column].to_numpy(dtype="float64", na_value=np.nan)
+        usable = ~np.isnan(base) & (base != 0)
+        ratios[ratio.name] = np.where(usable, value / np.where(usable, base, 1.0), 0.0)
+    return expanded.assign(**ratios) if ratios else expanded
 
 
 def check_future_complete(expanded: pd.DataFrame, spec: DatasetSpec) -> None:
