@@ -50,8 +50,7 @@ def expand_horizons(features: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def attach_future(expanded: pd.DataFrame, future: pd.DataFrame | None, spec: DatasetSpec) -> pd.DataFrame:
-    """Add the known-future covariates (and their features) at each row's target period, then the
-    planned ratios (:func:`add_planned_ratios`).
+    """Add the known-future covariates (and their features) at each row's target period.
 
     Rows whose target period has no future row get missing values (training); inference checks
     completeness first (:func:`check_future_complete`).
@@ -63,17 +62,16 @@ def attach_future(expanded: pd.DataFrame, future: pd.DataFrame | None, spec: Dat
         out = expanded.copy()
         for name in names:
             out[name] = np.nan
-        return add_planned_ratios(out, spec)
+        return out
     right = future[[ENTITY, PERIOD, *names]].rename(columns={PERIOD: TARGET_PERIOD})
     right = right.astype({TARGET_PERIOD: expanded[TARGET_PERIOD].dtype})
-    joined = expanded.merge(right, on=[ENTITY, TARGET_PERIOD], how="left", validate="many_to_one")
-    return add_planned_ratios(joined, spec)
+    return expanded.merge(right, on=[ENTITY, TARGET_PERIOD], how="left", validate="many_to_one")
 
 
 def add_planned_ratios(expanded: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     """Each ``features.planned_ratios``: the covariate at the row's target period over its base at the
-    feature period (both already columns of ``expanded``); 0 where the base is 0 or missing, missing
-    where the covariate is (ratios of stored operands follow the same rule)."""
+    feature period, on rows with both (:func:`attach_future`'s, of stored feature rows); 0 where the
+    base is 0 or missing, missing where the covariate is (as for ratios of stored operands)."""
     ratios = {}
     for ratio in spec.features.planned_ratios:
         base = expanded[ratio.base].to_numpy(dtype="float64", na_value=np.nan)

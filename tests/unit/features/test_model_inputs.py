@@ -77,7 +77,7 @@ def test_known_future_values_are_joined_at_the_target_period_and_missing_ones_ar
     )
     expanded = expanded.assign(past_price_rolling_mean_13=2.0, past_price_rolling_max_13=4.0)
     expanded = expanded.assign(past_price_rolling_mean_4=0.0)
-    joined = attach_future(expanded, future, spec)
+    joined = add_planned_ratios(attach_future(expanded, future, spec), spec)
     assert joined.loc[joined["entity"] == "s1|p1", "price"].tolist() == [1.0, 2.0, 3.0, 4.0]
     # the planned price of each target week over the recent price at the feature week
     assert joined.loc[joined["entity"] == "s1|p1", "price_vs_recent_13"].tolist() == [0.5, 1.0, 1.5, 2.0]
