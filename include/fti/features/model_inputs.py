@@ -68,6 +68,19 @@ def attach_future(expanded: pd.DataFrame, future: pd.DataFrame | None, spec: Dat
     return expanded.merge(right, on=[ENTITY, TARGET_PERIOD], how="left", validate="many_to_one")
 
 
+def add_planned_ratios(expanded: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """Each ``features.planned_ratios``: the covariate at the row's target period over its base at the
+    feature period, on rows with both (:func:`attach_future`'s, of stored feature rows); 0 where the
+    base is 0 or missing, missing where the covariate is (as for ratios of stored operands)."""
+    ratios = {}
+    for ratio in spec.features.planned_ratios:
+        base = expanded[ratio.base].to_numpy(dtype="float64", na_value=np.nan)
+        value = expanded[ratio.column].to_numpy(dtype="float64", na_value=np.nan)
+        usable = ~np.isnan(base) & (base != 0)
+        ratios[ratio.name] = np.where(usable, value / np.where(usable, base, 1.0), 0.0)
+    return expanded.assign(**ratios) if ratios else expanded
+
+
 def check_future_complete(expanded: pd.DataFrame, spec: DatasetSpec) -> None:
     """Every row to predict has its known-future covariates.
 

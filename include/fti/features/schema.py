@@ -75,6 +75,11 @@ def future_feature_names(spec: DatasetSpec) -> list[str]:
     return names + [c.feature_name for c in f.cross if _is_future(spec, c.column)]
 
 
+def planned_ratio_names(spec: DatasetSpec) -> list[str]:
+    """Known-future covariates over stored values, computed with the model inputs (not stored)."""
+    return [r.name for r in spec.features.planned_ratios]
+
+
 def future_columns(spec: DatasetSpec) -> list[str]:
     """Every column of the future feature set: keys, known-future covariates, their features."""
     return [*key_columns(spec), *(c.field for c in spec.covariates.known_future), *future_feature_names(spec)]
@@ -87,12 +92,12 @@ def categorical_inputs(spec: DatasetSpec) -> list[str]:
 
 def numeric_inputs(spec: DatasetSpec) -> list[str]:
     """Model inputs used as numbers, in order: stored numeric columns, horizon, the target period's
-    calendar, known-future covariates (and their features) at the target period."""
+    calendar, known-future covariates (and their features) at the target period, planned ratios."""
     numeric_static = [k for k, kind in spec.static_fields.items() if kind == "numeric"]
     stored = [spec.target.name, *(c.field for c in spec.covariates.past_only), *feature_names(spec)]
     target_calendar = [f"target_{name}" for name in calendar_names(spec)]
     future = [c.field for c in spec.covariates.known_future] + future_feature_names(spec)
-    return [*numeric_static, *stored, "horizon", *target_calendar, *future]
+    return [*numeric_static, *stored, "horizon", *target_calendar, *future, *planned_ratio_names(spec)]
 
 
 def model_inputs(spec: DatasetSpec) -> list[str]:

@@ -37,7 +37,7 @@ def stage_chunks(
     if spec.covariates.known_future:
         # In the same order (horizon rows per entity), so a chunk reads only its own entities'
         # known-future rows instead of every forecast partition of the whole run.
-        expanded = forecast_inputs(resources, spec, pinned, ordered[[ENTITY, PERIOD]])
+        expanded = forecast_inputs(resources, spec, pinned, ordered[[ENTITY, PERIOD]], planned_ratios=False)
         names = [c for c in future_columns(spec) if c not in key_columns(spec)]
         planned = expanded[[ENTITY, TARGET_PERIOD, *names]].rename(columns={TARGET_PERIOD: PERIOD})
     staged = []

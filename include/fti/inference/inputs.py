@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from fti.features.model_inputs import TARGET_PERIOD, attach_future, check_future_complete, expand_horizons
+from fti.features.model_inputs import (
+    TARGET_PERIOD,
+    add_planned_ratios,
+    attach_future,
+    check_future_complete,
+    expand_horizons,
+)
 from fti.features.schema import ENTITY, PERIOD
 
 if TYPE_CHECKING:
@@ -76,10 +82,13 @@ def forecast_inputs(
     pinned: PinnedModel,
     origin: pd.DataFrame,
     planned: pd.DataFrame | None = None,
+    planned_ratios: bool = True,
 ) -> pd.DataFrame:
-    """Origin rows expanded to every forecast period, with the known-future covariates joined.
+    """Origin rows expanded to every forecast period, with the known-future covariates joined and the
+    planned ratios computed.
 
     ``planned``: the known-future rows to join (a chunk's staged slice); default: read from the store.
+    ``planned_ratios``: False when ``origin`` holds only the keys (staging the known-future rows).
 
     Raises:
         KnownFutureMissing: a known-future covariate has not landed for a forecast period.
@@ -95,4 +104,6 @@ def forecast_inputs(
             planned = future_rows(resources, spec, pinned, first, last)
         expanded = attach_future(expanded, planned, spec)
         check_future_complete(expanded, spec)
+        if planned_ratios:
+            expanded = add_planned_ratios(expanded, spec)
     return expanded

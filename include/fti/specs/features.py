@@ -57,6 +57,19 @@ class Ratio(Strict):
     denominator: Operand
 
 
+class PlannedRatio(Strict):
+    """A known-future covariate at the target period over a stored value at the feature period: the
+    planned price of the forecast week against the entity's recent price, say. Computed with the model
+    inputs (training and inference alike), not stored; 0 where the base is 0 or missing."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Feature name.")
+    column: str = Field(min_length=1, description="Store name of a known-future covariate.")
+    base: str = Field(
+        min_length=1,
+        description="Stored number at the feature period: the target, a past-only covariate, a feature.",
+    )
+
+
 class Cross(Strict):
     """An aggregate over the entities sharing key values at the same period (e.g. a store's total)."""
 
@@ -90,6 +103,9 @@ class Features(Strict):
     holidays: Holidays | None = Field(None, description="Public-holiday flag (count per week or month).")
     ratios: tuple[Ratio, ...] = Field((), description="Ratios of two operands.")
     cross: tuple[Cross, ...] = Field((), description="Aggregates over entities at the same period.")
+    planned_ratios: tuple[PlannedRatio, ...] = Field(
+        (), description="Known-future covariates at the target period over stored values at the feature one."
+    )
     target_transform: Literal["none", "log1p"] = Field("none", description="Transform the model learns on.")
 
     @property

@@ -52,7 +52,16 @@ from fti.specs.data import (  # noqa: F401
     Target,
     Time,
 )
-from fti.specs.features import Cross, Features, Forecast, Holidays, Operand, Ratio, Rolling  # noqa: F401
+from fti.specs.features import (  # noqa: F401
+    Cross,
+    Features,
+    Forecast,
+    Holidays,
+    Operand,
+    PlannedRatio,
+    Ratio,
+    Rolling,
+)
 
 _Number = Annotated[float, Field(strict=True)]
 

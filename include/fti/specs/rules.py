@@ -131,7 +131,7 @@ def _feature_names(spec: DatasetSpec) -> list[str]:
     names += list(f.calendar)
     names += [holiday_feature(spec)] if f.holidays else []
     names += [r.name for r in f.ratios] + [c.feature_name for c in f.cross]
-    return names
+    return names + [r.name for r in f.planned_ratios]
 
 
 def holiday_feature(spec: DatasetSpec) -> str:
@@ -168,6 +168,7 @@ def _features(spec: DatasetSpec) -> Iterator[str]:
         unknown = sorted(set(cross.by) - keys)
         if unknown:
             yield f"'features.cross[{i}].by': {unknown} are not key columns ({sorted(keys)})"
+    yield from _planned_ratios(spec)
     allowed = CALENDAR_BY_GRAIN[spec.time.grain]
     for feature in f.calendar:
         if feature not in allowed:
@@ -180,6 +181,23 @@ def _features(spec: DatasetSpec) -> Iterator[str]:
         if name not in categorical:
             choices = sorted(categorical)
             yield f"'model.categorical': {name!r} is not a key or categorical attribute ({choices})"
+
+
+def _planned_ratios(spec: DatasetSpec) -> Iterator[str]:
+    """A planned ratio divides a known-future covariate by a stored number of the main feature set."""
+    from fti.features.schema import feature_names
+
+    future = {c.field for c in spec.covariates.known_future}
+    numeric_static = {k for k, kind in spec.static_fields.items() if kind == "numeric"}
+    stored = {spec.target.name, *(c.field for c in spec.covariates.past_only), *numeric_static}
+    stored |= set(feature_names(spec))  # the main feature set's: known-future ones live in the other
+    for i, ratio in enumerate(spec.features.planned_ratios):
+        where = f"features.planned_ratios[{i}]"
+        if ratio.column not in future:
+            yield f"'{where}.column': {ratio.column!r} is not a known-future covariate ({sorted(future)})"
+        if ratio.base not in stored:
+            choices = sorted(stored)
+            yield f"'{where}.base': {ratio.base!r} is not a stored number of the feature period ({choices})"
 
 
 def _holiday_country(country: str, subdivision: str | None) -> Iterator[str]:

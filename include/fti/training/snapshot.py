@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from fti.features.model_inputs import attach_future, attach_labels, expand_horizons
+from fti.features.model_inputs import add_planned_ratios, attach_future, attach_labels, expand_horizons
 from fti.features.schema import ENTITY, PERIOD, future_columns, stored_columns
 from fti.training.split import NotEnoughData
 
@@ -167,7 +167,7 @@ def check_columns(frame: pd.DataFrame, expected: list[str], name: str) -> None:
 def labelled_rows(snapshot: Snapshot, spec: DatasetSpec) -> pd.DataFrame:
     """One row per entity, feature period and step whose target is known, with its label."""
     expanded = attach_future(expand_horizons(snapshot.features, spec), snapshot.future, spec)
-    return attach_labels(expanded, snapshot.actuals(spec), spec)
+    return attach_labels(add_planned_ratios(expanded, spec), snapshot.actuals(spec), spec)
 
 
 def frame_checksum(frame: pd.DataFrame) -> str:

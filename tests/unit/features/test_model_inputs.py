@@ -12,6 +12,7 @@ import pytest
 from fti.features.model_inputs import (
     LABEL,
     KnownFutureMissing,
+    add_planned_ratios,
     attach_future,
     attach_labels,
     check_future_complete,
@@ -74,8 +75,13 @@ def test_known_future_values_are_joined_at_the_target_period_and_missing_ones_ar
             "price_vs_product_mean": [1.0] * 7,
         }
     )
-    joined = attach_future(expanded, future, spec)
+    expanded = expanded.assign(past_price_rolling_mean_13=2.0, past_price_rolling_max_13=4.0)
+    expanded = expanded.assign(past_price_rolling_mean_4=0.0)
+    joined = add_planned_ratios(attach_future(expanded, future, spec), spec)
     assert joined.loc[joined["entity"] == "s1|p1", "price"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    # the planned price of each target week over the recent price at the feature week
+    assert joined.loc[joined["entity"] == "s1|p1", "price_vs_recent_13"].tolist() == [0.5, 1.0, 1.5, 2.0]
+    assert joined.loc[joined["entity"] == "s1|p1", "price_vs_max_13"].tolist() == [0.25, 0.5, 0.75, 1.0]
     with pytest.raises(KnownFutureMissing) as raised:
         check_future_complete(joined, spec)
     assert "'price': 1 entity-periods, periods 2024-04-01" in str(raised.value)
@@ -119,3 +125,21 @@ def test_model_inputs_follow_the_spec() -> None:
     assert "entity" not in inputs and "period" not in inputs and "stock_code" not in inputs
     sales = load_dataset(SPECS, "store_sales")
     assert {"store_type", "store_size", "price", "promo", "price_vs_product_mean"} <= set(model_inputs(sales))
+    assert model_inputs(sales)[-3:] == ["price_vs_recent_13", "price_vs_max_13", "price_vs_recent_4"]
+
+
+def test_a_planned_ratio_is_zero_without_a_base_and_missing_without_a_plan() -> None:
+    spec = load_dataset(SPECS, "store_sales")
+    frame = pd.DataFrame(
+        {
+            "price": [3.0, 3.0, 3.0, np.nan],
+            "past_price_rolling_mean_13": [2.0, 0.0, np.nan, 2.0],
+            "past_price_rolling_max_13": [4.0] * 4,
+            "past_price_rolling_mean_4": [3.0] * 4,
+        }
+    )
+    out = add_planned_ratios(frame, spec)
+    assert out["price_vs_recent_13"].tolist()[:3] == [1.5, 0.0, 0.0]
+    assert np.isnan(out["price_vs_recent_13"].iloc[3])
+    assert out["price_vs_recent_4"].tolist()[:3] == [1.0, 1.0, 1.0]
+    assert "price_vs_recent_13" not in frame  # the input is not changed

@@ -201,3 +201,16 @@ def test_a_quantile_level_outside_zero_and_one_is_refused(tmp_path: Path) -> Non
     path = write(tmp_path, lambda d: d.setdefault("model", {}).update(quantiles=[0.0, 0.9]))
 
     assert problems(path) == ["'model.quantiles[0]': Input should be greater than 0 (got 0.0)"]
+
+
+def test_a_planned_ratio_needs_a_known_future_column_over_a_stored_number(tmp_path: Path) -> None:
+    def edit(document: dict[str, Any]) -> None:
+        document["features"]["planned_ratios"] = [
+            {"name": "units_vs_price", "column": "units", "base": "past_price_rolling_mean_13"},
+            {"name": "price_vs_plan", "column": "price", "base": "promo"},
+        ]
+
+    found = problems(write(tmp_path, edit, base="store_sales"))
+    assert len(found) == 2
+    assert "'features.planned_ratios[0].column': 'units' is not a known-future covariate" in found[0]
+    assert "'features.planned_ratios[1].base': 'promo' is not a stored number of the feature" in found[1]
