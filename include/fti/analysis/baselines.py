@@ -87,6 +87,14 @@ def history(actuals: pd.DataFrame, spec: DatasetSpec) -> History:
     return History(entities, first, values)
 
 
+def naive_season(past: History, last: int, season: int) -> int:
+    """The season MASE is scaled by: the grain's ``season`` when the history up to period index
+    ``last`` is longer than one season, else 1 (the previous period's naive forecast, as the M4
+    competition scales series too short for their season), so a training window shorter than a
+    year of weeks still gets a scale-free error. Reported with the analysis (``mase_season``)."""
+    return season if last - past.first + 1 > season else 1
+
+
 def naive_scale(past: History, last: int, season: int) -> float:
     """In-sample MAE of the seasonal naive forecast (``y[t] - y[t - season]``) over every entity's history
     up to period index ``last`` (the training window's end): the scale of MASE, pooled over entities so

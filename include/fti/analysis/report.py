@@ -48,6 +48,8 @@ class ModelAnalysis:
         importances: feature name -> importance, as the model reports it.
         intervals: :func:`interval_metrics` of the quantile forecasts, if any.
         metric: the spec's primary metric (``model.metric``), scored per slice for every forecast.
+        mase_season: the season (periods) of the naive forecast MASE is scaled by: the grain's, or 1
+            when the training window is not longer than it (:func:`fti.analysis.baselines.naive_season`).
         actual: labels of the test rows (for the predicted-vs-actual chart, not serialised).
         predicted: the model's predictions of the test rows (same).
     """
@@ -61,6 +63,7 @@ class ModelAnalysis:
     importances: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, float] = field(default_factory=dict)
     metric: str = "wape"
+    mase_season: int | None = None
     actual: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
     predicted: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False, compare=False)
 
@@ -83,7 +86,7 @@ class ModelAnalysis:
     def as_metrics(self) -> dict[str, float]:
         """Flat metrics for MLflow: ``test_<metric>``, ``<baseline>_<metric>``, slice and drift counts.
 
-        Also ``test_rows``, ``slices_flagged``, ``split_drift_max`` (0 with no drift rows),
+        Also ``test_rows``, ``slices_flagged``, ``split_drift_max`` (0 with no drift rows), ``mase_season``,
         ``split_drift_flagged``, ``wape_ratio_to_best_baseline`` (model WAPE / best baseline
         WAPE, < 1 beats it; NaN when undefined) and :func:`horizon_scores`.
         """
@@ -100,6 +103,8 @@ class ModelAnalysis:
         drift = self.split_drift["distance"]
         metrics["split_drift_max"] = float(drift.max()) if len(drift) else 0.0
         metrics["split_drift_flagged"] = float(len(self.flagged_drift))
+        if self.mase_season is not None:
+            metrics["mase_season"] = float(self.mase_season)
         return metrics | horizon_scores(self.slices.get("horizon"), self.metric, ["model", *self.baselines])
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +157,7 @@ def analyse(
     quantiles: np.ndarray | None = None,
     levels: Sequence[float] = (),
     naive_scale: float | None = None,
+    naive_season: int | None = None,
     metric: str = "wape",
 ) -> ModelAnalysis:
     """Score ``predicted`` against ``test_rows[label]``, next to the baselines, per slice, with split drift.
@@ -174,6 +180,7 @@ def analyse(
         levels: their levels.
         naive_scale: in-sample MAE of the seasonal naive on the training window
             (:func:`fti.analysis.baselines.naive_scale`); given, every metric set gains ``mase``.
+        naive_season: the season that naive forecast used (periods), reported as ``mase_season``.
         metric: the primary metric, scored per slice for the model and every baseline.
 
     Raises:
@@ -205,6 +212,7 @@ def analyse(
         importances={str(k): float(v) for k, v in importances.items()},
         intervals=interval_metrics(actual, quantiles, levels) if quantiles is not None else {},
         metric=metric,
+        mase_season=naive_season,
         actual=actual,
         predicted=forecast,
     )

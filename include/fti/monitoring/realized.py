@@ -71,7 +71,7 @@ def labelled_log_rows(log: pd.DataFrame, features: pd.DataFrame, spec: DatasetSp
 
 def score(labelled: pd.DataFrame, features: pd.DataFrame, spec: DatasetSpec) -> RealizedScore | None:
     """The realized metrics of :func:`labelled_log_rows`; None when no target period has landed."""
-    from fti.analysis.baselines import SEASON, baseline_forecasts, history, naive_scale
+    from fti.analysis.baselines import SEASON, baseline_forecasts, history, naive_scale, naive_season
     from fti.analysis.metrics import mase, regression_metrics
     from fti.analysis.report import interval_metrics
     from fti.analysis.slices import slice_keys, slice_metrics
@@ -81,7 +81,7 @@ def score(labelled: pd.DataFrame, features: pd.DataFrame, spec: DatasetSpec) -> 
     actuals = features[[ENTITY, PERIOD, spec.target.name]]
     past = history(actuals, spec)
     origin = int(spec.calendar.index(labelled[PERIOD].to_numpy(dtype="datetime64[us]")).max())
-    scale = naive_scale(past, origin, SEASON[spec.time.grain])
+    scale = naive_scale(past, origin, naive_season(past, origin, SEASON[spec.time.grain]))
     actual = labelled[LABEL].to_numpy(dtype="float64")
 
     def scored(predicted: np.ndarray) -> dict[str, float]:

@@ -35,7 +35,7 @@ def analyse_split(
 ) -> ModelAnalysis:
     """The model report of one fit: test metrics (and the quantiles' coverage and pinball loss),
     baselines on the same rows, slices, split drift."""
-    from fti.analysis.baselines import SEASON, baseline_forecasts, history, naive_scale
+    from fti.analysis.baselines import SEASON, baseline_forecasts, history, naive_scale, naive_season
     from fti.analysis.report import analyse
     from fti.analysis.slices import slice_keys
 
@@ -43,7 +43,8 @@ def analyse_split(
     past = history(actuals, spec)  # built once: the baselines and the MASE scale both read it
     forecasts = baseline_forecasts(split.test, actuals, spec, past)
     train_end = spec.calendar.index(split.train["period"].to_numpy(dtype="datetime64[us]")).max()
-    scale = naive_scale(past, int(train_end), SEASON[spec.time.grain])
+    season = naive_season(past, int(train_end), SEASON[spec.time.grain])
+    scale = naive_scale(past, int(train_end), season)
     return analyse(
         split.test,
         predicted,
@@ -58,6 +59,7 @@ def analyse_split(
         quantiles=quantiles,
         levels=tuple(spec.model.quantiles),
         naive_scale=scale,
+        naive_season=season,
         metric=spec.model.metric,
     )
 

@@ -125,7 +125,7 @@ def _champion(view: ChampionView) -> str:
     )
     if isinstance(view.metrics, Unavailable):
         return f'{head}\n<p class="missing">{escape(view.metrics.reason)}</p>'
-    parts = [head, "<h3>Overall (test window)</h3>", _metrics(view.metrics)]
+    parts = [head, "<h3>Overall (test window)</h3>", _metrics(view.metrics, view.mase_season)]
     if view.intervals:
         parts.append(_intervals(view.intervals))
     for dimension, rows in view.slices.items():
@@ -133,7 +133,7 @@ def _champion(view: ChampionView) -> str:
     return "\n".join(parts)
 
 
-def _metrics(rows: Sequence[MetricRow]) -> str:
+def _metrics(rows: Sequence[MetricRow], mase_season: int | None = None) -> str:
     body = [
         [
             escape(r.label),
@@ -147,7 +147,8 @@ def _metrics(rows: Sequence[MetricRow]) -> str:
         ]
         for r in rows
     ]
-    table = _table(["", "WAPE", "MAPE", "MAE", "RMSE", "bias", "bias % of demand", "MASE"], body)
+    mase = "MASE" if mase_season is None else f"MASE (season {mase_season})"
+    table = _table(["", "WAPE", "MAPE", "MAE", "RMSE", "bias", "bias % of demand", mase], body)
     # The first data row is the model's: make it stand out.
     return table.replace("<tr><td>", '<tr class="model"><td>', 1)
 

@@ -156,6 +156,8 @@ class ChampionView:
     slices: dict[str, list[SliceRow]] = field(default_factory=dict)
     intervals: dict[str, float] = field(default_factory=dict)
     """The test window's interval metrics (``coverage_p10_p90``, ``nominal_coverage``, ``pinball_p50``...)."""
+    mase_season: int | None = None
+    """The season (periods) of the naive forecast that scales MASE (1 when the window was too short)."""
 
 
 @dataclass(frozen=True)
@@ -255,12 +257,14 @@ def champion_view(
     slices = {dim: [_slice_row(s, overall_wape) for s in tables[dim]] for dim in shown if tables.get(dim)}
     beats = analysis.get("beats_baselines")
     intervals = {k: v for k, v in (analysis.get("intervals") or {}).items() if _number(v) is not None}
+    season = _number((analysis.get("metrics") or {}).get("mase_season"))
     return ChampionView(
         *head,
         beats_baselines=beats if isinstance(beats, bool) else None,
         metrics=metrics,
         slices=slices,
         intervals=intervals,
+        mase_season=None if season is None else int(season),
     )
 
 

@@ -17,6 +17,7 @@ from fti.analysis.baselines import (
     history,
     moving_average,
     naive_scale,
+    naive_season,
     seasonal_naive,
 )
 from fti.features.model_inputs import expand_horizons
@@ -233,3 +234,13 @@ def test_the_naive_scale_is_the_in_sample_seasonal_naive_mae_up_to_the_training_
     a = [70, 70, 70, 70, 120, 70, 70]
     assert naive_scale(past, last, 7) == pytest.approx((sum(a) + 0 * 7) / 14)
     assert np.isnan(naive_scale(past, past.first + 3, 7))
+
+
+def test_mase_falls_back_to_the_previous_period_when_the_window_is_not_longer_than_a_season() -> None:
+    spec = make_spec()
+    past = history(_actuals(), spec)
+
+    assert naive_season(past, past.first + 7, 7) == 7  # 8 periods: one pair a season apart
+    assert naive_season(past, past.first + 6, 7) == 1  # 7 periods: none, so the previous period's
+    assert np.isnan(naive_scale(past, past.first + 6, 7))
+    assert naive_scale(past, past.first + 6, naive_season(past, past.first + 6, 7)) > 0

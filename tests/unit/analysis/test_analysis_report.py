@@ -208,10 +208,13 @@ def test_given_the_naive_scale_the_model_and_every_baseline_get_mase(data: dict[
     forecasts = baseline_forecasts(test, data["actuals"], SPEC)
     windows = {name: data[name] for name in ("train", "validation", "test")}
 
-    found = analyse(test, predicted, forecasts, {}, {}, windows, [], bins(SPEC), naive_scale=4.0)
+    found = analyse(
+        test, predicted, forecasts, {}, {}, windows, [], bins(SPEC), naive_scale=4.0, naive_season=7
+    )
     metrics = found.as_metrics()
 
     assert metrics["test_mase"] == pytest.approx(0.5)  # MAE 2 over a naive MAE of 4
+    assert metrics["mase_season"] == 7.0 and found.to_dict()["metrics"]["mase_season"] == 7.0
     for name, forecast in forecasts.items():
         assert metrics[f"{name}_mase"] == pytest.approx(np.mean(np.abs(forecast - label)) / 4.0)
 

@@ -195,7 +195,10 @@ def test_champion_view_carries_mape_bias_share_and_the_interval_metrics_to_the_p
     baselines = {"zero": {"wape": 1.0, "mape": None, "bias": -4.1, "bias_pct": -1.0, "mase": 1.25}}
     intervals = {"coverage_p10_p90": 0.784, "nominal_coverage": 0.8, "pinball_p10": 0.5, "pinball_p90": 0.7,
                  "share_below_p10": 0.007, "share_above_p90": 0.209}  # fmt: skip
-    record = champion({**ANALYSIS, "overall": overall, "baselines": baselines, "intervals": intervals})
+    record = champion(
+        {**ANALYSIS, "overall": overall, "baselines": baselines, "intervals": intervals,
+         "metrics": {"mase_season": 7.0}}
+    )  # fmt: skip
 
     view = champion_view(record)
 
@@ -207,7 +210,7 @@ def test_champion_view_carries_mape_bias_share_and_the_interval_metrics_to_the_p
     assert view.intervals == intervals
     html = section(render_page(room(champion=view)), "champion")
     assert "MAPE" in html and "bias % of demand" in html and "-2.1%" in html
-    assert "MASE" in html and "0.8125" in html
+    assert "MASE (season 7)" in html and "0.8125" in html and view.mase_season == 7
     assert "interval P10–P90 covers <b>" in html and "78.4%" in html and "(nominal" in html and "80%" in html
     assert "pinball loss P10" in html
     assert 'actuals below P10 <span class="num">0.7%</span>, above P90 <span class="num">20.9%</span>' in html
